@@ -1,0 +1,33 @@
+"""Packaging for tinygrad_lite. Runtime needs NumPy only; everything else is an extra."""
+from setuptools import find_packages, setup
+
+TEST = [
+    "pytest>=7",
+    "hypothesis>=6.80",
+    # Pinned on purpose: the development and CI machines hold a CPU wheel of exactly this
+    # version on local disk; any other version pulls a multi-GB CUDA build from PyPI.
+    "torch==2.13.0",
+    "scikit-learn>=1.3",   # the bundled digits / breast-cancer data used by the examples and CLI
+    "tqdm>=4.60",
+    "matplotlib>=3.7",
+]
+
+setup(
+    name="tinygrad_lite",
+    version="0.1.0",
+    description="A small reverse-mode autograd engine with PyTorch's names, on NumPy or CuPy",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=find_packages(include=["tinygrad_lite", "tinygrad_lite.*", "benchmarks"]),
+    # the CUDA sources travel inside the package so a non-editable install finds them
+    package_data={"tinygrad_lite": ["kernels/*.cu"]},
+    include_package_data=True,
+    install_requires=["numpy>=1.24"],
+    extras_require={
+        "cli": ["scikit-learn>=1.3", "tqdm>=4.60", "matplotlib>=3.7"],
+        "test": TEST,
+        "cuda": ["cupy-cuda13x>=14"],
+    },
+    entry_points={"console_scripts": ["tinygrad-lite=tinygrad_lite.cli:main"]},
+)

@@ -1,0 +1,40 @@
+"""tinygrad_lite: a small reverse-mode autograd engine with PyTorch's names, on NumPy or CuPy."""
+from __future__ import annotations
+
+from . import autograd, backend, dtypes
+from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from .backend import Device as device
+from .backend import cuda_is_available, get_default_device, set_default_device
+from .creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like,
+                       linspace, ones, ones_like, rand, rand_like, randint, randn, randn_like,
+                       randperm, tensor, tril, triu, zeros, zeros_like)
+from .dtypes import (bool_, double, float, float16, float32, float64, half, int8, int16, int32,
+                     int64, long, short, uint8)
+from .dtypes import bool_ as bool  # noqa: A001  (torch's name)
+from .dtypes import int32 as int  # noqa: A001
+from .functions import *  # noqa: F401,F403  (the torch-level functions, listed in functions.py)
+from .functions import abs, all, any, max, min, pow, round, sum  # noqa: A004
+from .random import initial_seed, manual_seed, seed
+from .tensor import Tensor
+
+__version__ = "0.1.0"
+
+
+class _Cuda:
+    """`tl.cuda.is_available()`, as torch users write it."""
+
+    @staticmethod
+    def is_available() -> bool:
+        return cuda_is_available()
+
+    @staticmethod
+    def manual_seed(s: int) -> None:
+        manual_seed(s)
+
+    @staticmethod
+    def synchronize() -> None:
+        if cuda_is_available():
+            backend.get_cupy().cuda.Device().synchronize()
+
+
+cuda = _Cuda()

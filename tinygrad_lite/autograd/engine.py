@@ -1,0 +1,154 @@
+"""The backward walk: order the nodes, hand each its summed gradient once, accumulate into leaves.
+
+The walk is iterative (a graph of 100,000 chained ops must not hit Python's recursion limit).
+A node runs only after every node that feeds gradient into it has run, so it sees the full sum
+of its incoming gradients (a value reused twice gets both contributions before it passes them on).
+"""
+from __future__ import annotations
+
+import time
+
+from .function import _FREED, Function
+from .grad_mode import enable_grad, no_grad, state
+
+
+def _count_dependencies(roots):
+    """Number of gradient edges arriving at each node reachable from `roots` (iterative DFS)."""
+    deps = {}
+    stack = list(roots)
+    seen = set(id(r) for r in roots)
+    while stack:
+        node = stack.pop()
+        for p in node.parents:
+            if isinstance(p, Function):
+                deps[p] = deps.get(p, 0) + 1
+                if id(p) not in seen:
+                    seen.add(id(p))
+                    stack.append(p)
+    return deps
+
+
+def run_backward(outputs, grad_outputs, retain_graph=False, create_graph=False, capture=None,
+                 accumulate=True):
+    """Push `grad_outputs` back from `outputs`.
+
+    capture: optional dict {node or leaf tensor id -> None}; gradients reaching those are stored
+    there (this is autograd.grad). accumulate: write leaves' `.grad` (this is Tensor.backward).
+    """
+    from ..tensor import Tensor
+    buffers = {}
+    roots = []
+    for out, g in zip(outputs, grad_outputs):
+        node = out.grad_fn
+        if node is None:
+            if out.requires_grad:       # a leaf as its own output
+                _deliver_leaf(out, g, capture, accumulate, create_graph)
+                continue
+            raise RuntimeError("backward: element 0 of tensors does not require grad and does not "
+                               "have a grad_fn (did you compute it under no_grad or from tensors "
+                               "without requires_grad=True?)")
+        if node in buffers:
+            buffers[node] = buffers[node] + g
+        else:
+            buffers[node] = g
+            roots.append(node)
+    deps = _count_dependencies(roots)
+    ready = [n for n in roots if deps.get(n, 0) == 0]
+    mode = enable_grad() if create_graph else no_grad()
+    observers = state.observers
+    with mode:
+        while ready:
+            node = ready.pop()
+            grad = buffers.pop(node, None)
+            if grad is None:            # nothing flowed here; let its parents' counts drop too
+                for parent in node.parents:
+                    if isinstance(parent, Function):
+                        _release(parent, deps, ready)
+                continue
+            hooks = getattr(node, "tensor_hooks", None)
+            if hooks:
+                for hook in list(hooks.values()):
+                    new = hook(grad)
+                    if new is not None:
+                        grad = new
+            ref = getattr(node, "retained", None)
+            if ref is not None:
+                t = ref()
+                if t is not None:
+                    g = grad if create_graph else grad.detach()
+                    t.grad = g if t.grad is None else t.grad + g
+            if capture is not None and node in capture:
+                capture[node] = grad if capture[node] is None else capture[node] + grad
+            if observers:
+                t0 = time.perf_counter()
+            grads = node.backward(grad)
+            if not isinstance(grads, tuple):
+                grads = (grads,)
+            if observers:
+                seconds = time.perf_counter() - t0
+                for obs in list(observers):
+                    obs.on_backward(node, grad, grads, seconds)
+            if not retain_graph:
+                node._saved = _FREED
+            parents = node.parents
+            if len(grads) != len(parents):
+                raise RuntimeError(f"{node.name()}.backward returned {len(grads)} gradients for "
+                                   f"{len(parents)} inputs")
+            for parent, g, meta in zip(parents, grads, node.in_meta):
+                if parent is None:
+                    continue
+                if g is None:
+                    if isinstance(parent, Function):
+                        _release(parent, deps, ready)
+                    continue
+                shape, dtype = meta
+                if g.shape != shape:
+                    g = _sum_to_shape(g, shape, node)
+                if g.dtype != dtype:
+                    g = g.to(dtype)
+                if isinstance(parent, Function):
+                    if parent in buffers:
+                        buffers[parent] = buffers[parent] + g
+                    else:
+                        buffers[parent] = g
+                    _release(parent, deps, ready)
+                else:
+                    _deliver_leaf(parent, g, capture, accumulate, create_graph)
+
+
+def _release(parent, deps, ready):
+    left = deps[parent] - 1
+    deps[parent] = left
+    if left == 0:
+        ready.append(parent)
+
+
+def _sum_to_shape(g, shape, node):
+    """Undo broadcasting: sum the gradient down to the input's shape."""
+    try:
+        return g.sum_to_size(shape)
+    except ValueError as e:
+        raise RuntimeError(f"{node.name()}.backward: gradient of shape {tuple(g.shape)} cannot be "
+                           f"reduced to the input's shape {tuple(shape)}") from e
+
+
+def _deliver_leaf(leaf, g, capture, accumulate, create_graph):
+    hooks = leaf._hooks
+    if hooks:
+        for hook in list(hooks.values()):
+            new = hook(g)
+            if new is not None:
+                g = new
+    if capture is not None and id(leaf) in capture:
+        key = id(leaf)
+        capture[key] = g if capture[key] is None else capture[key] + g
+        return
+    if not accumulate:
+        return
+    if not create_graph:
+        g = g.detach()
+    if leaf.grad is None:
+        # own the array: another leaf may have received a view of the same gradient
+        leaf.grad = g if create_graph else g.clone()
+    else:
+        leaf.grad = leaf.grad + g

@@ -1,0 +1,130 @@
+"""Devices: "cpu" runs on NumPy, "cuda" on CuPy (imported lazily, optional)."""
+from __future__ import annotations
+
+import numpy as np
+
+_cupy = None          # the cupy module once imported
+_cupy_error = None    # why "cuda" is unavailable, once known
+_default_device = "cpu"
+
+
+class Device(str):
+    """A device name that also answers `.type`, like torch.device ("cpu" or "cuda")."""
+
+    __slots__ = ()
+
+    def __new__(cls, name="cpu"):
+        name = str(name)
+        kind = name.split(":")[0]
+        if kind not in ("cpu", "cuda"):
+            raise ValueError(f"device: unknown device {name!r}; expected 'cpu' or 'cuda'")
+        if kind == "cuda" and name not in ("cuda", "cuda:0"):
+            raise ValueError(f"device: only one GPU is supported ('cuda' or 'cuda:0'), got {name!r}")
+        return str.__new__(cls, kind)
+
+    @property
+    def type(self) -> str:
+        return str(self)
+
+    @property
+    def index(self):
+        return 0 if self == "cuda" else None
+
+    def __repr__(self):
+        return f"device(type='{self}')"
+
+
+CPU = Device("cpu")
+CUDA = Device("cuda")
+
+
+def _load_cupy():
+    """Import cupy on first use; remember why it failed so every error can say so."""
+    global _cupy, _cupy_error
+    if _cupy is not None or _cupy_error is not None:
+        return _cupy
+    try:
+        import cupy  # noqa: PLC0415  (lazy, optional)
+    except Exception as e:  # ImportError, or a broken CUDA install
+        _cupy_error = f"CuPy is not installed or failed to import ({type(e).__name__}: {e}); " \
+                      "install the 'cuda' extra: pip install 'tinygrad_lite[cuda]'"
+        return None
+    try:
+        ok = cupy.is_available()
+    except Exception as e:
+        ok, _cupy_error = False, f"CuPy imported but found no usable GPU ({e})"
+    if not ok:
+        _cupy_error = _cupy_error or "CuPy imported but no GPU or CUDA driver is visible"
+        return None
+    _cupy = cupy
+    return cupy
+
+
+def cuda_is_available() -> bool:
+    """True when CuPy imports and sees a GPU."""
+    return _load_cupy() is not None
+
+
+def get_cupy():
+    """Return the cupy module or raise a RuntimeError that says why it cannot be used."""
+    cp = _load_cupy()
+    if cp is None:
+        raise RuntimeError(f"device 'cuda' is unavailable: {_cupy_error}")
+    return cp
+
+
+def device_of(array) -> Device:
+    if isinstance(array, np.ndarray):
+        return CPU
+    if _cupy is not None and isinstance(array, _cupy.ndarray):
+        return CUDA
+    return CPU
+
+
+def array_module(*arrays):
+    """numpy or cupy, chosen by the arrays (or Tensors) given; numpy when none is on the GPU."""
+    if _cupy is not None:
+        for a in arrays:
+            a = getattr(a, "data", a)
+            if isinstance(a, _cupy.ndarray):
+                return _cupy
+    return np
+
+
+def module_for(device) -> object:
+    return get_cupy() if Device(device) == "cuda" else np
+
+
+def set_default_device(device) -> None:
+    """Make new tensors live on `device` unless told otherwise."""
+    global _default_device
+    device = Device(device)
+    if device == "cuda":
+        get_cupy()
+    _default_device = device
+
+
+def get_default_device() -> Device:
+    return Device(_default_device)
+
+
+def to_device(array, device):
+    """Copy an array to `device` ("cpu" or "cuda"); no copy when it is already there."""
+    device = Device(device)
+    here = device_of(array)
+    if here == device:
+        return array
+    if device == "cuda":
+        return get_cupy().asarray(array)
+    return _cupy.asnumpy(array)
+
+
+def kernel_stats() -> dict:
+    """How often each GPU kernel ran and how often a call fell back to the composed path."""
+    from . import kernels
+    return kernels.stats()
+
+
+def reset_kernel_stats() -> None:
+    from . import kernels
+    kernels.reset_stats()

@@ -1,0 +1,172 @@
+"""Factory functions: tensor(), zeros(), ones(), randn(), arange(), ... (torch's names and dtypes)."""
+from __future__ import annotations
+
+import numpy as np
+
+from . import backend
+from . import dtypes as D
+from . import random as R
+from .tensor import Tensor, _as_tensor
+
+
+def _size(size) -> tuple:
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = size[0]
+    try:
+        out = tuple(int(s) for s in size)
+    except TypeError:
+        raise TypeError(f"size must be ints or one tuple of ints, got {size!r}") from None
+    if any(s < 0 for s in out):
+        raise ValueError(f"negative dimension in size {out}")
+    return out
+
+
+def _finish(array, dtype, device, requires_grad) -> Tensor:
+    dev = backend.Device(device) if device is not None else backend.get_default_device()
+    if dtype is not None and array.dtype != D.to_dtype(dtype):
+        array = array.astype(D.to_dtype(dtype))
+    t = Tensor._make(backend.to_device(array, dev), False, None, None)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def _xp(device):
+    dev = backend.Device(device) if device is not None else backend.get_default_device()
+    return backend.module_for(dev), dev
+
+
+def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """A new tensor holding a copy of `data` (float lists -> float32; NumPy arrays keep dtype)."""
+    t = _as_tensor(data, dtype, device)
+    if isinstance(data, Tensor) or t.data is data:
+        t = Tensor._make(t.data.copy(), False, None, None)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def as_tensor(data, dtype=None, device=None) -> Tensor:
+    return _as_tensor(data, dtype, device)
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """Share memory with a NumPy array (stays on the CPU)."""
+    return Tensor._make(array, False, None, None)
+
+
+def _filled(size, value, dtype, device, requires_grad):
+    xp, dev = _xp(device)
+    dt = D.to_dtype(dtype) if dtype is not None else D.float32
+    t = Tensor._make(xp.full(_size(size), value, dtype=dt), False, None, None)
+    return t.requires_grad_(True) if requires_grad else t
+
+
+def zeros(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
+    return _filled(size, 0, dtype, device, requires_grad)
+
+
+def ones(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
+    return _filled(size, 1, dtype, device, requires_grad)
+
+
+def empty(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
+    return _filled(size, 0, dtype, device, requires_grad)
+
+
+def full(size, fill_value, dtype=None, device=None, requires_grad=False) -> Tensor:
+    if dtype is None:
+        dtype = D.bool_ if isinstance(fill_value, bool) else (
+            D.int64 if isinstance(fill_value, int) else D.float32)
+    return _filled((size,) if isinstance(size, int) else tuple(size), fill_value, dtype, device,
+                   requires_grad)
+
+
+def _like_args(t, dtype, device):
+    return (dtype if dtype is not None else t.dtype), (device if device is not None else t.device)
+
+
+def zeros_like(t, dtype=None, device=None, requires_grad=False) -> Tensor:
+    dt, dev = _like_args(t, dtype, device)
+    return zeros(t.shape, dtype=dt, device=dev, requires_grad=requires_grad)
+
+
+def ones_like(t, dtype=None, device=None, requires_grad=False) -> Tensor:
+    dt, dev = _like_args(t, dtype, device)
+    return ones(t.shape, dtype=dt, device=dev, requires_grad=requires_grad)
+
+
+def empty_like(t, dtype=None, device=None, requires_grad=False) -> Tensor:
+    return zeros_like(t, dtype, device, requires_grad)
+
+
+def full_like(t, fill_value, dtype=None, device=None, requires_grad=False) -> Tensor:
+    dt, dev = _like_args(t, dtype, device)
+    return full(t.shape, fill_value, dtype=dt, device=dev, requires_grad=requires_grad)
+
+
+def rand_like(t, dtype=None, device=None, requires_grad=False) -> Tensor:
+    dt, dev = _like_args(t, dtype, device)
+    return rand(t.shape, dtype=dt, device=dev, requires_grad=requires_grad)
+
+
+def randn_like(t, dtype=None, device=None, requires_grad=False) -> Tensor:
+    dt, dev = _like_args(t, dtype, device)
+    return randn(t.shape, dtype=dt, device=dev, requires_grad=requires_grad)
+
+
+def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False) -> Tensor:
+    if end is None:
+        start, end = 0, start
+    if step == 0:
+        raise ValueError("arange: step must be nonzero")
+    if dtype is None:
+        ints = all(isinstance(v, int) for v in (start, end, step))
+        dtype = D.int64 if ints else D.float32
+    a = np.arange(start, end, step, dtype=np.float64 if D.to_dtype(dtype).kind == "f" else None)
+    return _finish(a, dtype, device, requires_grad)
+
+
+def linspace(start, end, steps, dtype=None, device=None, requires_grad=False) -> Tensor:
+    if steps < 0:
+        raise ValueError(f"linspace: number of steps must be non-negative, got {steps}")
+    return _finish(np.linspace(start, end, int(steps)), dtype or D.float32, device, requires_grad)
+
+
+def eye(n, m=None, dtype=None, device=None, requires_grad=False) -> Tensor:
+    return _finish(np.eye(n, m), dtype or D.float32, device, requires_grad)
+
+
+def rand(*size, dtype=None, device=None, requires_grad=False, generator=None) -> Tensor:
+    dev = device if device is not None else backend.get_default_device()
+    dt = D.to_dtype(dtype) if dtype is not None else D.float32
+    return _finish(R.uniform(_size(size), 0.0, 1.0, dt, dev), dt, dev, requires_grad)
+
+
+def randn(*size, dtype=None, device=None, requires_grad=False, generator=None) -> Tensor:
+    dev = device if device is not None else backend.get_default_device()
+    dt = D.to_dtype(dtype) if dtype is not None else D.float32
+    return _finish(R.normal(_size(size), 0.0, 1.0, dt, dev), dt, dev, requires_grad)
+
+
+def randint(low, high=None, size=(), dtype=None, device=None, generator=None) -> Tensor:
+    if high is None:
+        low, high = 0, low
+    if high <= low:
+        raise ValueError(f"randint: high ({high}) must be greater than low ({low})")
+    dev = device if device is not None else backend.get_default_device()
+    dt = D.to_dtype(dtype) if dtype is not None else D.int64
+    return _finish(R.integers(_size((size,) if isinstance(size, int) else size), low, high, dt,
+                              dev), dt, dev, False)
+
+
+def randperm(n, dtype=None, device=None) -> Tensor:
+    return _finish(R.generator("cpu").permutation(int(n)), dtype or D.int64, device, False)
+
+
+def triu(t, diagonal=0) -> Tensor:
+    return t.triu(diagonal)
+
+
+def tril(t, diagonal=0) -> Tensor:
+    return t.tril(diagonal)

@@ -1,0 +1,109 @@
+"""`tl.exp(x)`, `tl.cat([...])`, ...: the torch-level functions, each one line onto a method or op."""
+from __future__ import annotations
+
+from .ops import movement as _M
+from .tensor import Tensor, where  # noqa: F401
+
+
+def _t(x) -> Tensor:
+    if not isinstance(x, Tensor):
+        raise TypeError(f"expected a Tensor, got {type(x).__name__}")
+    return x
+
+
+def add(a, b, alpha=1): return _t(a).add(b, alpha=alpha)
+def sub(a, b, alpha=1): return _t(a).sub(b, alpha=alpha)
+def mul(a, b): return _t(a).mul(b) if isinstance(a, Tensor) else _t(b).mul(a)
+def div(a, b, rounding_mode=None): return _t(a).div(b, rounding_mode=rounding_mode)
+def pow(a, b): return _t(a).pow(b) if isinstance(a, Tensor) else _t(b).__rpow__(a)
+def matmul(a, b): return _t(a).matmul(b)
+def mm(a, b): return _t(a).matmul(b)
+def bmm(a, b): return _t(a).matmul(b)
+def neg(x): return _t(x).neg()
+def exp(x): return _t(x).exp()
+def expm1(x): return _t(x).expm1()
+def log(x): return _t(x).log()
+def log1p(x): return _t(x).log1p()
+def log2(x): return _t(x).log2()
+def sqrt(x): return _t(x).sqrt()
+def rsqrt(x): return _t(x).rsqrt()
+def square(x): return _t(x).square()
+def abs(x): return _t(x).abs()
+def sign(x): return _t(x).sign()
+def sin(x): return _t(x).sin()
+def cos(x): return _t(x).cos()
+def tanh(x): return _t(x).tanh()
+def sigmoid(x): return _t(x).sigmoid()
+def relu(x): return _t(x).relu()
+def clamp(x, min=None, max=None): return _t(x).clamp(min, max)
+def maximum(a, b): return _t(a).maximum(b)
+def minimum(a, b): return _t(a).minimum(b)
+def sum(x, dim=None, keepdim=False, dtype=None): return _t(x).sum(dim, keepdim, dtype=dtype)
+def mean(x, dim=None, keepdim=False): return _t(x).mean(dim, keepdim)
+def prod(x, dim=None, keepdim=False): return _t(x).prod(dim, keepdim)
+def max(x, dim=None, keepdim=False): return _t(x).max(dim, keepdim)
+def min(x, dim=None, keepdim=False): return _t(x).min(dim, keepdim)
+def amax(x, dim=None, keepdim=False): return _t(x).amax(dim, keepdim)
+def amin(x, dim=None, keepdim=False): return _t(x).amin(dim, keepdim)
+def argmax(x, dim=None, keepdim=False): return _t(x).argmax(dim, keepdim)
+def argmin(x, dim=None, keepdim=False): return _t(x).argmin(dim, keepdim)
+def var(x, dim=None, unbiased=None, keepdim=False, correction=None):
+    return _t(x).var(dim, unbiased, keepdim, correction)
+def std(x, dim=None, unbiased=None, keepdim=False, correction=None):
+    return _t(x).std(dim, unbiased, keepdim, correction)
+def norm(x, p="fro", dim=None, keepdim=False): return _t(x).norm(p, dim, keepdim)
+def logsumexp(x, dim, keepdim=False): return _t(x).logsumexp(dim, keepdim)
+def softmax(x, dim): return _t(x).softmax(dim)
+def log_softmax(x, dim): return _t(x).log_softmax(dim)
+def cumsum(x, dim): return _t(x).cumsum(dim)
+def reshape(x, shape): return _t(x).reshape(shape)
+def flatten(x, start_dim=0, end_dim=-1): return _t(x).flatten(start_dim, end_dim)
+def unflatten(x, dim, sizes): return _t(x).unflatten(dim, sizes)
+def transpose(x, d0, d1): return _t(x).transpose(d0, d1)
+def permute(x, dims): return _t(x).permute(*dims)
+def squeeze(x, dim=None): return _t(x).squeeze(dim)
+def unsqueeze(x, dim): return _t(x).unsqueeze(dim)
+def broadcast_to(x, shape): return _t(x).broadcast_to(shape)
+def gather(x, dim, index): return _t(x).gather(dim, index)
+def scatter_add(x, dim, index, src): return _t(x).scatter_add(dim, index, src)
+def index_select(x, dim, index): return _t(x).index_select(dim, index)
+def masked_fill(x, mask, value): return _t(x).masked_fill(mask, value)
+def roll(x, shifts, dims=None): return _t(x).roll(shifts, dims)
+def flip(x, dims): return _t(x).flip(dims)
+def split(x, size, dim=0): return _t(x).split(size, dim)
+def chunk(x, chunks, dim=0): return _t(x).chunk(chunks, dim)
+def unbind(x, dim=0): return _t(x).unbind(dim)
+def narrow(x, dim, start, length): return _t(x).narrow(dim, start, length)
+def cat(tensors, dim=0): return _M.cat(tensors, dim)
+concat = concatenate = cat
+def stack(tensors, dim=0): return _M.stack(tensors, dim)
+def isnan(x): return _t(x).isnan()
+def isinf(x): return _t(x).isinf()
+def isfinite(x): return _t(x).isfinite()
+def floor(x): return _t(x).floor()
+def ceil(x): return _t(x).ceil()
+def round(x, decimals=0): return _t(x).round(decimals)
+def sort(x, dim=-1, descending=False): return _t(x).sort(dim, descending)
+def argsort(x, dim=-1, descending=False): return _t(x).argsort(dim, descending)
+def topk(x, k, dim=-1, largest=True, sorted=True): return _t(x).topk(k, dim, largest, sorted)
+def eq(a, b): return _t(a) == b
+def ne(a, b): return _t(a) != b
+def lt(a, b): return _t(a) < b
+def le(a, b): return _t(a) <= b
+def gt(a, b): return _t(a) > b
+def ge(a, b): return _t(a) >= b
+def logical_and(a, b): return _t(a).logical_and(b)
+def logical_or(a, b): return _t(a).logical_or(b)
+def logical_not(a): return _t(a).logical_not()
+def allclose(a, b, rtol=1e-5, atol=1e-8, equal_nan=False): return _t(a).allclose(b, rtol, atol, equal_nan)
+def equal(a, b): return _t(a).equal(b)
+def numel(x): return _t(x).numel()
+def is_tensor(x): return isinstance(x, Tensor)
+def clone(x): return _t(x).clone()
+def detach(x): return _t(x).detach()
+def all(x, dim=None, keepdim=False): return _t(x).all(dim, keepdim)
+def any(x, dim=None, keepdim=False): return _t(x).any(dim, keepdim)
+def nonzero(x, as_tuple=False): return _t(x).nonzero(as_tuple)
+def lerp(a, b, w): return _t(a).lerp(b, w)
+def outer(a, b): return _t(a).reshape(-1, 1) * _t(b).reshape(1, -1)
+def einsum_unsupported(*a, **k): raise NotImplementedError("einsum is not part of tinygrad_lite")

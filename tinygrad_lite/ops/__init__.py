@@ -1,0 +1,1 @@
+"""Differentiable primitives, one module per family; each op is one Function subclass."""

@@ -1,0 +1,249 @@
+"""Reductions and the softmax family, written to stay finite at extreme inputs."""
+from __future__ import annotations
+
+from collections import namedtuple
+
+import numpy as np
+
+from ..autograd.function import Function
+from ..backend import array_module
+
+MaxMin = namedtuple("MaxMin", ["values", "indices"])
+
+
+def _kept_shape(shape, axes):
+    """The reduced shape with keepdim=True."""
+    if axes is None:
+        return (1,) * len(shape)
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+def _count(shape, axes) -> int:
+    if axes is None:
+        return int(np.prod(shape, dtype=np.int64))
+    return int(np.prod([shape[a] for a in axes], dtype=np.int64))
+
+
+class Sum(Function):
+    """y = sum(x, axes);  dx = dy broadcast back to x's shape"""
+
+    def forward(self, x, axes, keepdim):
+        self.in_shape, self.axes, self.keepdim = x.shape, axes, keepdim
+        return x.sum(axis=axes, keepdims=keepdim)
+
+    def backward(self, grad):
+        if not self.keepdim:
+            grad = grad.reshape(_kept_shape(self.in_shape, self.axes))
+        return grad.expand(self.in_shape)
+
+
+class Mean(Function):
+    """y = mean(x, axes);  dx = dy / n broadcast back"""
+
+    def forward(self, x, axes, keepdim):
+        self.in_shape, self.axes, self.keepdim = x.shape, axes, keepdim
+        self.n = _count(x.shape, axes)
+        return x.mean(axis=axes, keepdims=keepdim)
+
+    def backward(self, grad):
+        if not self.keepdim:
+            grad = grad.reshape(_kept_shape(self.in_shape, self.axes))
+        return grad.expand(self.in_shape) * (1.0 / max(self.n, 1))
+
+
+class Prod(Function):
+    """y = prod(x, axis);  dx = dy * (product of the other elements), exact when x has zeros"""
+
+    def forward(self, x, axes, keepdim):
+        xp = array_module(x)
+        self.in_shape, self.axes, self.keepdim = x.shape, axes, keepdim
+        y = x.prod(axis=axes, keepdims=keepdim)
+        has_zero = bool((x == 0).any())
+        self.has_zero = has_zero
+        if has_zero:
+            flat = x.reshape(-1) if axes is None else x
+            ax = 0 if axes is None else axes[0]
+            ones = xp.ones_like(xp.take(flat, [0], axis=ax))
+            left = xp.cumprod(xp.concatenate([ones, flat], axis=ax), axis=ax)
+            left = xp.take(left, range(flat.shape[ax]), axis=ax)
+            rev = xp.flip(flat, axis=ax)
+            right = xp.cumprod(xp.concatenate([ones, rev], axis=ax), axis=ax)
+            right = xp.flip(xp.take(right, range(flat.shape[ax]), axis=ax), axis=ax)
+            self.save_for_backward(x, y, (left * right).reshape(x.shape))
+        else:
+            self.save_for_backward(x, y, None)
+        return y
+
+    def backward(self, grad):
+        x, y, others = self.saved_tensors
+        if not self.keepdim:
+            grad = grad.reshape(_kept_shape(self.in_shape, self.axes))
+            y = y.reshape(_kept_shape(self.in_shape, self.axes))
+        if self.has_zero:
+            if grad.requires_grad:
+                raise RuntimeError("prod: double backward through a product with zeros is not "
+                                   "supported")
+            return grad * others
+        return grad * y / x
+
+
+class AmaxAmin(Function):
+    """y = amax/amin(x, axes);  dx = dy split evenly among the tied extremes (like torch)"""
+
+    def forward(self, x, axes, keepdim, kind):
+        xp = array_module(x)
+        if x.size == 0:
+            raise RuntimeError(f"{kind}: cannot reduce an empty tensor of shape {x.shape}")
+        y = x.max(axis=axes, keepdims=True) if kind == "max" else x.min(axis=axes, keepdims=True)
+        mask = (x == y)
+        count = mask.sum(axis=axes, keepdims=True)
+        self.save_for_backward((mask / count).astype(x.dtype, copy=False))
+        self.in_shape, self.axes, self.keepdim = x.shape, axes, keepdim
+        return y if keepdim else y.reshape([n for i, n in enumerate(y.shape)
+                                            if not (axes is None or i in axes)])
+
+    def backward(self, grad):
+        (weights,) = self.saved_tensors
+        if not self.keepdim:
+            grad = grad.reshape(_kept_shape(self.in_shape, self.axes))
+        return grad * weights
+
+
+def arg_reduce(x, fn, dim, keepdim):
+    """argmax/argmin: int64 indices, never part of the graph."""
+    from ..tensor import _const, _dim
+    xp = array_module(x.data)
+    if x.data.size == 0:
+        raise RuntimeError(f"{fn}: cannot reduce an empty tensor of shape {tuple(x.shape)}")
+    if dim is None:
+        out = getattr(xp, fn)(x.data.reshape(-1))
+        if keepdim:
+            out = xp.asarray(out).reshape((1,) * x.ndim)
+        return _const(xp.asarray(out, dtype=np.int64))
+    d = _dim(dim, x.ndim, fn)
+    out = getattr(xp, fn)(x.data, axis=d, keepdims=keepdim)
+    return _const(out.astype(np.int64, copy=False))
+
+
+def max_min_dim(x, dim, keepdim, kind):
+    """max/min along dim: (values, indices); the gradient goes to the chosen index only."""
+    idx = arg_reduce(x, "argmax" if kind == "max" else "argmin", dim, True)
+    values = x.gather(dim, idx)
+    if not keepdim:
+        values, idx = values.squeeze(dim), idx.squeeze(dim)
+    return MaxMin(values, idx)
+
+
+def var(x, dim, correction, keepdim):
+    """var = sum((x - mean)^2) / (n - correction), composed so it differentiates twice."""
+    from ..tensor import _axes
+    axes = _axes(dim, x.ndim)
+    n = _count(x.shape, axes)
+    mu = x.mean(dim=axes, keepdim=True)
+    d = x - mu
+    return (d * d).sum(dim=axes, keepdim=keepdim) * (1.0 / max(n - correction, 0) if
+                                                      n - correction > 0 else float("nan"))
+
+
+class Norm2(Function):
+    """y = sqrt(sum(x^2));  dx = dy * x / y  (0 where y == 0, like torch)"""
+
+    def forward(self, x, axes, keepdim):
+        xp = array_module(x)
+        y = xp.sqrt((x * x).sum(axis=axes, keepdims=True))
+        self.in_shape, self.axes, self.keepdim = x.shape, axes, keepdim
+        self.save_for_backward(x, y)
+        return y if keepdim else y.reshape([n for i, n in enumerate(y.shape)
+                                            if not (axes is None or i in axes)])
+
+    def backward(self, grad):
+        from ..tensor import where
+        x, y = self.saved_tensors
+        if not self.keepdim:
+            grad = grad.reshape(_kept_shape(self.in_shape, self.axes))
+        safe = where(y.detach() == 0, 1.0, y)
+        return where(y.detach() == 0, 0.0, grad * x / safe)
+
+
+def norm(x, p, dim, keepdim):
+    from ..tensor import _axes
+    axes = _axes(dim, x.ndim)
+    if p in ("fro", 2, 2.0):
+        return Norm2.apply(x, axes=axes, keepdim=keepdim)
+    if p in (float("inf"), "inf"):
+        return x.abs().amax(dim=axes, keepdim=keepdim)
+    if p in (1, 1.0):
+        return x.abs().sum(dim=axes, keepdim=keepdim)
+    if isinstance(p, (int, float)) and p > 0:
+        return (x.abs() ** p).sum(dim=axes, keepdim=keepdim) ** (1.0 / p)
+    raise ValueError(f"norm: unsupported p={p!r} (use 'fro', a positive number, or inf)")
+
+
+def _stable_max(x, axes):
+    """Max over axes, with rows that are all -inf mapped to 0 so x - max stays finite."""
+    xp = array_module(x)
+    m = x.max(axis=axes, keepdims=True)
+    return xp.where(xp.isfinite(m), m, 0).astype(x.dtype, copy=False)
+
+
+class LogSumExp(Function):
+    """y = m + log(sum(exp(x - m)));  dx = dy * exp(x - y)"""
+
+    def forward(self, x, axes, keepdim):
+        xp = array_module(x)
+        m = _stable_max(x, axes)
+        y = xp.log(xp.exp(x - m).sum(axis=axes, keepdims=True)) + m
+        self.in_shape, self.axes, self.keepdim = x.shape, axes, keepdim
+        self.save_for_backward(x, y)
+        return y if keepdim else y.reshape([n for i, n in enumerate(y.shape)
+                                            if not (axes is None or i in axes)])
+
+    def backward(self, grad):
+        x, y = self.saved_tensors
+        if not self.keepdim:
+            grad = grad.reshape(_kept_shape(self.in_shape, self.axes))
+        return grad * (x - y).exp()
+
+
+class Softmax(Function):
+    """y = exp(x - max) / sum;  dx = y * (dy - sum(dy * y))"""
+
+    def forward(self, x, axis):
+        xp = array_module(x)
+        e = xp.exp(x - _stable_max(x, axis))
+        e /= e.sum(axis=axis, keepdims=True)
+        self.axis = axis
+        self.save_for_backward(e)
+        return e
+
+    def backward(self, grad):
+        (y,) = self.saved_tensors
+        return y * (grad - (grad * y).sum(dim=self.axis, keepdim=True))
+
+
+class LogSoftmax(Function):
+    """y = x - logsumexp(x);  dx = dy - exp(y) * sum(dy)"""
+
+    def forward(self, x, axis):
+        xp = array_module(x)
+        shifted = x - _stable_max(x, axis)
+        y = shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
+        self.axis = axis
+        self.save_for_backward(y)
+        return y
+
+    def backward(self, grad):
+        (y,) = self.saved_tensors
+        return grad - y.exp() * grad.sum(dim=self.axis, keepdim=True)
+
+
+class Cumsum(Function):
+    """y = cumsum(x, axis);  dx = reversed cumsum of dy"""
+
+    def forward(self, x, axis):
+        self.axis = axis
+        out = array_module(x).cumsum(x, axis=axis)
+        return out.astype(np.int64) if x.dtype.kind in "biu" else out
+
+    def backward(self, grad):
+        return grad.flip(self.axis).cumsum(self.axis).flip(self.axis)

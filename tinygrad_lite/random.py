@@ -1,0 +1,66 @@
+"""One seeded generator per backend; `manual_seed` resets both."""
+from __future__ import annotations
+
+import numpy as np
+
+from . import backend
+
+_state = {"seed": 0, "cpu": np.random.default_rng(0), "cuda": None}
+
+
+def manual_seed(seed: int) -> None:
+    """Seed every backend: the same seed gives the same numbers on each run."""
+    seed = int(seed)
+    _state["seed"] = seed
+    _state["cpu"] = np.random.default_rng(seed)
+    _state["cuda"] = None
+
+
+seed = manual_seed
+
+
+def initial_seed() -> int:
+    return _state["seed"]
+
+
+def generator(device="cpu"):
+    """The generator for `device` (CuPy's is made lazily from the same seed)."""
+    if backend.Device(device) == "cuda":
+        if _state["cuda"] is None:
+            cp = backend.get_cupy()
+            _state["cuda"] = cp.random.default_rng(_state["seed"])
+        return _state["cuda"]
+    return _state["cpu"]
+
+
+def get_rng_state() -> dict:
+    return {"seed": _state["seed"], "cpu": _state["cpu"].bit_generator.state}
+
+
+def set_rng_state(state: dict) -> None:
+    _state["seed"] = state["seed"]
+    _state["cpu"] = np.random.default_rng()
+    _state["cpu"].bit_generator.state = state["cpu"]
+
+
+def _cast(a, dtype, device):
+    return backend.to_device(np.asarray(a, dtype=dtype), device)
+
+
+def uniform(shape, low, high, dtype, device):
+    """Parameters are drawn on the CPU generator so a seed gives the same weights on any device."""
+    return _cast(_state["cpu"].uniform(low, high, size=shape), dtype, device)
+
+
+def normal(shape, mean, std, dtype, device):
+    return _cast(_state["cpu"].normal(mean, std, size=shape), dtype, device)
+
+
+def integers(shape, low, high, dtype, device):
+    return _cast(_state["cpu"].integers(low, high, size=shape), dtype, device)
+
+
+def bernoulli_mask(shape, keep: float, dtype, device):
+    """A 0/1 mask drawn on the device itself (dropout runs every step; no host round trip)."""
+    gen = generator(device)
+    return (gen.random(size=shape, dtype=np.float32) < keep).astype(dtype)

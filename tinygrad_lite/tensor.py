@@ -1,0 +1,1055 @@
+"""Tensor: an array, its device, its gradient and a link to the op that made it.
+
+Every differentiable method is one line that calls a Function in `tinygrad_lite/ops/`.
+Non-differentiable methods (comparisons, argmax, ...) work on the arrays directly.
+"""
+from __future__ import annotations
+
+import builtins
+import weakref
+from typing import Optional
+
+import numpy as np
+
+from . import backend
+from . import dtypes as D
+from .autograd.grad_mode import state
+
+_Scalar = (int, float, bool, np.number, np.bool_)
+
+
+class _Version:
+    """In-place counter shared by a tensor and the records that saved it for backward."""
+
+    __slots__ = ("v",)
+
+    def __init__(self):
+        self.v = 0
+
+
+class RemovableHandle:
+    """Returned by register_hook; `.remove()` takes the hook out again."""
+
+    _next = 0
+
+    def __init__(self, hooks: dict):
+        self._hooks = weakref.ref(hooks) if not isinstance(hooks, dict) else hooks
+        RemovableHandle._next += 1
+        self.id = RemovableHandle._next
+
+    def remove(self) -> None:
+        self._hooks.pop(self.id, None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+
+
+class Tensor:
+    """A multi-dimensional array that records the ops applied to it when it requires grad."""
+
+    __slots__ = ("data", "requires_grad", "grad", "grad_fn", "_version", "_hooks", "__weakref__")
+    __array_priority__ = 1000       # NumPy scalars on the left defer to our reflected operators
+    __array_ufunc__ = None
+
+    def __init__(self, data, dtype=None, device=None, requires_grad: bool = False):
+        t = _as_tensor(data, dtype, device)
+        self.data = t.data
+        self.grad = None
+        self.grad_fn = None
+        self._version = _Version()
+        self._hooks = None
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    @classmethod
+    def _make(cls, data, requires_grad, grad_fn, version):
+        """Wrap an array without checks (the fast path every op output takes)."""
+        t = object.__new__(cls)
+        if not hasattr(data, "shape"):      # NumPy reductions hand back scalars
+            data = np.asarray(data)
+        t.data = data
+        t.requires_grad = requires_grad
+        t.grad = None
+        t.grad_fn = grad_fn
+        t._version = version if version is not None else _Version()
+        t._hooks = None
+        return t
+
+    # -- properties ----------------------------------------------------------------------
+    @property
+    def shape(self) -> tuple:
+        return self.data.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def device(self) -> backend.Device:
+        return backend.device_of(self.data)
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    def dim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.grad_fn is None
+
+    @property
+    def is_cuda(self) -> bool:
+        return self.device == "cuda"
+
+    @property
+    def T(self) -> "Tensor":
+        return self.permute(*range(self.ndim - 1, -1, -1))
+
+    @property
+    def mT(self) -> "Tensor":
+        return self.transpose(-2, -1)
+
+    @property
+    def itemsize(self) -> int:
+        return self.data.itemsize
+
+    @property
+    def nbytes(self) -> int:
+        return self.data.nbytes
+
+    def size(self, dim: Optional[int] = None):
+        if dim is None:
+            return self.data.shape
+        return self.data.shape[_dim(dim, self.ndim, "size")]
+
+    def numel(self) -> int:
+        return int(self.data.size)
+
+    def element_size(self) -> int:
+        return self.data.itemsize
+
+    def is_floating_point(self) -> bool:
+        return self.dtype.kind == "f"
+
+    def __len__(self) -> int:
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
+    __hash__ = object.__hash__
+
+    # -- conversion --------------------------------------------------------------------
+    def item(self):
+        if self.data.size != 1:
+            raise ValueError(f"item: only a tensor with one element can be converted to a Python "
+                             f"number, got shape {tuple(self.shape)}")
+        return self.data.reshape(()).item()
+
+    def numpy(self) -> np.ndarray:
+        if self.requires_grad and state.grad_enabled:
+            raise RuntimeError("numpy: can't call numpy() on a tensor that requires grad; "
+                               "use tensor.detach().numpy()")
+        return backend.to_device(self.data, "cpu")
+
+    def tolist(self):
+        return backend.to_device(self.data, "cpu").tolist()
+
+    def __float__(self):
+        return builtins.float(self.item())
+
+    def __int__(self):
+        return builtins.int(self.item())
+
+    def __index__(self):
+        if self.dtype.kind not in "iu" or self.data.size != 1:
+            raise TypeError("only integer tensors of a single element can be used as an index")
+        return builtins.int(self.item())
+
+    def __bool__(self):
+        if self.data.size != 1:
+            raise RuntimeError(f"bool: the truth value of a tensor with more than one element "
+                               f"(shape {tuple(self.shape)}) is ambiguous")
+        return builtins.bool(self.item())
+
+    def __array__(self, dtype=None, copy=None):
+        a = backend.to_device(self.data, "cpu")
+        return a if dtype is None else a.astype(dtype)
+
+    def detach(self) -> "Tensor":
+        """Same data (shared), no graph."""
+        return Tensor._make(self.data, False, None, self._version)
+
+    def detach_(self) -> "Tensor":
+        self.grad_fn = None
+        self.requires_grad = False
+        return self
+
+    def clone(self) -> "Tensor":
+        return E.Clone.apply(self)
+
+    def contiguous(self) -> "Tensor":
+        return self
+
+    def to(self, *args, **kwargs) -> "Tensor":
+        """to(device), to(dtype), to(device, dtype), to(other_tensor); a copy only when needed."""
+        device = kwargs.pop("device", None)
+        dtype = kwargs.pop("dtype", None)
+        kwargs.pop("non_blocking", None)
+        kwargs.pop("copy", None)
+        if kwargs:
+            raise TypeError(f"to: unexpected arguments {sorted(kwargs)}")
+        for a in args:
+            if isinstance(a, Tensor):
+                device, dtype = a.device, a.dtype
+            elif isinstance(a, str) and a.split(":")[0] in ("cpu", "cuda"):
+                device = a
+            elif a is not None:
+                dtype = a
+        out = self
+        if dtype is not None:
+            dtype = D.to_dtype(dtype)
+            if dtype != out.dtype:
+                out = E.Cast.apply(out, dtype=dtype)
+        if device is not None and backend.Device(device) != out.device:
+            out = E.ToDevice.apply(out, device=backend.Device(device))
+        return out
+
+    def type(self, dtype) -> "Tensor":
+        return self.to(dtype)
+
+    def cpu(self) -> "Tensor":
+        return self.to("cpu")
+
+    def cuda(self) -> "Tensor":
+        return self.to("cuda")
+
+    def float(self) -> "Tensor":
+        return self.to(D.float32)
+
+    def double(self) -> "Tensor":
+        return self.to(D.float64)
+
+    def half(self) -> "Tensor":
+        return self.to(D.float16)
+
+    def long(self) -> "Tensor":
+        return self.to(D.int64)
+
+    def int(self) -> "Tensor":
+        return self.to(D.int32)
+
+    def bool(self) -> "Tensor":
+        return self.to(D.bool_)
+
+    # -- autograd --------------------------------------------------------------------
+    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        if requires_grad and self.dtype.kind != "f":
+            raise RuntimeError(f"requires_grad_: only floating point tensors can require "
+                               f"gradients, got dtype {self.dtype} (shape {tuple(self.shape)})")
+        if not requires_grad and self.grad_fn is not None:
+            raise RuntimeError("requires_grad_: a non-leaf tensor's requires_grad cannot be turned "
+                               "off; use detach()")
+        self.requires_grad = builtins.bool(requires_grad)
+        return self
+
+    def retain_grad(self) -> None:
+        """Keep `.grad` for this non-leaf tensor after backward."""
+        if not self.requires_grad:
+            raise RuntimeError("retain_grad: can't retain_grad on a tensor that doesn't require grad")
+        if self.grad_fn is not None:
+            self.grad_fn.retained = weakref.ref(self)
+
+    @property
+    def retains_grad(self) -> bool:
+        ref = getattr(self.grad_fn, "retained", None)
+        return ref is not None and ref() is self
+
+    def register_hook(self, hook) -> RemovableHandle:
+        """hook(grad) runs when this tensor's gradient is computed; a returned tensor replaces it."""
+        if not self.requires_grad:
+            raise RuntimeError("register_hook: cannot register a hook on a tensor that doesn't "
+                               "require gradient")
+        if self.grad_fn is not None:
+            hooks = getattr(self.grad_fn, "tensor_hooks", None)
+            if hooks is None:
+                hooks = self.grad_fn.tensor_hooks = {}
+        else:
+            if self._hooks is None:
+                self._hooks = {}
+            hooks = self._hooks
+        handle = RemovableHandle(hooks)
+        hooks[handle.id] = hook
+        return handle
+
+    def backward(self, gradient=None, retain_graph: Optional[bool] = None,
+                 create_graph: bool = False, inputs=None) -> None:
+        """Accumulate d(self)/d(leaf) into every leaf's `.grad`."""
+        from .autograd import backward as _backward
+        _backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+
+    # -- repr ---------------------------------------------------------------------------
+    def __repr__(self) -> str:
+        arr = backend.to_device(self.data, "cpu")
+        body = np.array2string(arr, separator=", ", prefix="tensor(", precision=4,
+                               threshold=1000, edgeitems=3)
+        extras = []
+        if self.device != "cpu":
+            extras.append(f"device='{self.device}'")
+        if arr.dtype not in (D.float32, D.int64, D.bool_) or arr.size == 0:
+            extras.append(f"dtype=tl.{arr.dtype}")
+        if self.grad_fn is not None:
+            extras.append(f"grad_fn=<{self.grad_fn.name()}>")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+
+    # -- arithmetic ---------------------------------------------------------------------
+    def add(self, other, alpha=1) -> "Tensor":
+        if alpha != 1:
+            other = other * alpha
+        return _binary(E.Add, self, other)
+
+    def sub(self, other, alpha=1) -> "Tensor":
+        if alpha != 1:
+            other = other * alpha
+        return _binary(E.Sub, self, other)
+
+    def mul(self, other) -> "Tensor":
+        return _binary(E.Mul, self, other)
+
+    def div(self, other, rounding_mode=None) -> "Tensor":
+        if rounding_mode is not None:
+            return _nondiff_binary(self, other, "floor_divide" if rounding_mode == "floor"
+                                   else "trunc_divide")
+        if self.dtype.kind != "f" and not (isinstance(other, Tensor) and other.dtype.kind == "f"):
+            return _binary(E.Div, self.float(), other)   # true division of integers gives floats
+        return _binary(E.Div, self, other)
+
+    def pow(self, exponent) -> "Tensor":
+        if isinstance(exponent, _Scalar):
+            if isinstance(exponent, (np.number, np.bool_)):
+                exponent = exponent.item()
+            x = self if self.dtype.kind == "f" or isinstance(exponent, builtins.int) else self.float()
+            return E.PowScalar.apply(x, exponent=exponent)
+        return _binary(E.Pow, self, exponent)
+
+    def matmul(self, other) -> "Tensor":
+        return L.matmul(self, other)
+
+    # x + y, and the reflected forms (called for `2 + x` and friends)
+    __add__ = add
+    __sub__ = sub
+    __mul__ = mul
+    __truediv__ = div
+    __pow__ = pow
+    __matmul__ = matmul
+
+    def __radd__(self, other):  # other + self
+        return _binary(E.Add, self, other, reflected=True)
+
+    def __rsub__(self, other):  # other - self
+        return _binary(E.Sub, self, other, reflected=True)
+
+    def __rmul__(self, other):  # other * self
+        return _binary(E.Mul, self, other, reflected=True)
+
+    def __rtruediv__(self, other):  # other / self
+        x = self if self.dtype.kind == "f" else self.float()
+        return _binary(E.Div, x, other, reflected=True)
+
+    def __rpow__(self, other):  # other ** self
+        return _binary(E.Pow, self, other, reflected=True)
+
+    def __rmatmul__(self, other):  # other @ self
+        return L.matmul(_like(other, self), self)
+
+    def __floordiv__(self, other):
+        return _nondiff_binary(self, other, "floor_divide")
+
+    def __rfloordiv__(self, other):  # other // self
+        return _nondiff_binary(_like(other, self), self, "floor_divide")
+
+    def __mod__(self, other):
+        return _nondiff_binary(self, other, "remainder")
+
+    def __neg__(self):
+        return E.Neg.apply(self)
+
+    def neg(self):
+        return E.Neg.apply(self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return self.abs()
+
+    # in-place arithmetic: the result replaces this tensor's values and its place in the graph
+    def __iadd__(self, other):
+        return self.add_(other)
+
+    def __isub__(self, other):
+        return self.sub_(other)
+
+    def __imul__(self, other):
+        return self.mul_(other)
+
+    def __itruediv__(self, other):
+        return self.div_(other)
+
+    def add_(self, other, alpha=1):
+        return _inplace(self, lambda t: t.add(other, alpha=alpha))
+
+    def sub_(self, other, alpha=1):
+        return _inplace(self, lambda t: t.sub(other, alpha=alpha))
+
+    def mul_(self, other):
+        return _inplace(self, lambda t: t.mul(other))
+
+    def div_(self, other):
+        return _inplace(self, lambda t: t.div(other))
+
+    def pow_(self, exponent):
+        return _inplace(self, lambda t: t.pow(exponent))
+
+    def clamp_(self, min=None, max=None):
+        return _inplace(self, lambda t: t.clamp(min, max))
+
+    clip_ = clamp_
+
+    def neg_(self):
+        return _inplace(self, lambda t: -t)
+
+    def exp_(self):
+        return _inplace(self, lambda t: t.exp())
+
+    def sqrt_(self):
+        return _inplace(self, lambda t: t.sqrt())
+
+    def relu_(self):
+        return _inplace(self, lambda t: t.relu())
+
+    def zero_(self):
+        return self.fill_(0)
+
+    def fill_(self, value):
+        if isinstance(value, Tensor):
+            value = value.item()
+        return _inplace(self, lambda t: E.Fill.apply(t, value=value))
+
+    def copy_(self, src):
+        src = _like(src, self)
+        if src.device != self.device:
+            src = src.to(self.device)
+        return _inplace(self, lambda t: E.CopyFrom.apply(t, src))
+
+    def masked_fill_(self, mask, value):
+        return _inplace(self, lambda t: t.masked_fill(mask, value))
+
+    def uniform_(self, a=0.0, b=1.0):
+        from . import random
+        return _fill_no_grad(self, random.uniform(self.shape, a, b, self.dtype, self.device))
+
+    def normal_(self, mean=0.0, std=1.0):
+        from . import random
+        return _fill_no_grad(self, random.normal(self.shape, mean, std, self.dtype, self.device))
+
+    # -- comparisons and other non-differentiable ops ------------------------------------
+    def __eq__(self, other):
+        return _nondiff_binary(self, other, "equal")
+
+    def __ne__(self, other):
+        return _nondiff_binary(self, other, "not_equal")
+
+    def __lt__(self, other):
+        return _nondiff_binary(self, other, "less")
+
+    def __le__(self, other):
+        return _nondiff_binary(self, other, "less_equal")
+
+    def __gt__(self, other):
+        return _nondiff_binary(self, other, "greater")
+
+    def __ge__(self, other):
+        return _nondiff_binary(self, other, "greater_equal")
+
+    eq, ne, lt, le, gt, ge = __eq__, __ne__, __lt__, __le__, __gt__, __ge__
+
+    def __and__(self, other):
+        return _nondiff_binary(self, other, "bitwise_and" if self.dtype.kind != "b" else "logical_and")
+
+    def __or__(self, other):
+        return _nondiff_binary(self, other, "bitwise_or" if self.dtype.kind != "b" else "logical_or")
+
+    def __xor__(self, other):
+        return _nondiff_binary(self, other, "bitwise_xor" if self.dtype.kind != "b" else "logical_xor")
+
+    __rand__, __ror__, __rxor__ = __and__, __or__, __xor__
+
+    def __invert__(self):
+        xp = backend.array_module(self.data)
+        return _const(xp.logical_not(self.data) if self.dtype.kind == "b" else ~self.data)
+
+    def logical_and(self, other):
+        return _nondiff_binary(self, other, "logical_and")
+
+    def logical_or(self, other):
+        return _nondiff_binary(self, other, "logical_or")
+
+    def logical_xor(self, other):
+        return _nondiff_binary(self, other, "logical_xor")
+
+    def logical_not(self):
+        return _const(backend.array_module(self.data).logical_not(self.data))
+
+    def isnan(self):
+        return _const(backend.array_module(self.data).isnan(self.data))
+
+    def isinf(self):
+        return _const(backend.array_module(self.data).isinf(self.data))
+
+    def isfinite(self):
+        return _const(backend.array_module(self.data).isfinite(self.data))
+
+    def floor(self):
+        return _const(backend.array_module(self.data).floor(self.data))
+
+    def ceil(self):
+        return _const(backend.array_module(self.data).ceil(self.data))
+
+    def round(self, decimals: int = 0):
+        return _const(backend.array_module(self.data).round(self.data, decimals))
+
+    def trunc(self):
+        return _const(backend.array_module(self.data).trunc(self.data))
+
+    def argmax(self, dim=None, keepdim=False):
+        return R.arg_reduce(self, "argmax", dim, keepdim)
+
+    def argmin(self, dim=None, keepdim=False):
+        return R.arg_reduce(self, "argmin", dim, keepdim)
+
+    def argsort(self, dim=-1, descending=False):
+        return M.argsort(self, dim, descending)
+
+    def sort(self, dim=-1, descending=False):
+        idx = M.argsort(self, dim, descending)
+        return self.gather(dim, idx), idx
+
+    def topk(self, k, dim=-1, largest=True, sorted=True):
+        idx = M.argsort(self, dim, descending=largest)
+        idx = idx.narrow(dim, 0, k)
+        return self.gather(dim, idx), idx
+
+    def all(self, dim=None, keepdim=False):
+        return _const(backend.array_module(self.data).all(self.data, axis=_axes(dim, self.ndim),
+                                                              keepdims=keepdim))
+
+    def any(self, dim=None, keepdim=False):
+        return _const(backend.array_module(self.data).any(self.data, axis=_axes(dim, self.ndim),
+                                                              keepdims=keepdim))
+
+    def allclose(self, other, rtol=1e-5, atol=1e-8, equal_nan=False) -> bool:
+        xp = backend.array_module(self.data)
+        return builtins.bool(xp.allclose(self.data, _like(other, self).data, rtol, atol, equal_nan))
+
+    def equal(self, other) -> bool:
+        return self.shape == other.shape and builtins.bool((self.data == other.data).all())
+
+    def nonzero(self, as_tuple=False):
+        xp = backend.array_module(self.data)
+        idx = xp.nonzero(self.data)
+        if as_tuple:
+            return tuple(_const(i.astype(np.int64)) for i in idx)
+        return _const(xp.stack(idx, axis=1).astype(np.int64))
+
+    def unique(self, sorted=True, return_counts=False):
+        xp = backend.array_module(self.data)
+        if return_counts:
+            u, c = xp.unique(self.data, return_counts=True)
+            return _const(u), _const(c.astype(np.int64))
+        return _const(xp.unique(self.data))
+
+    # -- elementwise math ----------------------------------------------------------------
+    def exp(self):
+        return E.Exp.apply(_floating(self))
+
+    def log(self):
+        return E.Log.apply(_floating(self))
+
+    def log1p(self):
+        return E.Log1p.apply(_floating(self))
+
+    def log2(self):
+        return E.Log.apply(_floating(self)) * (1.0 / np.log(2.0))
+
+    def log10(self):
+        return E.Log.apply(_floating(self)) * (1.0 / np.log(10.0))
+
+    def expm1(self):
+        return E.Expm1.apply(_floating(self))
+
+    def sqrt(self):
+        return E.Sqrt.apply(_floating(self))
+
+    def rsqrt(self):
+        return E.Rsqrt.apply(_floating(self))
+
+    def square(self):
+        return self * self
+
+    def reciprocal(self):
+        return 1.0 / self
+
+    def abs(self):
+        return E.Abs.apply(self)
+
+    def sign(self):
+        return E.Sign.apply(self)
+
+    def sin(self):
+        return E.Sin.apply(_floating(self))
+
+    def cos(self):
+        return E.Cos.apply(_floating(self))
+
+    def tan(self):
+        return self.sin() / self.cos()
+
+    def tanh(self):
+        return E.Tanh.apply(_floating(self))
+
+    def sigmoid(self):
+        return E.Sigmoid.apply(_floating(self))
+
+    def relu(self):
+        return E.Relu.apply(self)
+
+    def leaky_relu(self, negative_slope=0.01):
+        return E.LeakyRelu.apply(self, slope=negative_slope)
+
+    def elu(self, alpha=1.0):
+        return E.Elu.apply(self, alpha=alpha)
+
+    def gelu(self, approximate="none"):
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+        return E.Gelu.apply(self, approximate=approximate)
+
+    def silu(self):
+        return self * self.sigmoid()
+
+    def softplus(self, beta=1.0, threshold=20.0):
+        return E.Softplus.apply(self, beta=beta, threshold=threshold)
+
+    def clamp(self, min=None, max=None):
+        if min is None and max is None:
+            raise ValueError("clamp: at least one of min and max must be given")
+        if isinstance(min, Tensor) or isinstance(max, Tensor):
+            out = self
+            if min is not None:
+                out = out.maximum(_like(min, self))
+            if max is not None:
+                out = out.minimum(_like(max, self))
+            return out
+        return E.Clamp.apply(self, lo=min, hi=max)
+
+    clip = clamp
+
+    def maximum(self, other):
+        return _binary(E.Maximum, self, _like(other, self))
+
+    def minimum(self, other):
+        return _binary(E.Minimum, self, _like(other, self))
+
+    def where(self, condition, other):
+        return where(condition, self, other)
+
+    def masked_fill(self, mask, value):
+        mask = _like(mask, self)
+        if mask.dtype.kind != "b":
+            raise TypeError(f"masked_fill: mask must be a bool tensor, got dtype {mask.dtype}")
+        if isinstance(value, Tensor):
+            if value.ndim != 0:
+                raise ValueError("masked_fill: value must be a 0-dim tensor or a number")
+            return where(mask, value.to(self.dtype), self)
+        return E.MaskedFill.apply(self, mask.data, value=value)
+
+    def lerp(self, end, weight):
+        return self + (end - self) * weight
+
+    # -- reductions ----------------------------------------------------------------------
+    def sum(self, dim=None, keepdim=False, dtype=None):
+        x = self if dtype is None else self.to(dtype)
+        if x.dtype.kind == "b":
+            x = x.long()
+        return R.Sum.apply(x, axes=_axes(dim, x.ndim), keepdim=keepdim)
+
+    def mean(self, dim=None, keepdim=False, dtype=None):
+        x = self if dtype is None else self.to(dtype)
+        if x.dtype.kind != "f":
+            raise RuntimeError(f"mean: input dtype should be floating point, got {x.dtype}; "
+                               "use .float() first")
+        return R.Mean.apply(x, axes=_axes(dim, x.ndim), keepdim=keepdim)
+
+    def sum_to_size(self, *shape):
+        """Sum broadcast dimensions away so the result has `shape` (undoes broadcasting)."""
+        shape = _shape_arg(shape)
+        if tuple(shape) == self.shape:
+            return self
+        lead = self.ndim - len(shape)
+        if lead < 0:
+            raise ValueError(f"sum_to_size: size {tuple(shape)} is larger than {tuple(self.shape)}")
+        axes = list(range(lead))
+        for i, n in enumerate(shape):
+            if n == 1 and self.shape[lead + i] != 1:
+                axes.append(lead + i)
+            elif n != self.shape[lead + i] and n != 1:
+                raise ValueError(f"sum_to_size: {tuple(self.shape)} is not expandable to size "
+                                 f"{tuple(shape)}")
+        out = R.Sum.apply(self, axes=tuple(axes), keepdim=True) if axes else self
+        return out.reshape(shape) if out.shape != tuple(shape) else out
+
+    def prod(self, dim=None, keepdim=False):
+        return R.Prod.apply(_floating(self) if self.dtype.kind == "b" else self,
+                            axes=_axes(dim, self.ndim, single=True), keepdim=keepdim)
+
+    def max(self, dim=None, keepdim=False):
+        if isinstance(dim, Tensor):
+            return self.maximum(dim)
+        if dim is None:
+            return R.AmaxAmin.apply(self, axes=None, keepdim=False, kind="max")
+        return R.max_min_dim(self, dim, keepdim, "max")
+
+    def min(self, dim=None, keepdim=False):
+        if isinstance(dim, Tensor):
+            return self.minimum(dim)
+        if dim is None:
+            return R.AmaxAmin.apply(self, axes=None, keepdim=False, kind="min")
+        return R.max_min_dim(self, dim, keepdim, "min")
+
+    def amax(self, dim=None, keepdim=False):
+        return R.AmaxAmin.apply(self, axes=_axes(dim, self.ndim), keepdim=keepdim, kind="max")
+
+    def amin(self, dim=None, keepdim=False):
+        return R.AmaxAmin.apply(self, axes=_axes(dim, self.ndim), keepdim=keepdim, kind="min")
+
+    def var(self, dim=None, unbiased=None, keepdim=False, correction=None):
+        return R.var(self, dim, _correction(unbiased, correction), keepdim)
+
+    def std(self, dim=None, unbiased=None, keepdim=False, correction=None):
+        return R.var(self, dim, _correction(unbiased, correction), keepdim).sqrt()
+
+    def norm(self, p="fro", dim=None, keepdim=False):
+        return R.norm(self, p, dim, keepdim)
+
+    def logsumexp(self, dim, keepdim=False):
+        return R.LogSumExp.apply(_floating(self), axes=_axes(dim, self.ndim), keepdim=keepdim)
+
+    def softmax(self, dim):
+        return R.Softmax.apply(_floating(self), axis=_dim(dim, self.ndim, "softmax"))
+
+    def log_softmax(self, dim):
+        return R.LogSoftmax.apply(_floating(self), axis=_dim(dim, self.ndim, "log_softmax"))
+
+    def cumsum(self, dim):
+        return R.Cumsum.apply(self, axis=_dim(dim, self.ndim, "cumsum"))
+
+    # -- shape and movement ----------------------------------------------------------------
+    def reshape(self, *shape):
+        return M.reshape(self, _shape_arg(shape))
+
+    def view(self, *shape):
+        if len(shape) == 1 and not isinstance(shape[0], (tuple, list, builtins.int)):
+            return self.to(shape[0])
+        return M.reshape(self, _shape_arg(shape))
+
+    def view_as(self, other):
+        return self.reshape(other.shape)
+
+    def reshape_as(self, other):
+        return self.reshape(other.shape)
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        return M.flatten(self, start_dim, end_dim)
+
+    def unflatten(self, dim, sizes):
+        return M.unflatten(self, dim, sizes)
+
+    def transpose(self, dim0, dim1):
+        return M.transpose(self, dim0, dim1)
+
+    def swapaxes(self, dim0, dim1):
+        return M.transpose(self, dim0, dim1)
+
+    def t(self):
+        if self.ndim > 2:
+            raise ValueError(f"t: expects a tensor with <= 2 dimensions, got {self.ndim}")
+        return self.T
+
+    def permute(self, *dims):
+        return M.permute(self, _shape_arg(dims))
+
+    def squeeze(self, dim=None):
+        return M.squeeze(self, dim)
+
+    def unsqueeze(self, dim):
+        return M.unsqueeze(self, dim)
+
+    def expand(self, *sizes):
+        return M.expand(self, _shape_arg(sizes))
+
+    def expand_as(self, other):
+        return M.expand(self, other.shape)
+
+    def broadcast_to(self, shape):
+        return M.expand(self, tuple(shape))
+
+    def repeat(self, *sizes):
+        return M.repeat(self, _shape_arg(sizes))
+
+    def __getitem__(self, index):
+        return M.getitem(self, index)
+
+    def __setitem__(self, index, value):
+        M.setitem(self, index, value)
+
+    def split(self, split_size_or_sections, dim=0):
+        return M.split(self, split_size_or_sections, dim)
+
+    def chunk(self, chunks, dim=0):
+        return M.chunk(self, chunks, dim)
+
+    def unbind(self, dim=0):
+        return tuple(self.select(dim, i) for i in range(self.shape[_dim(dim, self.ndim, "unbind")]))
+
+    def narrow(self, dim, start, length):
+        d = _dim(dim, self.ndim, "narrow")
+        return self[(slice(None),) * d + (slice(start, start + length),)]
+
+    def select(self, dim, index):
+        d = _dim(dim, self.ndim, "select")
+        return self[(slice(None),) * d + (index,)]
+
+    def gather(self, dim, index):
+        return M.gather(self, dim, index)
+
+    def scatter_add(self, dim, index, src):
+        return M.scatter_add(self, dim, index, src)
+
+    def index_select(self, dim, index):
+        return M.index_select(self, dim, index)
+
+    def roll(self, shifts, dims=None):
+        return M.roll(self, shifts, dims)
+
+    def flip(self, dims):
+        return M.flip(self, dims)
+
+    def tril(self, diagonal=0):
+        return M.tri(self, diagonal, lower=True)
+
+    def triu(self, diagonal=0):
+        return M.tri(self, diagonal, lower=False)
+
+    def diagonal(self):
+        xp = backend.array_module(self.data)
+        n = builtins.min(self.shape[-2:])
+        i = xp.arange(n)
+        return self[..., i, i]
+
+
+# -- helpers shared by the methods above ------------------------------------------------
+def _dim(dim, ndim, op) -> int:
+    """Normalise one dimension index (negative counts from the end); name the op on error."""
+    try:
+        d = builtins.int(dim)
+    except TypeError:
+        raise TypeError(f"{op}: dim must be an int, got {type(dim).__name__}") from None
+    n = builtins.max(ndim, 1)
+    if not -n <= d < n:
+        raise IndexError(f"{op}: dimension out of range (expected to be in range of "
+                         f"[{-n}, {n - 1}], but got {d})")
+    return d % n
+
+
+def _axes(dim, ndim, single=False):
+    """None -> None (all); int or sequence -> a tuple of non-negative axes."""
+    if dim is None:
+        return None
+    if isinstance(dim, (list, tuple)):
+        if single:
+            raise TypeError("this op takes a single dim")
+        return tuple(sorted(set(_dim(d, ndim, "reduce") for d in dim)))
+    return (_dim(dim, ndim, "reduce"),)
+
+
+def _shape_arg(shape) -> tuple:
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = shape[0]
+    return tuple(builtins.int(s) for s in shape)
+
+
+def _correction(unbiased, correction):
+    if correction is not None:
+        return correction
+    if unbiased is None:
+        return 1
+    return 1 if unbiased else 0
+
+
+def _const(array) -> Tensor:
+    return Tensor._make(array, False, None, None)
+
+
+def _floating(t: Tensor) -> Tensor:
+    return t if t.dtype.kind == "f" else t.to(D.float32)
+
+
+def _like(value, ref: Tensor) -> Tensor:
+    """Make `value` a Tensor on ref's device (numbers take ref's dtype, like torch)."""
+    if isinstance(value, Tensor):
+        return value
+    xp = backend.array_module(ref.data)
+    if isinstance(value, _Scalar):
+        dt = D.scalar_dtype(ref.dtype, value)
+        return _const(xp.asarray(value, dtype=dt))
+    return _const(xp.asarray(value))
+
+
+def _binary(op, a: Tensor, b, reflected=False) -> Tensor:
+    """Promote dtypes as torch does, then apply op (to (b, a) when reflected)."""
+    if isinstance(b, Tensor):
+        if a.dtype != b.dtype:
+            dt = D.promote(a.dtype, b.dtype, a.ndim == 0, b.ndim == 0)
+            if a.dtype != dt:
+                a = a.to(dt)
+            if b.dtype != dt:
+                b = b.to(dt)
+    elif isinstance(b, _Scalar):
+        dt = D.scalar_dtype(a.dtype, b)
+        if dt != a.dtype:
+            a = a.to(dt)
+        b = _const(backend.array_module(a.data).asarray(b, dtype=dt))
+    elif isinstance(b, (np.ndarray, list, tuple)) or hasattr(b, "__cuda_array_interface__"):
+        b = _like(b, a)
+        return _binary(op, a, b, reflected)
+    else:
+        return NotImplemented
+    return op.apply(b, a) if reflected else op.apply(a, b)
+
+
+def _nondiff_binary(a: Tensor, b, fn: str) -> Tensor:
+    b = _like(b, a)
+    if a.device != b.device:
+        raise RuntimeError(f"{fn}: expected both tensors on one device, got {a.device} and "
+                           f"{b.device}")
+    xp = backend.array_module(a.data)
+    if fn == "trunc_divide":
+        out = xp.trunc(a.data / b.data)
+        if a.dtype.kind != "f" and b.dtype.kind != "f":
+            out = out.astype(a.dtype)
+        return _const(out)
+    return _const(getattr(xp, fn)(a.data, b.data))
+
+
+def _inplace(self: Tensor, compute) -> Tensor:
+    """Run `compute` out of place, write the result into self's array, and take its graph node."""
+    tracking = state.grad_enabled
+    if tracking and self.requires_grad and self.grad_fn is None:
+        raise RuntimeError(f"in-place op on a leaf tensor that requires grad (shape "
+                           f"{tuple(self.shape)}); wrap it in no_grad() or use an out-of-place op")
+    if not tracking or not self.requires_grad:
+        old = Tensor._make(self.data, False, None, self._version)
+        res = compute(old)
+    else:
+        old = Tensor._make(self.data, True, self.grad_fn, self._version)
+        res = compute(old)
+    if res.shape != self.shape:
+        raise RuntimeError(f"in-place op: result of shape {tuple(res.shape)} does not fit the "
+                           f"tensor's shape {tuple(self.shape)}")
+    if res.data is not self.data:
+        if res.dtype != self.dtype and res.dtype.kind == "f" and self.dtype.kind != "f":
+            raise RuntimeError(f"in-place op: result type {res.dtype} can't be cast to the "
+                               f"tensor's dtype {self.dtype}")
+        self.data[...] = res.data
+    self._version.v += 1
+    if res.requires_grad:
+        self.grad_fn = res.grad_fn
+        self.requires_grad = True
+    return self
+
+
+def _fill_no_grad(self: Tensor, array) -> Tensor:
+    self.data[...] = array
+    self._version.v += 1
+    return self
+
+
+def _as_tensor(data, dtype=None, device=None) -> Tensor:
+    """Build a tensor from a number, nested list, NumPy/CuPy array or Tensor (torch's dtype rules)."""
+    if isinstance(data, Tensor):
+        arr = data.data
+    elif isinstance(data, (np.ndarray, np.generic)):
+        arr = np.asarray(data)
+    elif hasattr(data, "__cuda_array_interface__"):
+        arr = data
+    else:
+        if isinstance(data, (list, tuple)):
+            data = [d.tolist() if isinstance(d, Tensor) else d for d in data] \
+                if any(isinstance(d, Tensor) for d in data) else data
+        try:
+            arr = np.asarray(data)
+        except ValueError as e:
+            raise ValueError(f"tensor: cannot build a tensor from {type(data).__name__}: {e}") \
+                from None
+        if arr.dtype.kind == "f":
+            arr = arr.astype(D.float32)
+        elif arr.dtype.kind in "iu":
+            arr = arr.astype(D.int64)
+        elif arr.dtype.kind not in "bc":
+            raise TypeError(f"tensor: cannot build a tensor from data of type {arr.dtype} "
+                            f"({type(data).__name__})")
+    if dtype is not None:
+        dt = D.to_dtype(dtype)
+        if arr.dtype != dt:
+            arr = arr.astype(dt)
+    dev = backend.Device(device) if device is not None else (
+        backend.device_of(arr) if not isinstance(arr, np.ndarray) else backend.get_default_device())
+    arr = backend.to_device(arr, dev)
+    return Tensor._make(arr, False, None, None)
+
+
+def where(condition, input, other) -> Tensor:
+    """out = input where condition else other; the gradient goes only to the branch taken."""
+    ref = input if isinstance(input, Tensor) else other if isinstance(other, Tensor) else None
+    if ref is None:
+        raise TypeError("where: input or other must be a Tensor")
+    cond = condition if isinstance(condition, Tensor) else _like(condition, ref)
+    if cond.dtype.kind != "b":
+        cond = cond != 0
+    a, b = _like(input, ref), _like(other, ref)
+    if a.dtype != b.dtype:
+        dt = D.promote(a.dtype, b.dtype, a.ndim == 0 and not isinstance(input, Tensor),
+                       b.ndim == 0 and not isinstance(other, Tensor))
+        a, b = a.to(dt), b.to(dt)
+    if cond.device != a.device or a.device != b.device:
+        raise RuntimeError(f"where: expected all tensors on one device, got condition on "
+                           f"{cond.device}, input on {a.device}, other on {b.device}")
+    return E.Where.apply(cond.data, a, b)
+
+
+from .ops import elementwise as E  # noqa: E402  (ops need Tensor defined first)
+from .ops import linalg as L  # noqa: E402
+from .ops import movement as M  # noqa: E402
+from .ops import reduce as R  # noqa: E402
