@@ -20,9 +20,10 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
     packages=find_packages(include=["tinygrad_lite", "tinygrad_lite.*", "benchmarks"]),
-    # the CUDA sources travel inside the package so a non-editable install finds them
-    package_data={"tinygrad_lite": ["kernels/*.cu"]},
-    include_package_data=True,
+    # the CUDA sources travel with the package (the kernel loader looks in
+    # <sys.prefix>/share/tinygrad_lite/kernels), so a non-editable install finds them
+    data_files=[("share/tinygrad_lite/kernels", ["kernels/conv2d.cu", "kernels/attention.cu",
+                                                 "kernels/tile_mma.cuh"])],
     install_requires=["numpy>=1.24"],
     extras_require={
         "cli": ["scikit-learn>=1.3", "tqdm>=4.60", "matplotlib>=3.7"],

@@ -88,6 +88,7 @@ struct BlockAcc {
         for (int i = 0; i < PER; ++i) {
             const int t = w + i * NW;
             const int m0 = (t / TN) * 16, n0 = (t % TN) * 16;
+#pragma unroll 1
             for (int k = 0; k < K; k += Tr::KK) {
                 wmma::fragment<wmma::matrix_a, 16, 16, Tr::KK, typename Tr::E,
                                typename WLayout<A_ROW>::type> a;

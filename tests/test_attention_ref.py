@@ -1,5 +1,5 @@
-"""NumPy attention: the float64 reference (torch parity, central differences, masked rows) and the
-tiled online-softmax emulation of kernels/attention.cu against it at many tile/length combinations."""
+"""NumPy attention: the float64 reference (torch parity, central differences, masked rows) and
+the tiled online-softmax emulation of kernels/attention.cu against it at many tiles/lengths."""
 import itertools
 
 import numpy as np

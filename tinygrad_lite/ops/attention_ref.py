@@ -1,16 +1,17 @@
-"""Softmax attention in NumPy: a plain reference and a tiled online-softmax twin of kernels/attention.cu.
+"""Softmax attention in NumPy: a plain reference and a tiled twin of kernels/attention.cu.
 
 Shapes are [..., L, D] (usually [batch, heads, seq, head_dim]); arrays in, arrays out.
     S = scale * Q K^T (+ mask),  P = softmax(S),  O = P V,  LSE = log(sum_j exp(S_ij))
 Causal masking is top-left aligned, as in torch: query i sees keys j <= i. `kv_len` (ints, one per
-batch entry, i.e. per q.shape[0]) hides keys j >= kv_len[b], like a key-padding mask. A row that sees
-no key at all gives O = 0, LSE = -inf and zero gradients, never NaN.
+batch entry, i.e. per q.shape[0]) hides keys j >= kv_len[b], like a key-padding mask. A row
+that sees no key at all gives O = 0, LSE = -inf and zero gradients, never NaN.
 
 The reference builds the whole [Lq, Lk] score matrix. The tiled version follows FlashAttention-2
-(Dao, 2023, Algorithms 1 and 2) with the CUDA kernel's tile sizes and arithmetic: float32 accumulation,
-exp2 with log2(e) folded into the scale, a finite stand-in for an all -inf running max, causal tiles
-above the diagonal skipped and only diagonal / tail tiles masked. It needs O(L * tile) memory, so it
-doubles as memory-efficient attention on the CPU for long sequences.
+(Dao, 2023, Algorithms 1 and 2) with the CUDA kernel's tile sizes and arithmetic: float32
+accumulation, exp2 with log2(e) folded into the scale, a finite stand-in for an all -inf
+running max, causal tiles above the diagonal skipped and only diagonal / tail tiles masked.
+It needs O(L * tile) memory, so it doubles as memory-efficient attention on the CPU for long
+sequences.
 """
 from __future__ import annotations
 

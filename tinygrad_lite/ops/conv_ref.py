@@ -30,7 +30,7 @@ def conv_out_size(size: int, kernel: int, stride: int, pad: int, dil: int) -> in
 
 
 def conv_params(x_shape, w_shape, stride=1, padding=0, dilation=1, groups=1) -> dict:
-    """Check shapes and return every size the GEMM mapping needs (N, C, H, W, K, R, S, P, Q, ...)."""
+    """Check shapes; return every size the GEMM mapping needs (N, C, H, W, K, R, S, P, Q, ...)."""
     n, c, h, w = (int(s) for s in x_shape)
     k, cg, r, s = (int(t) for t in w_shape)
     sh, sw = _pair(stride, "stride")
@@ -96,7 +96,8 @@ def conv2d_reference_backward_data(dy, w, x_shape, stride=1, padding=0, dilation
     pn = h_[:, None] + d["ph"] - r_[None, :] * d["dh"]
     qn = w_[:, None] + d["pw"] - s_[None, :] * d["dw"]
     p, q = pn // d["sh"], qn // d["sw"]
-    ok = (pn % d["sh"] == 0) & (qn % d["sw"] == 0) & (p >= 0) & (p < d["P"]) & (q >= 0) & (q < d["Q"])
+    ok = (pn % d["sh"] == 0) & (qn % d["sw"] == 0)
+    ok &= (p >= 0) & (p < d["P"]) & (q >= 0) & (q < d["Q"])
     pc, qc = np.clip(p, 0, d["P"] - 1), np.clip(q, 0, d["Q"] - 1)
     dx = np.empty((d["N"], d["C"], d["H"], d["W"]), dtype)
     for g in range(d["G"]):
@@ -111,7 +112,7 @@ def conv2d_reference_backward_data(dy, w, x_shape, stride=1, padding=0, dilation
 
 def conv2d_reference_backward_weight(x, dy, w_shape, stride=1, padding=0, dilation=1, groups=1,
                                      dtype=np.float64) -> np.ndarray:
-    """dw: per group, A[m=k, kk=(n,p,q)] = dy[n, k, p, q], B[kk=(n,p,q), (c,r,s)] = x[n, c, h, w]."""
+    """dw: per group, A[m=k, kk=(n,p,q)] = dy[n,k,p,q], B[kk=(n,p,q), (c,r,s)] = x[n,c,h,w]."""
     d = conv_params(x.shape, w_shape, stride, padding, dilation, groups)
     x = np.asarray(x, dtype)
     dy = np.asarray(dy, dtype)
