@@ -15,7 +15,11 @@ from .dtypes import int32 as int  # noqa: A001
 from .functions import *  # noqa: F401,F403  (the torch-level functions, listed in functions.py)
 from .functions import abs, all, any, max, min, pow, round, sum  # noqa: A004
 from .random import initial_seed, manual_seed, seed
+from .serialization import load, save
 from .tensor import Tensor
+from . import nn  # noqa: E402  (layers; need Tensor loaded)
+from . import optim  # noqa: E402  (optimizers and lr schedulers)
+from . import viz  # noqa: E402  (graph pictures)
 
 __version__ = "0.1.0"
 

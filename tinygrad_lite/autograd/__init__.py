@@ -7,9 +7,13 @@ from .function import Function
 from .grad_mode import (enable_grad, inference_mode, is_grad_enabled, no_grad,
                         set_grad_enabled)
 from .gradcheck import gradcheck, gradgradcheck
+from .anomaly import detect_anomaly, is_anomaly_enabled, set_detect_anomaly
+from .graph import graph_stats
+from .profiler import profile
 
 __all__ = ["Function", "backward", "grad", "no_grad", "enable_grad", "set_grad_enabled",
-           "is_grad_enabled", "inference_mode", "gradcheck", "gradgradcheck"]
+           "is_grad_enabled", "inference_mode", "gradcheck", "gradgradcheck", "profile",
+           "detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled", "graph_stats"]
 
 
 def _seed_grads(outputs, grad_outputs, op):

@@ -16,15 +16,17 @@ def _count_dependencies(roots):
     """Number of gradient edges arriving at each node reachable from `roots` (iterative DFS)."""
     deps = {}
     stack = list(roots)
-    seen = set(id(r) for r in roots)
+    F = Function
     while stack:
         node = stack.pop()
         for p in node.parents:
-            if isinstance(p, Function):
-                deps[p] = deps.get(p, 0) + 1
-                if id(p) not in seen:
-                    seen.add(id(p))
+            if isinstance(p, F):
+                n = deps.get(p)
+                if n is None:           # first visit: walk on from it
+                    deps[p] = 1
                     stack.append(p)
+                else:
+                    deps[p] = n + 1
     return deps
 
 
@@ -56,22 +58,23 @@ def run_backward(outputs, grad_outputs, retain_graph=False, create_graph=False, 
     ready = [n for n in roots if deps.get(n, 0) == 0]
     mode = enable_grad() if create_graph else no_grad()
     observers = state.observers
+    F = Function
+    held = {}   # leaves with hooks: torch runs those once, on the summed gradient
     with mode:
         while ready:
             node = ready.pop()
             grad = buffers.pop(node, None)
             if grad is None:            # nothing flowed here; let its parents' counts drop too
                 for parent in node.parents:
-                    if isinstance(parent, Function):
+                    if isinstance(parent, F):
                         _release(parent, deps, ready)
                 continue
-            hooks = getattr(node, "tensor_hooks", None)
-            if hooks:
-                for hook in list(hooks.values()):
+            if node.tensor_hooks:
+                for hook in list(node.tensor_hooks.values()):
                     new = hook(grad)
                     if new is not None:
                         grad = new
-            ref = getattr(node, "retained", None)
+            ref = node.retained
             if ref is not None:
                 t = ref()
                 if t is not None:
@@ -82,7 +85,7 @@ def run_backward(outputs, grad_outputs, retain_graph=False, create_graph=False, 
             if observers:
                 t0 = time.perf_counter()
             grads = node.backward(grad)
-            if not isinstance(grads, tuple):
+            if type(grads) is not tuple:
                 grads = (grads,)
             if observers:
                 seconds = time.perf_counter() - t0
@@ -97,23 +100,31 @@ def run_backward(outputs, grad_outputs, retain_graph=False, create_graph=False, 
             for parent, g, meta in zip(parents, grads, node.in_meta):
                 if parent is None:
                     continue
-                if g is None:
-                    if isinstance(parent, Function):
-                        _release(parent, deps, ready)
-                    continue
-                shape, dtype = meta
-                if g.shape != shape:
-                    g = _sum_to_shape(g, shape, node)
-                if g.dtype != dtype:
-                    g = g.to(dtype)
-                if isinstance(parent, Function):
-                    if parent in buffers:
-                        buffers[parent] = buffers[parent] + g
+                if isinstance(parent, F):
+                    if g is not None:
+                        data = g.data
+                        if data.shape != meta[0]:
+                            g = _sum_to_shape(g, meta[0], node)
+                        if data.dtype != meta[1]:
+                            g = g.to(meta[1])
+                        old = buffers.get(parent)
+                        buffers[parent] = g if old is None else old + g
+                    left = deps[parent] - 1
+                    deps[parent] = left
+                    if left == 0:
+                        ready.append(parent)
+                elif g is not None:
+                    if g.data.shape != meta[0]:
+                        g = _sum_to_shape(g, meta[0], node)
+                    if g.data.dtype != meta[1]:
+                        g = g.to(meta[1])
+                    if parent._hooks:
+                        old = held.get(id(parent))
+                        held[id(parent)] = (parent, g if old is None else old[1] + g)
                     else:
-                        buffers[parent] = g
-                    _release(parent, deps, ready)
-                else:
-                    _deliver_leaf(parent, g, capture, accumulate, create_graph)
+                        _deliver_leaf(parent, g, capture, accumulate, create_graph)
+        for leaf, g in held.values():
+            _deliver_leaf(leaf, g, capture, accumulate, create_graph)
 
 
 def _release(parent, deps, ready):

@@ -12,6 +12,7 @@ import time
 from .grad_mode import state
 
 _FREED = "freed"
+Tensor = _Version = None    # bound by tinygrad_lite/tensor.py once those classes exist
 
 
 class SavedTensorsFreedError(RuntimeError):
@@ -28,6 +29,8 @@ class Function:
     """
 
     differentiable = True     # False: outputs never require grad (argmax, comparisons, ...)
+    tensor_hooks = None       # {handle id: hook} set by Tensor.register_hook on a non-leaf
+    retained = None           # weakref to the tensor that asked for retain_grad()
     seq = 0                   # creation counter, shared; the walk uses it only for stable ordering
 
     def save_for_backward(self, *arrays) -> None:
@@ -37,7 +40,6 @@ class Function:
     @property
     def saved_tensors(self) -> tuple:
         """The saved arrays as Tensors; inputs keep their link to the graph (for double backward)."""
-        from ..tensor import Tensor
         saved = self._saved
         if saved is _FREED:
             raise SavedTensorsFreedError(
@@ -58,8 +60,12 @@ class Function:
                 out.append(link)
             elif kind == "node":
                 out.append(Tensor._make(array, link is not None, link, version))
-            else:
+            elif kind == "out":
+                out.append(Tensor._make(array, True, self, version))
+            elif hasattr(array, "shape"):
                 out.append(Tensor._make(array, False, None, None))
+            else:
+                out.append(array)      # a Python number passed as an operand
         return tuple(out)
 
     @classmethod
@@ -70,35 +76,35 @@ class Function:
     @classmethod
     def apply(cls, *args, **params):
         """Run forward on the arrays of `args`; record a node when grad is on and an input needs it."""
-        from ..tensor import Tensor, _Version
-        arrays = []
-        needs = []
-        tensors = []
-        for a in args:
-            if isinstance(a, Tensor):
-                arrays.append(a.data)
-                needs.append(a.requires_grad)
-                tensors.append(a)
-            else:
-                arrays.append(a)
-                needs.append(False)
+        # the hot path of every op: comprehensions, no per-call imports, no property lookups
+        T = Tensor
+        tensors = [a for a in args if isinstance(a, T)]
+        arrays = [a.data if isinstance(a, T) else a for a in args]
         if len(tensors) > 1:
-            dev = tensors[0].device
+            kind = type(tensors[0].data)
             for t in tensors:
-                if t.device != dev:
+                if type(t.data) is not kind and t.device != tensors[0].device:
                     _device_error(cls, tensors)
         ctx = cls.__new__(cls)
-        record = state.grad_enabled and cls.differentiable and True in needs
-        ctx.needs_input_grad = tuple(needs) if record else (False,) * len(needs)
+        record = False
+        if state.grad_enabled and cls.differentiable:
+            for t in tensors:
+                if t.requires_grad:
+                    record = True
+                    break
+        if record:
+            ctx.needs_input_grad = tuple([isinstance(a, T) and a.requires_grad for a in args])
+        else:
+            ctx.needs_input_grad = (False,) * len(args)
         ctx._to_save = ()
         if state.observers:
             return _observed_apply(cls, ctx, args, arrays, tensors, params, record)
         out = ctx.forward(*arrays, **params)
         if not record:
-            return Tensor._make(out, False, None, None)
+            return T._make(out, False, None, None)
         version = _Version()
         _finish_node(ctx, args, arrays, out, version)
-        return Tensor._make(out, True, ctx, version)
+        return T._make(out, True, ctx, version)
 
     def backward(self, grad):  # pragma: no cover - every op overrides it
         raise NotImplementedError(f"{self.name()} has no backward")
@@ -106,23 +112,10 @@ class Function:
 
 def _finish_node(ctx, args, arrays, out, out_version) -> None:
     """Resolve what forward saved into (kind, array, link, version, seen) records; store parents."""
-    from ..tensor import Tensor
-    parents = []
-    meta = []
-    for a in args:
-        if isinstance(a, Tensor):
-            meta.append((a.shape, a.dtype))
-            if not a.requires_grad:
-                parents.append(None)
-            elif a.grad_fn is None:
-                parents.append(a)
-            else:
-                parents.append(a.grad_fn)
-        else:
-            meta.append(None)
-            parents.append(None)
-    ctx.parents = parents
-    ctx.in_meta = meta
+    T = Tensor
+    ctx.parents = [(a.grad_fn or a) if isinstance(a, T) and a.requires_grad else None
+                   for a in args]
+    ctx.in_meta = [(a.data.shape, a.data.dtype) if isinstance(a, T) else None for a in args]
     Function.seq += 1
     ctx.seq = Function.seq
     saved = []
@@ -131,7 +124,8 @@ def _finish_node(ctx, args, arrays, out, out_version) -> None:
         if s is None:
             rec = ("none", None, None, None, 0)
         elif s is out:
-            rec = ("node", out, ctx, out_version, 0)
+            # not ("node", out, ctx, ...): a node holding itself is a cycle that only gc frees
+            rec = ("out", out, None, out_version, 0)
         else:
             for a, arr in zip(args, arrays):
                 if arr is s and isinstance(a, Tensor):
@@ -154,7 +148,6 @@ def _device_error(cls, tensors):
 
 def _observed_apply(cls, ctx, args, arrays, tensors, params, record):
     """The slow path of apply, taken only while a profiler or anomaly mode is watching."""
-    from ..tensor import Tensor, _Version
     t0 = time.perf_counter()
     out = ctx.forward(*arrays, **params)
     seconds = time.perf_counter() - t0

@@ -1,0 +1,81 @@
+"""Adam (L2 weight decay folded into the gradient) and AdamW (decoupled weight decay)."""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from .. import backend
+from ..tensor import Tensor
+from .optimizer import Optimizer, ParamsT, _check, _lerp_, _state_tensor, _step_tensor
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba, 2014), torch's update.
+
+    m = lerp(m, g, 1 - b1);  v = b2 * v + (1 - b2) * g^2;  (amsgrad: v_max = max(v_max, v))
+    p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
+    """
+
+    _decoupled = False
+
+    def __init__(self, params: ParamsT, lr: float = 1e-3, betas: tuple = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0.0, amsgrad: bool = False,
+                 *, maximize: bool = False):
+        name = type(self).__name__
+        _check(name, "learning rate", lr, lr >= 0.0)
+        _check(name, "epsilon value", eps, eps >= 0.0)
+        if len(betas) != 2:
+            raise ValueError(f"{name}: betas must be a pair (beta1, beta2), got {betas!r}")
+        _check(name, "beta parameter at index 0", betas[0], 0.0 <= betas[0] < 1.0)
+        _check(name, "beta parameter at index 1", betas[1], 0.0 <= betas[1] < 1.0)
+        _check(name, "weight_decay value", weight_decay, weight_decay >= 0.0)
+        defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
+                        amsgrad=amsgrad, maximize=maximize)
+        super().__init__(params, defaults)
+
+    def _update(self, p: Tensor, grad, group: dict[str, Any], state: dict[str, Any]) -> None:
+        xp = backend.array_module(p.data)
+        if not state:
+            state["step"] = _step_tensor()
+            state["exp_avg"] = _state_tensor(xp.zeros_like(p.data))
+            state["exp_avg_sq"] = _state_tensor(xp.zeros_like(p.data))
+            if group["amsgrad"]:
+                state["max_exp_avg_sq"] = _state_tensor(xp.zeros_like(p.data))
+        # Python floats throughout: they act as weak scalars, so float32 stays float32.
+        lr, eps, wd = float(group["lr"]), float(group["eps"]), float(group["weight_decay"])
+        beta1, beta2 = (float(b) for b in group["betas"])
+        if group["maximize"]:
+            grad = -grad
+        state["step"].data += 1
+        step = float(state["step"].data)
+        if wd != 0:
+            if self._decoupled:
+                p.data *= 1.0 - lr * wd
+            else:
+                grad = grad + wd * p.data
+        m, v = state["exp_avg"].data, state["exp_avg_sq"].data
+        _lerp_(m, grad, 1.0 - beta1)
+        v *= beta2
+        v += (1.0 - beta2) * (grad * grad)
+        step_size = lr / (1.0 - beta1 ** step)
+        bias_correction2_sqrt = math.sqrt(1.0 - beta2 ** step)
+        if group["amsgrad"]:
+            if "max_exp_avg_sq" not in state:
+                state["max_exp_avg_sq"] = _state_tensor(xp.zeros_like(p.data))
+            v_max = state["max_exp_avg_sq"].data
+            xp.maximum(v_max, v, out=v_max)
+            v = v_max
+        denom = xp.sqrt(v) / bias_correction2_sqrt + eps
+        p.data -= step_size * (m / denom)
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter): p *= 1 - lr * wd before the step."""
+
+    _decoupled = True
+
+    def __init__(self, params: ParamsT, lr: float = 1e-3, betas: tuple = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 1e-2, amsgrad: bool = False,
+                 *, maximize: bool = False):
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                         amsgrad=amsgrad, maximize=maximize)
