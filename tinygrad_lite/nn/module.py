@@ -191,8 +191,18 @@ class Module:
                 p.grad = p.grad.detach() * 0.0
 
     def apply(self, fn) -> "Module":
-        for m in reversed(list(self.modules())):
-            fn(m)
+        # post-order like torch: each child's whole subtree, in order, before the module itself
+        stack, seen = [(self, False)], set()
+        while stack:
+            mod, children_done = stack.pop()
+            if children_done:
+                fn(mod)
+                continue
+            if id(mod) in seen:
+                continue
+            seen.add(id(mod))
+            stack.append((mod, True))
+            stack.extend((c, False) for c in reversed(list(mod.children())))
         return self
 
     def _move(self, device=None, dtype=None) -> "Module":

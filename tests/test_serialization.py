@@ -1,0 +1,152 @@
+"""Checkpoints: exact round trips, atomic writes, clear errors, no code execution on load."""
+import io
+import json
+import math
+import os
+from collections import OrderedDict
+
+import numpy as np
+import pytest
+
+import tinygrad_lite as tl
+from tinygrad_lite import nn
+
+
+def _model():
+    return nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 3))
+
+
+def test_model_round_trip_reproduces_outputs_exactly(tmp_path, device):
+    tl.manual_seed(0)
+    m = _model().to(device)
+    m(tl.randn(16, 4, device=device))          # move the running statistics
+    m.eval()
+    path = tmp_path / "model.npz"
+    tl.save(m.state_dict(), path)
+    tl.manual_seed(1)
+    fresh = _model().to(device)
+    fresh.load_state_dict(tl.load(path))
+    fresh.eval()
+    x = tl.randn(5, 4, device=device)
+    np.testing.assert_array_equal(m(x).detach().numpy(), fresh(x).detach().numpy())
+    sd = tl.load(str(path))
+    assert isinstance(sd, OrderedDict) and list(sd) == list(m.state_dict())
+    assert sd["1.num_batches_tracked"].dtype == np.int64
+    assert sd["0.weight"].dtype == np.float32
+
+
+def test_nested_structures_and_plain_values(tmp_path):
+    obj = {
+        "state": {0: {"step": 3, "exp_avg": tl.ones(2, 2, dtype=tl.float64)}, 1: {}},
+        "param_groups": [{"lr": 0.001, "betas": (0.9, 0.999), "params": [0, 1],
+                          "name": "all", "foreach": None, "amsgrad": False}],
+        "odd": [math.inf, -math.inf, 1e-300, 0.1 + 0.2],
+        "arr": np.arange(5, dtype=np.int16),
+        "scalar": np.float32(2.5),
+    }
+    tl.save(obj, tmp_path / "opt.npz")
+    got = tl.load(tmp_path / "opt.npz")
+    assert list(got["state"]) == [0, 1]                       # int keys stay ints
+    assert got["state"][0]["step"] == 3
+    assert got["state"][0]["exp_avg"].dtype == np.float64
+    assert got["state"][0]["exp_avg"].tolist() == [[1.0, 1.0], [1.0, 1.0]]
+    g = got["param_groups"][0]
+    assert g == {"lr": 0.001, "betas": (0.9, 0.999), "params": [0, 1], "name": "all",
+                 "foreach": None, "amsgrad": False}
+    assert got["odd"] == [math.inf, -math.inf, 1e-300, 0.1 + 0.2]
+    assert got["arr"].dtype == np.int16 and got["arr"].tolist() == [0, 1, 2, 3, 4]
+    assert got["scalar"] == 2.5
+    tl.save([math.nan], tmp_path / "nan.npz")
+    assert math.isnan(tl.load(tmp_path / "nan.npz")[0])
+
+
+def test_requires_grad_kept_and_file_objects():
+    buf = io.BytesIO()
+    tl.save({"w": tl.ones(3, requires_grad=True)}, buf)
+    buf.seek(0)
+    w = tl.load(buf)["w"]
+    assert w.requires_grad and w.is_leaf
+
+
+def test_unsupported_object_raises(tmp_path):
+    with pytest.raises(TypeError, match=r"save: cannot store set at obj\['x'\]"):
+        tl.save({"x": {1, 2}}, tmp_path / "bad.npz")
+    assert not (tmp_path / "bad.npz").exists()
+
+
+def test_crash_during_write_keeps_old_checkpoint(tmp_path, monkeypatch):
+    path = tmp_path / "ck.npz"
+    tl.save({"v": tl.tensor([1.0])}, path)
+
+    def boom(f, **entries):
+        f.write(b"PK\x03\x04 half a zip")
+        raise KeyboardInterrupt("power cut")
+
+    monkeypatch.setattr(np, "savez", boom)
+    with pytest.raises(KeyboardInterrupt):
+        tl.save({"v": tl.tensor([2.0])}, path)
+    monkeypatch.undo()
+    assert tl.load(path)["v"].tolist() == [1.0]
+    assert os.listdir(tmp_path) == ["ck.npz"]           # no temp file left behind
+
+
+def test_truncated_file_names_the_file(tmp_path):
+    path = tmp_path / "ck.npz"
+    tl.save(_model().state_dict(), path)
+    data = path.read_bytes()
+    for cut in (10, len(data) // 2, len(data) - 30):
+        bad = tmp_path / f"cut{cut}.npz"
+        bad.write_bytes(data[:cut])
+        with pytest.raises(RuntimeError, match=f"load: .*cut{cut}.npz"):
+            tl.load(bad)
+
+
+def test_foreign_files_are_rejected(tmp_path):
+    text = tmp_path / "notes.txt"
+    text.write_text("hello")
+    with pytest.raises(RuntimeError, match="notes.txt is not a readable"):
+        tl.load(text)
+    plain = tmp_path / "plain.npz"
+    np.savez(plain, x=np.ones(3))
+    with pytest.raises(RuntimeError, match="plain.npz is an .npz archive but not"):
+        tl.load(plain)
+    npy = tmp_path / "arr.npy"
+    np.save(npy, np.ones(3))
+    with pytest.raises(RuntimeError, match="arr.npy is a bare .npy"):
+        tl.load(npy)
+    with pytest.raises(FileNotFoundError, match="missing.npz"):
+        tl.load(tmp_path / "missing.npz")
+
+
+class _Evil:
+    ran = False
+
+    def __reduce__(self):
+        return (_Evil._run, ())
+
+    @staticmethod
+    def _run():
+        _Evil.ran = True
+        return "pwned"
+
+
+def test_load_never_unpickles(tmp_path):
+    path = tmp_path / "evil.npz"
+    np.savez(path, __structure__=np.array(json.dumps(
+        {"format": "tinygrad_lite.checkpoint", "version": 1, "root": {"ndarray": "a0"}})),
+        a0=np.array([_Evil()], dtype=object))
+    with pytest.raises(RuntimeError, match="evil.npz"):
+        tl.load(path)
+    assert not _Evil.ran
+
+
+def test_cuda_checkpoint_loads_on_cpu(tmp_path):
+    path = tmp_path / "gpu.npz"
+    np.savez(path, __structure__=np.array(json.dumps(
+        {"format": "tinygrad_lite.checkpoint", "version": 1,
+         "root": {"dict": [["w", {"tensor": "a0", "device": "cuda", "requires_grad": False}]]}})),
+        a0=np.arange(4, dtype=np.float32))
+    w = tl.load(path, map_location="cpu")["w"]
+    assert w.device == "cpu" and w.tolist() == [0.0, 1.0, 2.0, 3.0]
+    if not tl.cuda_is_available():
+        assert tl.load(path)["w"].device == "cpu"
