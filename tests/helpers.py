@@ -24,7 +24,7 @@ def to_numpy(x) -> np.ndarray:
     if isinstance(x, tl.Tensor):
         return np.asarray(x.detach().numpy())
     if isinstance(x, torch.Tensor):
-        return x.detach().cpu().numpy()
+        return x.detach().cpu().numpy(force=True)
     return np.asarray(x)
 
 
@@ -72,6 +72,9 @@ def check_vs_torch(fn, shapes=None, inputs=None, torch_fn=None, dtype=np.float64
     total, total_t = None, None
     for i, (o, ot) in enumerate(zip(outs, outs_t)):
         assert_close(o, ot, dtype, rtol, atol, msg=f"forward output {i}")
+        if isinstance(o, tl.Tensor) and isinstance(ot, torch.Tensor) and ot.is_floating_point():
+            assert str(o.dtype) == str(ot.dtype).replace("torch.", ""), \
+                f"forward output {i}: dtype {o.dtype} but torch gives {ot.dtype}"
         if isinstance(o, tl.Tensor) and o.requires_grad:
             g = rng.standard_normal(o.shape).astype(dtype)
             term = (o * tl.tensor(g, device=device)).sum()
@@ -91,3 +94,47 @@ def check_vs_torch(fn, shapes=None, inputs=None, torch_fn=None, dtype=np.float64
             assert t.grad.dtype == t.dtype, f"input {i}: grad dtype {t.grad.dtype} != {t.dtype}"
             assert_close(t.grad, tt.grad, dtype, rtol, atol, msg=f"gradient of input {i}")
     return out
+
+
+def check_hvp_vs_torch(fn, shapes=None, inputs=None, torch_fn=None, device="cpu", low=-2.0,
+                       high=2.0, seed=0, rtol=1e-6, atol=1e-8, away_from=None):
+    """Second derivatives against torch in float64: with random v and u, compare
+    d/dx <d<fn(x), v>/dx, u> (a Hessian-vector product through create_graph=True)."""
+    rng = np.random.default_rng(seed)
+    if inputs is None:
+        inputs = [make(s, np.float64, device, low, high, rng=rng, away_from=away_from)
+                  for s in shapes]
+    diff = [t for t in inputs if isinstance(t, tl.Tensor) and t.requires_grad]
+    theirs_in = [to_torch(t) if isinstance(t, tl.Tensor) else t for t in inputs]
+    diff_t = [t for t in theirs_in if isinstance(t, torch.Tensor) and t.requires_grad]
+    out, out_t = fn(*inputs), (torch_fn or fn)(*theirs_in)
+    outs = out if isinstance(out, (tuple, list)) else (out,)
+    outs_t = out_t if isinstance(out_t, (tuple, list)) else (out_t,)
+    total, total_t = 0.0, 0.0
+    for o, ot in zip(outs, outs_t):
+        if isinstance(o, tl.Tensor) and o.requires_grad:
+            v = rng.standard_normal(o.shape)
+            total = total + (o * tl.tensor(v, device=device)).sum()
+            total_t = total_t + (ot * torch.from_numpy(v)).sum()
+    grads = tl.autograd.grad(total, diff, create_graph=True, allow_unused=True)
+    grads_t = torch.autograd.grad(total_t, diff_t, create_graph=True, allow_unused=True)
+    second, second_t = 0.0, 0.0
+    for g, gt, x in zip(grads, grads_t, diff):
+        if gt is not None:
+            assert g is not None, "first derivative missing"
+            assert_close(g, gt, np.float64, rtol, atol, msg="first derivative")
+            u = rng.standard_normal(tuple(x.shape))
+            if g.requires_grad:
+                second = second + (g * tl.tensor(u, device=device)).sum()
+            if gt.requires_grad:
+                second_t = second_t + (gt * torch.from_numpy(u)).sum()
+    hv = (tl.autograd.grad(second, diff, allow_unused=True)
+          if isinstance(second, tl.Tensor) and second.requires_grad else (None,) * len(diff))
+    hv_t = (torch.autograd.grad(second_t, diff_t, allow_unused=True)
+            if isinstance(second_t, torch.Tensor) and second_t.requires_grad
+            else (None,) * len(diff_t))
+    for i, (h, ht, x) in enumerate(zip(hv, hv_t, diff)):
+        want = np.zeros(tuple(x.shape)) if ht is None else to_numpy(ht)
+        got = np.zeros(tuple(x.shape)) if h is None else to_numpy(h)
+        np.testing.assert_allclose(got, want, rtol=rtol, atol=atol,
+                                   err_msg=f"Hessian-vector product of input {i}")

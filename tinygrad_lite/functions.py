@@ -1,13 +1,16 @@
 """`tl.exp(x)`, `tl.cat([...])`, ...: the torch-level functions, each one line onto a method or op."""
 from __future__ import annotations
 
+import sys
+
 from .ops import movement as _M
 from .tensor import Tensor, where  # noqa: F401
 
 
 def _t(x) -> Tensor:
     if not isinstance(x, Tensor):
-        raise TypeError(f"expected a Tensor, got {type(x).__name__}")
+        op = sys._getframe(1).f_code.co_name    # the tl.<op> that was called, for the message
+        raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
     return x
 
 

@@ -211,15 +211,18 @@ class Tensor:
         for a in args:
             if isinstance(a, Tensor):
                 device, dtype = a.device, a.dtype
-            elif isinstance(a, str) and a.split(":")[0] in ("cpu", "cuda"):
-                device = a
+            elif isinstance(a, str) and (a.split(":")[0] in ("cpu", "cuda")
+                                         or a not in D._by_name):
+                device = a       # an unknown name gets the device error, which lists both
             elif a is not None:
                 dtype = a
         out = self
         if dtype is not None:
             dtype = D.to_dtype(dtype)
             if dtype != out.dtype:
-                out = E.Cast.apply(out, dtype=dtype)
+                # integer and bool results carry no gradient, so they record no node
+                out = E.Cast.apply(out, dtype=dtype) if dtype.kind == "f" else \
+                    _const(out.data.astype(dtype))
         if device is not None and backend.Device(device) != out.device:
             out = E.ToDevice.apply(out, device=backend.Device(device))
         return out
@@ -408,10 +411,10 @@ class Tensor:
         return self.div_(other)
 
     def add_(self, other, alpha=1):
-        return _inplace(self, lambda t: t.add(other, alpha=alpha))
+        return _inplace(self, lambda t: t.add(other, alpha=alpha), False)
 
     def sub_(self, other, alpha=1):
-        return _inplace(self, lambda t: t.sub(other, alpha=alpha))
+        return _inplace(self, lambda t: t.sub(other, alpha=alpha), False)
 
     def mul_(self, other):
         return _inplace(self, lambda t: t.mul(other))
@@ -428,7 +431,7 @@ class Tensor:
     clip_ = clamp_
 
     def neg_(self):
-        return _inplace(self, lambda t: -t)
+        return _inplace(self, lambda t: -t, saves_self=False)
 
     def exp_(self):
         return _inplace(self, lambda t: t.exp())
@@ -445,13 +448,13 @@ class Tensor:
     def fill_(self, value):
         if isinstance(value, Tensor):
             value = value.item()
-        return _inplace(self, lambda t: E.Fill.apply(t, value=value))
+        return _inplace(self, lambda t: E.Fill.apply(t, value=value), False)
 
     def copy_(self, src):
         src = _like(src, self)
         if src.device != self.device:
             src = src.to(self.device)
-        return _inplace(self, lambda t: E.CopyFrom.apply(t, src))
+        return _inplace(self, lambda t: E.CopyFrom.apply(t, src), False)
 
     def masked_fill_(self, mask, value):
         return _inplace(self, lambda t: t.masked_fill(mask, value))
@@ -656,11 +659,12 @@ class Tensor:
         if min is None and max is None:
             raise ValueError("clamp: at least one of min and max must be given")
         if isinstance(min, Tensor) or isinstance(max, Tensor):
+            # where, not maximum/minimum: at a tie torch gives the whole gradient to self
             out = self
             if min is not None:
-                out = out.maximum(_like(min, self))
+                out = where(out < min, min, out)
             if max is not None:
-                out = out.minimum(_like(max, self))
+                out = where(out > max, max, out)
             return out
         return E.Clamp.apply(self, lo=min, hi=max)
 
@@ -693,14 +697,14 @@ class Tensor:
         x = self if dtype is None else self.to(dtype)
         if x.dtype.kind == "b":
             x = x.long()
-        return R.Sum.apply(x, axes=_axes(dim, x.ndim), keepdim=keepdim)
+        return R.Sum.apply(x, axes=_axes(dim, x.ndim, op="sum"), keepdim=keepdim)
 
     def mean(self, dim=None, keepdim=False, dtype=None):
         x = self if dtype is None else self.to(dtype)
         if x.dtype.kind != "f":
             raise RuntimeError(f"mean: input dtype should be floating point, got {x.dtype}; "
                                "use .float() first")
-        return R.Mean.apply(x, axes=_axes(dim, x.ndim), keepdim=keepdim)
+        return R.Mean.apply(x, axes=_axes(dim, x.ndim, op="mean"), keepdim=keepdim)
 
     def sum_to_size(self, *shape):
         """Sum broadcast dimensions away so the result has `shape` (undoes broadcasting)."""
@@ -722,7 +726,7 @@ class Tensor:
 
     def prod(self, dim=None, keepdim=False):
         return R.Prod.apply(_floating(self) if self.dtype.kind == "b" else self,
-                            axes=_axes(dim, self.ndim, single=True), keepdim=keepdim)
+                            axes=_axes(dim, self.ndim, True, "prod"), keepdim=keepdim)
 
     def max(self, dim=None, keepdim=False):
         if isinstance(dim, Tensor):
@@ -739,10 +743,12 @@ class Tensor:
         return R.max_min_dim(self, dim, keepdim, "min")
 
     def amax(self, dim=None, keepdim=False):
-        return R.AmaxAmin.apply(self, axes=_axes(dim, self.ndim), keepdim=keepdim, kind="max")
+        return R.AmaxAmin.apply(self, axes=_axes(dim, self.ndim, op="amax"), keepdim=keepdim,
+                                kind="max")
 
     def amin(self, dim=None, keepdim=False):
-        return R.AmaxAmin.apply(self, axes=_axes(dim, self.ndim), keepdim=keepdim, kind="min")
+        return R.AmaxAmin.apply(self, axes=_axes(dim, self.ndim, op="amin"), keepdim=keepdim,
+                                kind="min")
 
     def var(self, dim=None, unbiased=None, keepdim=False, correction=None):
         return R.var(self, dim, _correction(unbiased, correction), keepdim)
@@ -754,7 +760,8 @@ class Tensor:
         return R.norm(self, p, dim, keepdim)
 
     def logsumexp(self, dim, keepdim=False):
-        return R.LogSumExp.apply(_floating(self), axes=_axes(dim, self.ndim), keepdim=keepdim)
+        return R.LogSumExp.apply(_floating(self), axes=_axes(dim, self.ndim, op="logsumexp"),
+                                 keepdim=keepdim)
 
     def softmax(self, dim):
         return R.Softmax.apply(_floating(self), axis=_dim(dim, self.ndim, "softmax"))
@@ -883,15 +890,15 @@ def _dim(dim, ndim, op) -> int:
     return d % n
 
 
-def _axes(dim, ndim, single=False):
+def _axes(dim, ndim, single=False, op="reduce"):
     """None -> None (all); int or sequence -> a tuple of non-negative axes."""
     if dim is None:
         return None
     if isinstance(dim, (list, tuple)):
         if single:
-            raise TypeError("this op takes a single dim")
-        return tuple(sorted(set(_dim(d, ndim, "reduce") for d in dim)))
-    return (_dim(dim, ndim, "reduce"),)
+            raise TypeError(f"{op}: takes a single dim, got {dim!r}")
+        return tuple(sorted(set(_dim(d, ndim, op) for d in dim)))
+    return (_dim(dim, ndim, op),)
 
 
 def _shape_arg(shape) -> tuple:
@@ -937,16 +944,35 @@ def _binary(op, a: Tensor, b, reflected=False) -> Tensor:
             if b.dtype != dt:
                 b = b.to(dt)
     elif isinstance(b, _Scalar):
-        dt = D.scalar_dtype(a.dtype, b)
-        if dt != a.dtype:
-            a = a.to(dt)
-        b = _const(backend.array_module(a.data).asarray(b, dtype=dt))
+        tb = type(b)
+        if tb is not builtins.float and tb is not builtins.int:
+            b = b.item()            # NumPy scalars are strong in NEP 50: make them weak
+        if a.data.dtype.kind != "f" and not isinstance(b, builtins.int):
+            a = a.to(D.scalar_dtype(a.dtype, b))
+        # a Python number stays a number: NumPy keeps the array's dtype for it
     elif isinstance(b, (np.ndarray, list, tuple)) or hasattr(b, "__cuda_array_interface__"):
         b = _like(b, a)
         return _binary(op, a, b, reflected)
     else:
-        return NotImplemented
-    return op.apply(b, a) if reflected else op.apply(a, b)
+        # not NotImplemented: `"a" * t` would then call t.__index__ and fail with a riddle
+        raise TypeError(f"{op.name().lower()}: unsupported operand of type {type(b).__name__} "
+                        f"with a tensor of shape {tuple(a.shape)} {a.dtype}")
+    try:
+        return op.apply(b, a) if reflected else op.apply(a, b)
+    except ValueError:
+        if a.device == b.device and not _broadcastable(a.shape, b.shape):
+            x, y = (b, a) if reflected else (a, b)
+            raise ValueError(f"{op.name().lower()}: shapes {tuple(x.shape)} and "
+                             f"{tuple(y.shape)} do not broadcast") from None
+        raise
+
+
+def _broadcastable(*shapes) -> bool:
+    try:
+        np.broadcast_shapes(*shapes)
+    except ValueError:
+        return False
+    return True
 
 
 def _nondiff_binary(a: Tensor, b, fn: str) -> Tensor:
@@ -963,18 +989,25 @@ def _nondiff_binary(a: Tensor, b, fn: str) -> Tensor:
     return _const(getattr(xp, fn)(a.data, b.data))
 
 
-def _inplace(self: Tensor, compute) -> Tensor:
-    """Run `compute` out of place, write the result into self's array, and take its graph node."""
+def _inplace(self: Tensor, compute, saves_self: bool = True) -> Tensor:
+    """Run `compute` out of place, write the result into self's array, and take its graph node.
+
+    saves_self: whether compute's ops may save self's values for backward. When grad is on they
+    then see a private copy, since the write below would otherwise spoil what they saved
+    (torch keeps the original self for `y.mul_(w)` too).
+    """
     tracking = state.grad_enabled
     if tracking and self.requires_grad and self.grad_fn is None:
         raise RuntimeError(f"in-place op on a leaf tensor that requires grad (shape "
                            f"{tuple(self.shape)}); wrap it in no_grad() or use an out-of-place op")
-    if not tracking or not self.requires_grad:
-        old = Tensor._make(self.data, False, None, self._version)
-        res = compute(old)
+    if not tracking:
+        res = compute(Tensor._make(self.data, False, None, self._version))
+    elif getattr(self.grad_fn, "view_base", None) is not None:
+        return _inplace_on_view(self, self.grad_fn.view_base, compute)
+    elif saves_self:
+        res = compute(Tensor._make(self.data.copy(), self.requires_grad, self.grad_fn, None))
     else:
-        old = Tensor._make(self.data, True, self.grad_fn, self._version)
-        res = compute(old)
+        res = compute(Tensor._make(self.data, self.requires_grad, self.grad_fn, self._version))
     if res.shape != self.shape:
         raise RuntimeError(f"in-place op: result of shape {tuple(res.shape)} does not fit the "
                            f"tensor's shape {tuple(self.shape)}")
@@ -982,11 +1015,46 @@ def _inplace(self: Tensor, compute) -> Tensor:
         if res.dtype != self.dtype and res.dtype.kind == "f" and self.dtype.kind != "f":
             raise RuntimeError(f"in-place op: result type {res.dtype} can't be cast to the "
                                f"tensor's dtype {self.dtype}")
-        self.data[...] = res.data
+        try:
+            self.data[...] = res.data
+        except ValueError:
+            if not getattr(self.data.flags, "writeable", True):
+                raise RuntimeError(f"in-place op: the tensor of shape {tuple(self.shape)} is a "
+                                   "read-only broadcast view (from expand/broadcast_to); "
+                                   "clone() it first") from None
+            raise
     self._version.v += 1
     if res.requires_grad:
         self.grad_fn = res.grad_fn
         self.requires_grad = True
+    return self
+
+
+def _inplace_on_view(self: Tensor, base: Tensor, compute) -> Tensor:
+    """An in-place op on a view (`y[0].mul_(2)`) while its base is alive: write the new values
+    into the base as a tracked op, so the base's graph sees the change, then view it again."""
+    node = self.grad_fn
+    res = compute(Tensor._make(self.data.copy(), True, node, None))
+    if res.shape != self.shape:
+        raise RuntimeError(f"in-place op: result of shape {tuple(res.shape)} does not fit the "
+                           f"tensor's shape {tuple(self.shape)}")
+    if res.dtype != self.dtype:
+        res = res.to(self.dtype)
+    if isinstance(node, M.GetItem):
+        M.setitem(base, node.index, res)
+        fresh = M.GetItem.apply(base, index=node.index, advanced=False)
+    elif isinstance(node, M.Reshape):
+        base.copy_(res.reshape(base.shape))
+        fresh = M.Reshape.apply(base, shape=self.shape)
+    elif isinstance(node, M.Permute):
+        base.copy_(res.permute(*node.inverse))
+        fresh = M.Permute.apply(base, dims=tuple(int(d) for d in np.argsort(node.inverse)))
+    else:
+        raise RuntimeError(f"in-place op on a {node.name()} view of a tensor of shape "
+                           f"{tuple(base.shape)} is not supported; clone() the view first")
+    fresh.grad_fn.view_base = base
+    self.grad_fn = fresh.grad_fn
+    self.requires_grad = True
     return self
 
 
@@ -1046,9 +1114,15 @@ def where(condition, input, other) -> Tensor:
     if cond.device != a.device or a.device != b.device:
         raise RuntimeError(f"where: expected all tensors on one device, got condition on "
                            f"{cond.device}, input on {a.device}, other on {b.device}")
+    if not _broadcastable(cond.shape, a.shape, b.shape):
+        raise ValueError(f"where: shapes of condition {tuple(cond.shape)}, input "
+                         f"{tuple(a.shape)} and other {tuple(b.shape)} do not broadcast")
     return E.Where.apply(cond.data, a, b)
 
 
+from .autograd import function as _function  # noqa: E402
+
+_function.Tensor, _function._Version = Tensor, _Version
 from .ops import elementwise as E  # noqa: E402  (ops need Tensor defined first)
 from .ops import linalg as L  # noqa: E402
 from .ops import movement as M  # noqa: E402

@@ -75,8 +75,11 @@ class Pow(Function):
         if self.needs_input_grad[0]:
             ga = grad * b * a ** (b - 1)
         if self.needs_input_grad[1]:
-            from ..tensor import where
-            safe_log = where(a.detach() > 0, a, 1.0).log()
+            from ..tensor import Tensor, where
+            if isinstance(a, Tensor):
+                safe_log = where(a.detach() > 0, a, 1.0).log()
+            else:                   # a number base: 2 ** x
+                safe_log = math.log(a) if a > 0 else 0.0
             gb = grad * y * safe_log
         return ga, gb
 

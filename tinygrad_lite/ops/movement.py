@@ -17,6 +17,18 @@ def _dim(d, ndim, op):
     return norm(d, ndim, op)
 
 
+def _view(out, x):
+    """When `out` shares x's memory, share x's version counter too (as torch's views do), so an
+    in-place change through either one invalidates what backward saved of the other."""
+    if getattr(out.data, "base", None) is not None:
+        out._version = x._version
+        if out.grad_fn is not None:
+            # lets an in-place op on the view write through to x's graph (tensor._inplace);
+            # x holds no link back to this node, so no cycle
+            out.grad_fn.view_base = x
+    return out
+
+
 # -- views ---------------------------------------------------------------------------------
 class Reshape(Function):
     """y = x viewed as shape;  dx = dy viewed as x's shape"""
@@ -41,7 +53,7 @@ def reshape(x, shape):
     if (-1 not in shape and total != n) or (-1 in shape and (total == 0 or n % total)):
         raise ValueError(f"reshape: shape {shape} is invalid for input of size {n} "
                          f"(shape {tuple(x.shape)})")
-    return Reshape.apply(x, shape=shape)
+    return _view(Reshape.apply(x, shape=shape), x)
 
 
 def flatten(x, start_dim=0, end_dim=-1):
@@ -83,7 +95,7 @@ def permute(x, dims):
         raise ValueError(f"permute: repeated dim in {dims}")
     if dims == tuple(range(x.ndim)):
         return x
-    return Permute.apply(x, dims=dims)
+    return _view(Permute.apply(x, dims=dims), x)
 
 
 def transpose(x, d0, d1):
@@ -94,7 +106,7 @@ def transpose(x, d0, d1):
         return x
     dims = list(range(x.ndim))
     dims[a], dims[b] = dims[b], dims[a]
-    return Permute.apply(x, dims=tuple(dims))
+    return _view(Permute.apply(x, dims=tuple(dims)), x)
 
 
 def squeeze(x, dim=None):
@@ -139,7 +151,7 @@ def expand(x, shape):
     out = tuple(out)
     if out == x.shape:
         return x
-    return Expand.apply(x, shape=out)
+    return _view(Expand.apply(x, shape=out), x)
 
 
 def repeat(x, sizes):
@@ -222,10 +234,11 @@ class IndexAdd(Function):
 def getitem(x, index):
     idx, advanced = _convert_index(index, x)
     try:
-        return GetItem.apply(x, index=idx, advanced=advanced)
+        out = GetItem.apply(x, index=idx, advanced=advanced)
     except IndexError as e:
         raise IndexError(f"getitem: index {index!r} does not fit shape {tuple(x.shape)}: {e}") \
             from None
+    return out if advanced else _view(out, x)
 
 
 class SetItem(Function):
@@ -264,7 +277,8 @@ def setitem(x, index, value):
         raise ValueError(f"setitem: cannot assign value of shape {tuple(v.shape)} to index "
                          f"{index!r} of a tensor of shape {tuple(x.shape)}: {e}") from None
     assert isinstance(x, Tensor)
-    _inplace(x, lambda t: SetItem.apply(t, v, index=idx, advanced=advanced))
+    # SetItem saves nothing of x, so it may write straight into x's array
+    _inplace(x, lambda t: SetItem.apply(t, v, index=idx, advanced=advanced), False)
 
 
 class Gather(Function):

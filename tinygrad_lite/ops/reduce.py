@@ -6,6 +6,7 @@ from collections import namedtuple
 import numpy as np
 
 from ..autograd.function import Function
+from ..autograd.grad_mode import state
 from ..backend import array_module
 
 MaxMin = namedtuple("MaxMin", ["values", "indices"])
@@ -80,7 +81,7 @@ class Prod(Function):
             grad = grad.reshape(_kept_shape(self.in_shape, self.axes))
             y = y.reshape(_kept_shape(self.in_shape, self.axes))
         if self.has_zero:
-            if grad.requires_grad:
+            if state.grad_enabled:      # create_graph=True: `others` below is a constant
                 raise RuntimeError("prod: double backward through a product with zeros is not "
                                    "supported")
             return grad * others
@@ -150,17 +151,18 @@ class Norm2(Function):
 
     def forward(self, x, axes, keepdim):
         xp = array_module(x)
-        y = xp.sqrt((x * x).sum(axis=axes, keepdims=True))
+        y = xp.sqrt((x * x).sum(axis=axes, keepdims=keepdim))
         self.in_shape, self.axes, self.keepdim = x.shape, axes, keepdim
+        # save the output itself (not a reshaped copy) so double backward can follow it
         self.save_for_backward(x, y)
-        return y if keepdim else y.reshape([n for i, n in enumerate(y.shape)
-                                            if not (axes is None or i in axes)])
+        return y
 
     def backward(self, grad):
         from ..tensor import where
         x, y = self.saved_tensors
         if not self.keepdim:
-            grad = grad.reshape(_kept_shape(self.in_shape, self.axes))
+            kept = _kept_shape(self.in_shape, self.axes)
+            grad, y = grad.reshape(kept), y.reshape(kept)
         safe = where(y.detach() == 0, 1.0, y)
         return where(y.detach() == 0, 0.0, grad * x / safe)
 
@@ -194,14 +196,17 @@ class LogSumExp(Function):
         m = _stable_max(x, axes)
         y = xp.log(xp.exp(x - m).sum(axis=axes, keepdims=True)) + m
         self.in_shape, self.axes, self.keepdim = x.shape, axes, keepdim
+        if not keepdim:
+            y = y.reshape([n for i, n in enumerate(y.shape) if not (axes is None or i in axes)])
+        # save the output itself (not a reshaped copy) so double backward can follow it
         self.save_for_backward(x, y)
-        return y if keepdim else y.reshape([n for i, n in enumerate(y.shape)
-                                            if not (axes is None or i in axes)])
+        return y
 
     def backward(self, grad):
         x, y = self.saved_tensors
         if not self.keepdim:
-            grad = grad.reshape(_kept_shape(self.in_shape, self.axes))
+            kept = _kept_shape(self.in_shape, self.axes)
+            grad, y = grad.reshape(kept), y.reshape(kept)
         return grad * (x - y).exp()
 
 
