@@ -1,1 +1,321 @@
-__all__ = []
+"""Recurrent layers with torch's names, gate order, weight names and defaults.
+
+RNN / LSTM / GRU run each layer and direction as one input GEMM (all time steps at once) plus one
+fused time-loop Function from ops/rnn.py. The cells compose Tensor ops for a single step.
+"""
+from __future__ import annotations
+
+import math
+from typing import Optional
+
+from .. import dtypes as D
+from .. import random
+from ..backend import array_module
+from ..ops import rnn as R
+from ..ops.movement import cat, stack
+from ..tensor import Tensor, _const
+from .fn_basic import dropout
+from .module import Module, Parameter
+
+__all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
+
+_GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
+
+
+def _uniform_param(shape, bound, dtype, device) -> Parameter:
+    arr = random.uniform(shape, -bound, bound, D.to_dtype(dtype or D.float32), device or "cpu")
+    return Parameter(_const(arr))
+
+
+def _zeros(ref: Tensor, shape) -> Tensor:
+    return _const(array_module(ref.data).zeros(shape, dtype=ref.dtype))
+
+
+class RNNBase(Module):
+    """Shared by RNN, LSTM and GRU: parameters per layer and direction, and the layer loop."""
+
+    def __init__(self, mode: str, input_size: int, hidden_size: int, num_layers: int = 1,
+                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
+                 bidirectional: bool = False, proj_size: int = 0, device=None, dtype=None):
+        super().__init__()
+        name = "LSTM" if mode == "LSTM" else "GRU" if mode == "GRU" else "RNN"
+        if not isinstance(hidden_size, int) or hidden_size <= 0:
+            raise ValueError(f"{name}: hidden_size must be a positive int, got {hidden_size!r}")
+        if not isinstance(num_layers, int) or num_layers <= 0:
+            raise ValueError(f"{name}: num_layers must be a positive int, got {num_layers!r}")
+        if not 0.0 <= float(dropout) <= 1.0 or isinstance(dropout, bool):
+            raise ValueError(f"{name}: dropout must be a number in [0, 1], got {dropout!r}")
+        if proj_size:
+            raise NotImplementedError(f"{name}: proj_size is not supported by tinygrad_lite")
+        self.mode, self._name = mode, name
+        self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
+        self.bias, self.batch_first = bias, batch_first
+        self.dropout, self.bidirectional = float(dropout), bidirectional
+        self.proj_size = 0
+        gate = _GATES[mode] * hidden_size
+        bound = 1.0 / math.sqrt(hidden_size)
+        dirs = 2 if bidirectional else 1
+        self._flat_names = []
+        for layer in range(num_layers):
+            layer_in = input_size if layer == 0 else hidden_size * dirs
+            for d in range(dirs):
+                sfx = f"_l{layer}" + ("_reverse" if d == 1 else "")
+                names = [f"weight_ih{sfx}", f"weight_hh{sfx}"]
+                shapes = [(gate, layer_in), (gate, hidden_size)]
+                if bias:
+                    names += [f"bias_ih{sfx}", f"bias_hh{sfx}"]
+                    shapes += [(gate,), (gate,)]
+                for n, s in zip(names, shapes):
+                    setattr(self, n, _uniform_param(s, bound, dtype, device))
+                self._flat_names.append(names)
+
+    def extra_repr(self) -> str:
+        s = f"{self.input_size}, {self.hidden_size}"
+        if self.num_layers != 1:
+            s += f", num_layers={self.num_layers}"
+        if not self.bias:
+            s += ", bias=False"
+        if self.batch_first:
+            s += ", batch_first=True"
+        if self.dropout:
+            s += f", dropout={self.dropout}"
+        if self.bidirectional:
+            s += ", bidirectional=True"
+        return s
+
+    def flatten_parameters(self) -> None:
+        """Kept so torch code that calls it runs; the weights are always used in place."""
+
+    @property
+    def all_weights(self) -> list:
+        return [[getattr(self, n) for n in names] for names in self._flat_names]
+
+    # -- checks at the boundary --------------------------------------------------------------
+    def _check_input(self, x):
+        if not isinstance(x, Tensor):
+            raise TypeError(f"{self._name}: input must be a Tensor, got {type(x).__name__}")
+        if x.ndim not in (2, 3):
+            raise ValueError(f"{self._name}: expected input of 2 (unbatched) or 3 dimensions, "
+                             f"got shape {tuple(x.shape)}")
+        if x.shape[-1] != self.input_size:
+            raise ValueError(f"{self._name}: input.size(-1) must be input_size="
+                             f"{self.input_size}, got shape {tuple(x.shape)}")
+        w = self.weight_ih_l0
+        if x.dtype != w.dtype or x.device != w.device:
+            raise TypeError(f"{self._name}: input is {x.dtype} on {x.device} but the weights are "
+                            f"{w.dtype} on {w.device}; convert one with .to()")
+
+    def _check_state(self, h, batch, what, unbatched):
+        dirs = 2 if self.bidirectional else 1
+        want = (self.num_layers * dirs, self.hidden_size) if unbatched else \
+            (self.num_layers * dirs, batch, self.hidden_size)
+        if not isinstance(h, Tensor):
+            raise TypeError(f"{self._name}: {what} must be a Tensor, got {type(h).__name__}")
+        if tuple(h.shape) != want:
+            raise ValueError(f"{self._name}: expected {what} of shape {want}, got "
+                             f"{tuple(h.shape)}")
+        w = self.weight_ih_l0
+        if h.dtype != w.dtype or h.device != w.device:
+            raise TypeError(f"{self._name}: {what} is {h.dtype} on {h.device} but the weights "
+                            f"are {w.dtype} on {w.device}")
+
+    # -- the layer loop ------------------------------------------------------------------------
+    def forward(self, input: Tensor, hx=None):
+        self._check_input(input)
+        unbatched = input.ndim == 2
+        x = input.unsqueeze(1) if unbatched else \
+            (input.transpose(0, 1) if self.batch_first else input)
+        steps, batch = x.shape[0], x.shape[1]
+        lstm = self.mode == "LSTM"
+        h0 = c0 = None
+        if hx is not None:
+            if lstm:
+                if not isinstance(hx, (tuple, list)) or len(hx) != 2:
+                    raise TypeError("LSTM: hx must be a tuple (h_0, c_0)")
+                h0, c0 = hx
+                self._check_state(c0, batch, "c_0", unbatched)
+            else:
+                h0 = hx
+            self._check_state(h0, batch, "h_0", unbatched)
+            if unbatched:
+                h0 = h0.unsqueeze(1)
+                c0 = c0.unsqueeze(1) if c0 is not None else None
+        dirs = 2 if self.bidirectional else 1
+        zeros = _zeros(x, (batch, self.hidden_size))
+        h_n, c_n = [], []
+        for layer in range(self.num_layers):
+            outs = []
+            for d in range(dirs):
+                k = layer * dirs + d
+                h = h0[k] if h0 is not None else zeros
+                c = c0[k] if c0 is not None else zeros
+                y, h_last, c_last = self._run(x, k, h, c, reverse=d == 1)
+                outs.append(y)
+                h_n.append(h_last)
+                c_n.append(c_last)
+            x = outs[0] if dirs == 1 else cat(outs, dim=-1)
+            if self.training and self.dropout > 0 and layer < self.num_layers - 1:
+                x = dropout(x, self.dropout, True)
+        out = x.squeeze(1) if unbatched else (x.transpose(0, 1) if self.batch_first else x)
+        h_n = stack(h_n)
+        if unbatched:
+            h_n = h_n.squeeze(1)
+        if lstm:
+            c_n = stack(c_n)
+            return out, (h_n, c_n.squeeze(1) if unbatched else c_n)
+        return out, h_n
+
+    def _run(self, x, k, h, c, reverse):
+        """One layer in one direction: (outputs [T, B, H], final h, final c or None)."""
+        names = self._flat_names[k]
+        w_ih, w_hh = getattr(self, names[0]), getattr(self, names[1])
+        b_ih = getattr(self, names[2]) if self.bias else None
+        b_hh = getattr(self, names[3]) if self.bias else None
+        steps, batch = x.shape[0], x.shape[1]
+        gi = x.reshape(steps * batch, x.shape[2]) @ w_ih.T
+        if self.mode == "GRU":
+            if b_ih is not None:
+                gi = gi + b_ih
+            gi = gi.reshape(steps, batch, gi.shape[-1])
+            y = R.GRUSequence.apply(gi, h, w_hh, b_hh, reverse=reverse)
+            return y, y[0 if reverse else steps - 1], None
+        if b_ih is not None:
+            gi = gi + (b_ih + b_hh)
+        gi = gi.reshape(steps, batch, gi.shape[-1])
+        if self.mode == "LSTM":
+            packed = R.LSTMSequence.apply(gi, h, c, w_hh, reverse=reverse)
+            y = packed[:steps]
+            return y, packed[0 if reverse else steps - 1], packed[steps]
+        act = "relu" if self.mode == "RNN_RELU" else "tanh"
+        y = R.RNNSequence.apply(gi, h, w_hh, reverse=reverse, nonlinearity=act)
+        return y, y[0 if reverse else steps - 1], None
+
+
+class RNN(RNNBase):
+    """Elman RNN: h_t = act(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh), act = tanh or relu."""
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
+                 nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = False,
+                 dropout: float = 0.0, bidirectional: bool = False, device=None, dtype=None):
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"RNN: unknown nonlinearity {nonlinearity!r} (use 'tanh' or 'relu')")
+        super().__init__("RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU", input_size,
+                         hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+                         device=device, dtype=dtype)
+        self.nonlinearity = nonlinearity
+
+
+class LSTM(RNNBase):
+    """LSTM with torch's gate order i, f, g, o; returns (output, (h_n, c_n))."""
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 proj_size: int = 0, device=None, dtype=None):
+        super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first, dropout,
+                         bidirectional, proj_size, device=device, dtype=dtype)
+
+
+class GRU(RNNBase):
+    """GRU with torch's gate order r, z, n and n = tanh(W_in x + b_in + r (W_hn h + b_hn))."""
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 device=None, dtype=None):
+        super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout,
+                         bidirectional, device=device, dtype=dtype)
+
+
+# -- cells --------------------------------------------------------------------------------------
+class RNNCellBase(Module):
+    """weight_ih [G*H, in], weight_hh [G*H, H], bias_ih, bias_hh; U(-1/sqrt(H), 1/sqrt(H))."""
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool, gates: int,
+                 device=None, dtype=None):
+        super().__init__()
+        self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
+        bound = 1.0 / math.sqrt(hidden_size)
+        self.weight_ih = _uniform_param((gates * hidden_size, input_size), bound, dtype, device)
+        self.weight_hh = _uniform_param((gates * hidden_size, hidden_size), bound, dtype, device)
+        if bias:
+            self.bias_ih = _uniform_param((gates * hidden_size,), bound, dtype, device)
+            self.bias_hh = _uniform_param((gates * hidden_size,), bound, dtype, device)
+        else:
+            self.bias_ih = None
+            self.bias_hh = None
+
+    def extra_repr(self) -> str:
+        return f"{self.input_size}, {self.hidden_size}" + ("" if self.bias else ", bias=False")
+
+    def _prepare(self, x, hx, name):
+        if not isinstance(x, Tensor):
+            raise TypeError(f"{name}: input must be a Tensor, got {type(x).__name__}")
+        if x.ndim not in (1, 2) or x.shape[-1] != self.input_size:
+            raise ValueError(f"{name}: expected input of shape (batch, {self.input_size}) or "
+                             f"({self.input_size},), got {tuple(x.shape)}")
+        if x.dtype != self.weight_ih.dtype or x.device != self.weight_ih.device:
+            raise TypeError(f"{name}: input is {x.dtype} on {x.device} but the weights are "
+                            f"{self.weight_ih.dtype} on {self.weight_ih.device}")
+        unbatched = x.ndim == 1
+        if unbatched:
+            x = x.unsqueeze(0)
+        states = []
+        for i, h in enumerate(hx if isinstance(hx, (tuple, list)) else (hx,)):
+            if h is None:
+                states.append(_zeros(x, (x.shape[0], self.hidden_size)))
+                continue
+            want = (self.hidden_size,) if unbatched else (x.shape[0], self.hidden_size)
+            if not isinstance(h, Tensor) or tuple(h.shape) != want:
+                got = tuple(h.shape) if isinstance(h, Tensor) else type(h).__name__
+                raise ValueError(f"{name}: hidden state {i} must have shape {want}, got {got}")
+            states.append(h.unsqueeze(0) if unbatched else h)
+        gx = x @ self.weight_ih.T
+        if self.bias_ih is not None:
+            gx = gx + self.bias_ih
+        return gx, states, unbatched
+
+
+class RNNCell(RNNCellBase):
+    """h' = act(x W_ih^T + b_ih + h W_hh^T + b_hh)."""
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
+                 nonlinearity: str = "tanh", device=None, dtype=None):
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"RNNCell: unknown nonlinearity {nonlinearity!r}")
+        super().__init__(input_size, hidden_size, bias, 1, device, dtype)
+        self.nonlinearity = nonlinearity
+
+    def forward(self, input: Tensor, hx: Optional[Tensor] = None) -> Tensor:
+        gx, (h,), unbatched = self._prepare(input, hx, "RNNCell")
+        if self.bias_hh is not None:
+            gx = gx + self.bias_hh
+        h = R.rnn_cell_reference(gx, h, self.weight_hh, self.nonlinearity)
+        return h.squeeze(0) if unbatched else h
+
+
+class LSTMCell(RNNCellBase):
+    """One LSTM step; returns (h', c')."""
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device=None,
+                 dtype=None):
+        super().__init__(input_size, hidden_size, bias, 4, device, dtype)
+
+    def forward(self, input: Tensor, hx=None):
+        gx, (h, c), unbatched = self._prepare(input, hx if hx is not None else (None, None),
+                                              "LSTMCell")
+        if self.bias_hh is not None:
+            gx = gx + self.bias_hh
+        h, c = R.lstm_cell_reference(gx, h, c, self.weight_hh)
+        return (h.squeeze(0), c.squeeze(0)) if unbatched else (h, c)
+
+
+class GRUCell(RNNCellBase):
+    """One GRU step with torch's n = tanh(W_in x + b_in + r (W_hn h + b_hn))."""
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device=None,
+                 dtype=None):
+        super().__init__(input_size, hidden_size, bias, 3, device, dtype)
+
+    def forward(self, input: Tensor, hx: Optional[Tensor] = None) -> Tensor:
+        gx, (h,), unbatched = self._prepare(input, hx, "GRUCell")
+        h = R.gru_cell_reference(gx, h, self.weight_hh, self.bias_hh)
+        return h.squeeze(0) if unbatched else h

@@ -1,0 +1,339 @@
+"""Recurrent layers over a whole sequence, one Function per layer and direction.
+
+The input projection `gi = x W_ih^T + b` of every time step is one GEMM done outside (with Tensor
+ops); these Functions run only the time loop: one `h W_hh^T` GEMM per step, gate nonlinearities
+on slices of one [B, G*H] array, and a backward pass through time on raw arrays whose weight
+gradient is again one GEMM over all steps. No graph node is made per step.
+
+Each has a plain composed twin (`*_reference`, Tensor ops step by step) beside it: the tests hold
+the two together, and backward uses the twin when asked for a graph of the gradient
+(create_graph=True), so double backward is exact, only slower.
+
+Shapes: gi [T, B, G*H] (time-major), h0 / c0 [B, H], w_hh [G*H, H], b_hh [G*H].
+"""
+from __future__ import annotations
+
+from ..autograd.function import Function
+from ..autograd.grad_mode import state
+from ..backend import array_module
+
+
+def _gate_affine(xp, dtype, hidden: int, layout: str):
+    """(pre, post_mul, post_add) so that tanh(pre * x) * post_mul + post_add applies each gate's
+    nonlinearity in one tanh call: sigmoid(x) = 0.5 tanh(x / 2) + 0.5 ('s'), tanh ('t')."""
+    pre, mul, add = [], [], []
+    for kind in layout:
+        half = kind == "s"
+        pre += [0.5 if half else 1.0] * hidden
+        mul += [0.5 if half else 1.0] * hidden
+        add += [0.5 if half else 0.0] * hidden
+    return tuple(xp.asarray(v, dtype=dtype) for v in (pre, mul, add))
+
+
+def _steps(n: int, reverse: bool):
+    return range(n - 1, -1, -1) if reverse else range(n)
+
+
+def _tensor(a):
+    from ..tensor import _const
+    return None if a is None else _const(a)
+
+
+def _composed_grads(fn, ctx, inputs, grad):
+    """Gradients of <fn(*inputs), grad> by the composed twin, as a graph (double backward)."""
+    from ..autograd import grad as autograd_grad
+    from ..autograd.grad_mode import enable_grad
+    wanted = [i for i, t in enumerate(inputs) if t is not None and ctx.needs_input_grad[i]]
+    with enable_grad():
+        out = fn(*inputs)
+        got = autograd_grad([out], [inputs[i] for i in wanted], [grad], create_graph=True,
+                            allow_unused=True)
+    result = [None] * len(inputs)
+    for i, g in zip(wanted, got):
+        result[i] = g
+    return result
+
+
+# -- LSTM ----------------------------------------------------------------------------------------
+class LSTMSequence(Function):
+    """Gates i, f, g, o = sig, sig, tanh, sig of (gi_t + h W_hh^T); c' = f c + i g; h' = o tanh(c').
+
+    Output [T+1, B, H]: rows 0..T-1 hold h at each time position, row T the final cell state.
+    Backward through time: dc += dh o (1 - tanh(c)^2); d(i, f, g, o) = (dc g, dc c_prev, dc i,
+    dh tanh c) times each gate's derivative; dh_prev = dgates W_hh; dc_prev = dc f;
+    dW_hh = sum_t dgates_t^T h_{t-1}.
+    """
+
+    def forward(self, gi, h0, c0, w_hh, reverse=False):
+        xp = array_module(gi)
+        steps, batch, four_h = gi.shape
+        hid = four_h // 4
+        pre, mul, add = _gate_affine(xp, gi.dtype, hid, "ssts")
+        gi_s = gi * pre                  # fold tanh's x/2 into the inputs once, not per step
+        # contiguous: matmul(..., out=) on a transposed view leaves BLAS for a slow loop
+        w_s = xp.ascontiguousarray((w_hh * pre[:, None]).T)
+        out = xp.empty((steps + 1, batch, hid), dtype=gi.dtype)
+        acts = xp.empty_like(gi)
+        c_prev = xp.empty((steps, batch, hid), dtype=gi.dtype)
+        tanh_c = xp.empty((steps, batch, hid), dtype=gi.dtype)
+        h_prev = xp.empty((steps, batch, hid), dtype=gi.dtype)
+        h, c = h0, c0
+        for t in _steps(steps, reverse):
+            h_prev[t] = h
+            c_prev[t] = c
+            a = acts[t]
+            xp.matmul(h, w_s, out=a)
+            a += gi_s[t]
+            xp.tanh(a, out=a)
+            a *= mul
+            a += add
+            c = a[:, hid:2 * hid] * c
+            c += a[:, :hid] * a[:, 2 * hid:3 * hid]
+            xp.tanh(c, out=tanh_c[t])
+            h = out[t]
+            xp.multiply(a[:, 3 * hid:], tanh_c[t], out=h)
+        out[steps] = c
+        self.reverse = reverse
+        self.save_for_backward(gi, h0, c0, w_hh, acts, c_prev, tanh_c, h_prev)
+        return out
+
+    def backward(self, grad):
+        gi, h0, c0, w_hh, acts, c_prev, tanh_c, h_prev = self.saved_tensors
+        if state.grad_enabled:        # create_graph=True: take the composed twin
+            return tuple(_composed_grads(
+                lambda *a: lstm_sequence_reference(*a, reverse=self.reverse), self,
+                [gi, h0 if self.needs_input_grad[1] else None,
+                 c0 if self.needs_input_grad[2] else None, w_hh], grad))
+        g = grad.data
+        xp = array_module(g)
+        acts, c_prev, tanh_c, h_prev = acts.data, c_prev.data, tanh_c.data, h_prev.data
+        w = w_hh.data
+        steps, batch, hid = tanh_c.shape
+        dgates = xp.empty_like(acts)
+        dh = xp.zeros((batch, hid), dtype=g.dtype)
+        dc = g[steps].copy()
+        for t in _steps(steps, not self.reverse):
+            a = acts[t]
+            i, f, gg, o = a[:, :hid], a[:, hid:2 * hid], a[:, 2 * hid:3 * hid], a[:, 3 * hid:]
+            dh += g[t]
+            tc = tanh_c[t]
+            dc += dh * o * (1.0 - tc * tc)
+            d = dgates[t]
+            xp.multiply(dc, gg, out=d[:, :hid])
+            xp.multiply(dc, c_prev[t], out=d[:, hid:2 * hid])
+            xp.multiply(dc, i, out=d[:, 2 * hid:3 * hid])
+            xp.multiply(dh, tc, out=d[:, 3 * hid:])
+            # each gate's own derivative: sig' = y (1 - y), tanh' = 1 - y^2
+            d[:, :2 * hid] *= a[:, :2 * hid] * (1.0 - a[:, :2 * hid])
+            d[:, 2 * hid:3 * hid] *= 1.0 - gg * gg
+            d[:, 3 * hid:] *= o * (1.0 - o)
+            dc *= f
+            dh = d @ w
+        d_gi = dgates if self.needs_input_grad[0] else None
+        d_w = None
+        if self.needs_input_grad[3]:
+            d_w = dgates.reshape(steps * batch, 4 * hid).T @ h_prev.reshape(steps * batch, hid)
+        return (_tensor(d_gi), _tensor(dh) if self.needs_input_grad[1] else None,
+                _tensor(dc) if self.needs_input_grad[2] else None, _tensor(d_w))
+
+
+def lstm_cell_reference(gx, h, c, w_hh):
+    """One LSTM step in Tensor ops: gates = gx + h W_hh^T (biases already in gx)."""
+    gates = gx + h @ w_hh.T
+    i, f, g, o = gates.chunk(4, dim=-1)
+    c = f.sigmoid() * c + i.sigmoid() * g.tanh()
+    return o.sigmoid() * c.tanh(), c
+
+
+def lstm_sequence_reference(gi, h0, c0, w_hh, reverse=False):
+    """LSTMSequence composed from Tensor ops, step by step; same packed [T+1, B, H] output."""
+    from ..ops.movement import cat, stack
+    from ..tensor import _const
+    xp = array_module(gi.data)
+    steps, batch, four_h = gi.shape
+    zeros = _const(xp.zeros((batch, four_h // 4), dtype=gi.dtype))
+    h = h0 if h0 is not None else zeros
+    c = c0 if c0 is not None else zeros
+    hs = [None] * steps
+    for t in _steps(steps, reverse):
+        h, c = lstm_cell_reference(gi[t], h, c, w_hh)
+        hs[t] = h
+    return cat([stack(hs), c.unsqueeze(0)], dim=0)
+
+
+# -- GRU -----------------------------------------------------------------------------------------
+class GRUSequence(Function):
+    """gh = h W_hh^T + b_hh; r, z = sig(gi_rz + gh_rz); n = tanh(gi_n + r gh_n); h' = n + z (h - n).
+
+    Output [T, B, H]. Backward: dn = dh (1 - z); dz = dh (h - n); dh_prev = dh z + dgh W_hh;
+    d n_pre = dn (1 - n^2); dr = d n_pre gh_n; dgi = (dr r', dz z', d n_pre);
+    dgh = (dr r', dz z', d n_pre r); dW_hh = sum_t dgh_t^T h_{t-1}; db_hh = sum_t dgh_t.
+    """
+
+    def forward(self, gi, h0, w_hh, b_hh, reverse=False):
+        xp = array_module(gi)
+        steps, batch, three_h = gi.shape
+        hid = three_h // 3
+        out = xp.empty((steps, batch, hid), dtype=gi.dtype)
+        gh_all = xp.empty_like(gi)       # h W_hh^T + b_hh, kept for r's gradient and dW
+        rzn = xp.empty_like(gi)          # r, z, n after their nonlinearities
+        h_prev = xp.empty((steps, batch, hid), dtype=gi.dtype)
+        w_t = xp.ascontiguousarray(w_hh.T)
+        h = h0
+        for t in _steps(steps, reverse):
+            h_prev[t] = h
+            gh = gh_all[t]
+            xp.matmul(h, w_t, out=gh)
+            if b_hh is not None:
+                gh += b_hh
+            a = rzn[t]
+            rz = a[:, :2 * hid]
+            xp.add(gi[t, :, :2 * hid], gh[:, :2 * hid], out=rz)
+            rz *= 0.5
+            xp.tanh(rz, out=rz)
+            rz *= 0.5
+            rz += 0.5
+            n = a[:, 2 * hid:]
+            xp.multiply(a[:, :hid], gh[:, 2 * hid:], out=n)
+            n += gi[t, :, 2 * hid:]
+            xp.tanh(n, out=n)
+            h = out[t]
+            xp.subtract(h_prev[t], n, out=h)
+            h *= a[:, hid:2 * hid]
+            h += n
+        self.reverse = reverse
+        self.save_for_backward(gi, h0, w_hh, b_hh, gh_all, rzn, h_prev)
+        return out
+
+    def backward(self, grad):
+        gi, h0, w_hh, b_hh, gh_all, rzn, h_prev = self.saved_tensors
+        if state.grad_enabled:        # create_graph=True: take the composed twin
+            return tuple(_composed_grads(
+                lambda *a: gru_sequence_reference(*a, reverse=self.reverse), self,
+                [gi, h0, w_hh, b_hh], grad))
+        g = grad.data
+        xp = array_module(g)
+        gh_all, rzn, h_prev, w = gh_all.data, rzn.data, h_prev.data, w_hh.data
+        steps, batch, hid = h_prev.shape
+        d_gi = xp.empty_like(rzn)
+        d_gh = xp.empty_like(rzn)
+        dh = xp.zeros((batch, hid), dtype=g.dtype)
+        for t in _steps(steps, not self.reverse):
+            a = rzn[t]
+            r, z, n = a[:, :hid], a[:, hid:2 * hid], a[:, 2 * hid:]
+            dh += g[t]
+            dn_pre = dh * (1.0 - z) * (1.0 - n * n)
+            dz_pre = dh * (h_prev[t] - n) * z * (1.0 - z)
+            dr_pre = dn_pre * gh_all[t, :, 2 * hid:] * r * (1.0 - r)
+            dgi, dgh = d_gi[t], d_gh[t]
+            dgi[:, :hid] = dr_pre
+            dgi[:, hid:2 * hid] = dz_pre
+            dgi[:, 2 * hid:] = dn_pre
+            dgh[:, :2 * hid] = dgi[:, :2 * hid]
+            xp.multiply(dn_pre, r, out=dgh[:, 2 * hid:])
+            dh = dh * z
+            dh += dgh @ w
+        flat = d_gh.reshape(steps * batch, 3 * hid)
+        d_w = flat.T @ h_prev.reshape(steps * batch, hid) if self.needs_input_grad[2] else None
+        d_b = flat.sum(axis=0) if self.needs_input_grad[3] else None
+        return (_tensor(d_gi) if self.needs_input_grad[0] else None,
+                _tensor(dh) if self.needs_input_grad[1] else None, _tensor(d_w), _tensor(d_b))
+
+
+def gru_cell_reference(gx, h, w_hh, b_hh):
+    """One GRU step in Tensor ops, torch's form: n = tanh(gx_n + r * (W_hn h + b_hn))."""
+    gh = h @ w_hh.T
+    if b_hh is not None:
+        gh = gh + b_hh
+    xr, xz, xn = gx.chunk(3, dim=-1)
+    hr, hz, hn = gh.chunk(3, dim=-1)
+    r = (xr + hr).sigmoid()
+    z = (xz + hz).sigmoid()
+    n = (xn + r * hn).tanh()
+    return n + z * (h - n)
+
+
+def gru_sequence_reference(gi, h0, w_hh, b_hh, reverse=False):
+    from ..ops.movement import stack
+    hs = [None] * gi.shape[0]
+    h = h0
+    for t in _steps(gi.shape[0], reverse):
+        h = gru_cell_reference(gi[t], h, w_hh, b_hh)
+        hs[t] = h
+    return stack(hs)
+
+
+# -- Elman RNN -----------------------------------------------------------------------------------
+class RNNSequence(Function):
+    """h' = act(gi_t + h W_hh^T), act = tanh or relu;  d pre = dh act'(h');  dh_prev = d pre W_hh.
+
+    Output [T, B, H]; dW_hh = sum_t d pre_t^T h_{t-1}.
+    """
+
+    def forward(self, gi, h0, w_hh, reverse=False, nonlinearity="tanh"):
+        xp = array_module(gi)
+        steps, batch, hid = gi.shape
+        out = xp.empty_like(gi)
+        w_t = xp.ascontiguousarray(w_hh.T)
+        h = h0
+        for t in _steps(steps, reverse):
+            y = out[t]
+            xp.matmul(h, w_t, out=y)
+            y += gi[t]
+            if nonlinearity == "tanh":
+                xp.tanh(y, out=y)
+            else:
+                xp.maximum(y, 0, out=y)
+            h = y
+        self.reverse, self.nonlinearity = reverse, nonlinearity
+        self.save_for_backward(gi, h0, w_hh, out)
+        return out
+
+    def backward(self, grad):
+        gi, h0, w_hh, out = self.saved_tensors
+        if state.grad_enabled:        # create_graph=True: take the composed twin
+            return tuple(_composed_grads(
+                lambda *a: rnn_sequence_reference(*a, reverse=self.reverse,
+                                                  nonlinearity=self.nonlinearity), self,
+                [gi, h0, w_hh], grad))
+        g = grad.data
+        xp = array_module(g)
+        y, w = out.data, w_hh.data
+        steps, batch, hid = y.shape
+        d_pre = xp.empty_like(y)
+        dh = xp.zeros((batch, hid), dtype=g.dtype)
+        for t in _steps(steps, not self.reverse):
+            dh += g[t]
+            if self.nonlinearity == "tanh":
+                xp.multiply(dh, 1.0 - y[t] * y[t], out=d_pre[t])
+            else:
+                xp.multiply(dh, y[t] > 0, out=d_pre[t])
+            dh = d_pre[t] @ w
+        d_w = None
+        if self.needs_input_grad[2]:
+            # h_{t-1} in processing order: h0 first, then the outputs shifted by one step
+            prev = xp.empty_like(y)
+            if self.reverse:
+                prev[-1] = h0.data
+                prev[:-1] = y[1:]
+            else:
+                prev[0] = h0.data
+                prev[1:] = y[:-1]
+            d_w = d_pre.reshape(steps * batch, hid).T @ prev.reshape(steps * batch, hid)
+        return (_tensor(d_pre) if self.needs_input_grad[0] else None,
+                _tensor(dh) if self.needs_input_grad[1] else None, _tensor(d_w))
+
+
+def rnn_cell_reference(gx, h, w_hh, nonlinearity="tanh"):
+    pre = gx + h @ w_hh.T
+    return pre.tanh() if nonlinearity == "tanh" else pre.relu()
+
+
+def rnn_sequence_reference(gi, h0, w_hh, reverse=False, nonlinearity="tanh"):
+    from ..ops.movement import stack
+    hs = [None] * gi.shape[0]
+    h = h0
+    for t in _steps(gi.shape[0], reverse):
+        h = rnn_cell_reference(gi[t], h, w_hh, nonlinearity)
+        hs[t] = h
+    return stack(hs)
