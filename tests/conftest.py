@@ -18,6 +18,14 @@ settings.register_profile("thorough", max_examples=300, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
+# One BLAS thread: the suite's arrays are small, and on a shared 2-core machine extra threads
+# only spin against each other (and against torch's own pool in the parity tests).
+try:
+    from threadpoolctl import threadpool_limits
+    _blas_limit = threadpool_limits(1)
+except ImportError:
+    _blas_limit = None
+
 DEVICES = ["cpu"] + (["cuda"] if tl.cuda_is_available() else [])
 
 

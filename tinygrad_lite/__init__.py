@@ -19,6 +19,7 @@ from .serialization import load, save
 from .tensor import Tensor
 from . import nn  # noqa: E402  (layers; need Tensor loaded)
 from . import optim  # noqa: E402  (optimizers and lr schedulers)
+from . import data, utils  # noqa: E402  (datasets and loaders; also as tl.utils.data)
 from . import viz  # noqa: E402  (graph pictures)
 
 __version__ = "0.1.0"
