@@ -1,4 +1,4 @@
-"""Factory functions: tensor(), zeros(), ones(), randn(), arange(), ... (torch's names and dtypes)."""
+"""Factory functions: tensor(), zeros(), ones(), randn(), arange(), ... with torch's dtypes."""
 from __future__ import annotations
 
 import numpy as np

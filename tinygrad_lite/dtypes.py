@@ -50,12 +50,12 @@ def is_floating(dtype) -> bool:
 
 
 def promote(a: np.dtype, b: np.dtype, a_dim0: bool = False, b_dim0: bool = False) -> np.dtype:
-    """torch's promotion for two tensors: a 0-dim tensor does not widen a dimensioned one of its kind."""
+    """torch's promotion: a 0-dim tensor does not widen a dimensioned one of its own kind."""
     if a == b:
         return a
     ka, kb = _kind(a), _kind(b)
     if ka != kb:
-        return a if ka > kb else b            # float beats int beats bool, keeping the float's width
+        return a if ka > kb else b      # float beats int beats bool, keeping the float's width
     if a_dim0 and not b_dim0:
         return b
     if b_dim0 and not a_dim0:

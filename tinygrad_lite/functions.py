@@ -1,4 +1,4 @@
-"""`tl.exp(x)`, `tl.cat([...])`, ...: the torch-level functions, each one line onto a method or op."""
+"""`tl.exp(x)`, `tl.cat([...])`, ...: torch-level functions, each one line onto a method or op."""
 from __future__ import annotations
 
 import sys
@@ -98,7 +98,8 @@ def ge(a, b): return _t(a) >= b
 def logical_and(a, b): return _t(a).logical_and(b)
 def logical_or(a, b): return _t(a).logical_or(b)
 def logical_not(a): return _t(a).logical_not()
-def allclose(a, b, rtol=1e-5, atol=1e-8, equal_nan=False): return _t(a).allclose(b, rtol, atol, equal_nan)
+def allclose(a, b, rtol=1e-5, atol=1e-8, equal_nan=False):
+    return _t(a).allclose(b, rtol, atol, equal_nan)
 def equal(a, b): return _t(a).equal(b)
 def numel(x): return _t(x).numel()
 def is_tensor(x): return isinstance(x, Tensor)

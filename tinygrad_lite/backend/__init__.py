@@ -19,7 +19,8 @@ class Device(str):
         if kind not in ("cpu", "cuda"):
             raise ValueError(f"device: unknown device {name!r}; expected 'cpu' or 'cuda'")
         if kind == "cuda" and name not in ("cuda", "cuda:0"):
-            raise ValueError(f"device: only one GPU is supported ('cuda' or 'cuda:0'), got {name!r}")
+            raise ValueError(f"device: only one GPU is supported ('cuda' or 'cuda:0'), "
+                             f"got {name!r}")
         return str.__new__(cls, kind)
 
     @property

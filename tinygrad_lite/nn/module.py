@@ -285,11 +285,8 @@ class Module:
         for k, target in own.items():
             if k not in state_dict:
                 continue
-            src = state_dict[k]
-            arr = src.data if isinstance(src, Tensor) else src
-            if hasattr(arr, "detach") and hasattr(arr, "cpu"):   # a torch tensor
-                arr = arr.detach().cpu().numpy()
-            shape = tuple(getattr(arr, "shape", np.shape(arr)))
+            arr = _as_array(state_dict[k])
+            shape = tuple(arr.shape)
             if shape != tuple(target.shape):
                 mismatched.append(f"{k}: checkpoint {shape} vs model {tuple(target.shape)}")
         problems = []
@@ -306,12 +303,7 @@ class Module:
             for k, target in own.items():
                 if k not in state_dict:
                     continue
-                src = state_dict[k]
-                arr = src.data if isinstance(src, Tensor) else src
-                if hasattr(arr, "detach") and hasattr(arr, "cpu"):
-                    arr = arr.detach().cpu().numpy()
-                arr = backend.to_device(np.asarray(arr) if not hasattr(arr, "__cuda_array_interface__")
-                                        else arr, target.device)
+                arr = backend.to_device(_as_array(state_dict[k]), target.device)
                 target.data[...] = arr.astype(target.dtype, copy=False)
                 target._version.v += 1
         return _LoadResult(missing, unexpected)
@@ -374,6 +366,17 @@ class Module:
     def __dir__(self):
         return list(super().__dir__()) + list(self._parameters) + list(self._modules) + \
             list(self._buffers)
+
+
+def _as_array(value):
+    """A state_dict entry (our Tensor, a NumPy/CuPy array, a number or a torch tensor) as an array."""
+    if isinstance(value, Tensor):
+        return value.data
+    if hasattr(value, "detach") and hasattr(value, "cpu"):      # a torch tensor
+        return value.detach().cpu().numpy()
+    if hasattr(value, "__cuda_array_interface__"):
+        return value
+    return np.asarray(value)
 
 
 class _LoadResult(tuple):

@@ -1,0 +1,197 @@
+"""python -m benchmarks [--device cpu|cuda] [--suite ops|models|kernels|all] [--repeat N]
+                        [--out DIR] [--quick]
+
+Prints a table (ours ms, torch ms, ratio, ours MB, torch MB, % of roofline), writes JSON and a
+PNG bar chart under --out, and refreshes docs/benchmarks.md after a full (non --quick) run.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import sys
+
+
+def _progress(items, desc):
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return items
+    return tqdm(items, desc=desc, file=sys.stderr, leave=False)
+
+
+def _threads() -> int:
+    """NumPy's BLAS thread count, so torch gets the same number of cores."""
+    try:
+        from threadpoolctl import threadpool_info
+        for info in threadpool_info():
+            if info.get("user_api") == "blas" and "numpy" in info.get("filepath", ""):
+                return int(info["num_threads"])
+    except ImportError:
+        pass
+    return os.cpu_count() or 1
+
+
+def run(args) -> dict:
+    import numpy as np
+    import torch
+
+    import tinygrad_lite as tl
+
+    from .timing import compare, measure_sgemm_gflops, peak_rss_delta_mb
+    from .workloads import all_workloads
+
+    threads = _threads()
+    torch.set_num_threads(threads)
+    os.environ["BENCH_THREADS"] = str(threads)
+    if args.device == "cuda" and not tl.cuda_is_available():
+        raise SystemExit("benchmarks: --device cuda but no GPU is visible to CuPy")
+    roof = measure_sgemm_gflops(512 if args.quick else 1024)
+    rows = []
+    suites = {"all": ("models", "ops", "kernels")}.get(args.suite, (args.suite,))
+    chosen = [w for w in all_workloads() if w.suite in suites]
+    if args.quick:
+        keep = {"mlp", "matmul_128", "softmax", "chain_300_ops"}
+        chosen = [w for w in chosen if w.name in keep]
+    repeat = args.repeat or (3 if args.quick else 15)
+    for w in _progress(chosen, "benchmarks"):
+        ours = w.build("ours", args.device, args.quick)
+        theirs = w.build("torch", args.device, args.quick)
+        a, b = ours.value(), theirs.value()
+        if not np.isclose(a, b, rtol=2e-3, atol=1e-3):
+            raise SystemExit(f"benchmarks: {w.name}: the two sides disagree before timing "
+                             f"(ours {a:.6g}, torch {b:.6g}); refusing to time different work")
+        pair = compare(ours.step, theirs.step, repeat=repeat, warmup=1 if args.quick else 3,
+                       device=args.device)
+        row = {"name": w.name, "suite": w.suite, "note": w.note, "ours_ms": pair.ours_ms,
+               "torch_ms": pair.torch_ms, "ratio": pair.ratio, "ratio_q1": pair.ratio_lo,
+               "ratio_q3": pair.ratio_hi, "pairs": pair.samples, "check_value": a}
+        flops = w.flops(args.quick)
+        row["gflops"] = flops / pair.ours_ms / 1e6
+        row["roofline_pct"] = 100.0 * row["gflops"] / roof["numpy"]
+        if ours.infer is not None:
+            inf = compare(ours.infer, theirs.infer, repeat=repeat, warmup=1, device=args.device)
+            row.update(infer_ours_ms=inf.ours_ms, infer_torch_ms=inf.torch_ms,
+                       infer_ratio=inf.ratio)
+        # memory probes start fresh processes (seconds each): --quick probes only the first model
+        probe = not args.no_memory and args.device == "cpu" and (
+            not args.quick or w.name == chosen[0].name)
+        if probe:
+            row["ours_mb"] = peak_rss_delta_mb("ours", w.name, args.device, steps=2)
+            row["torch_mb"] = peak_rss_delta_mb("torch", w.name, args.device, steps=2)
+        rows.append(row)
+    if "kernels" in suites and args.device == "cuda":
+        from . import kernels_suite
+        for r in kernels_suite.run(repeat=repeat, quick=args.quick):
+            r.setdefault("suite", "kernels")
+            rows.append(r)
+    return {
+        "rows": rows,
+        "machine": {
+            "platform": platform.platform(), "python": platform.python_version(),
+            "cpu_count": os.cpu_count(), "threads": threads, "numpy": np.__version__,
+            "torch": torch.__version__, "tinygrad_lite": tl.__version__,
+            "device": args.device, "sgemm_gflops": roof,
+        },
+        "when": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "quick": args.quick, "repeat": repeat,
+    }
+
+
+def table(result) -> str:
+    head = (f"{'workload':<16}{'ours ms':>10}{'torch ms':>10}{'ratio':>8}{'(q1-q3)':>14}"
+            f"{'ours MB':>9}{'torch MB':>9}{'% roof':>8}  note")
+    lines = [head, "-" * len(head)]
+    for r in result["rows"]:
+        if r.get("suite") == "kernels":
+            continue
+        mb_o = f"{r['ours_mb']:.1f}" if "ours_mb" in r else "-"
+        mb_t = f"{r['torch_mb']:.1f}" if "torch_mb" in r else "-"
+        roof = f"{r['roofline_pct']:.0f}" if "roofline_pct" in r else "-"
+        spread = f"{r.get('ratio_q1', r['ratio']):.2f}-{r.get('ratio_q3', r['ratio']):.2f}"
+        lines.append(f"{r['name']:<16}{r['ours_ms']:>10.2f}{r['torch_ms']:>10.2f}"
+                     f"{r['ratio']:>8.2f}{spread:>14}{mb_o:>9}{mb_t:>9}{roof:>8}  "
+                     f"{r.get('note', '')}")
+    m = result["machine"]
+    lines.append(f"ratio = ours/torch time (median of interleaved pairs; < 1 is faster). "
+                 f"SGEMM roofline (NumPy) {m['sgemm_gflops']['numpy']:.0f} GFLOP/s, torch "
+                 f"{m['sgemm_gflops']['torch']:.0f} GFLOP/s; {m['threads']} threads.")
+    return "\n".join(lines)
+
+
+def chart(result, path) -> bool:
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    rows = result["rows"]
+    fig, ax = plt.subplots(figsize=(8, 0.35 * len(rows) + 1.5))
+    names = [r["name"] for r in rows]
+    ratios = [r["ratio"] for r in rows]
+    colors = ["tab:green" if x <= 1.0 else "tab:red" for x in ratios]
+    ax.barh(names, ratios, color=colors)
+    ax.axvline(1.0, color="black", linewidth=1)
+    ax.set_xlabel("time ratio tinygrad_lite / PyTorch (lower is better)")
+    ax.invert_yaxis()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return True
+
+
+def write_docs(result, text, path="docs/benchmarks.md") -> None:
+    m = result["machine"]
+    body = [
+        "# Benchmarks", "",
+        "Latest table from `python -m benchmarks` (written by the benchmark itself). Each row",
+        "times"
+        " the same work in tinygrad_lite and PyTorch, interleaved in one process; the ratio is the",
+        "median of per-pair ratios ours/torch (below 1 means tinygrad_lite is faster). Memory is",
+        "the peak extra RSS of a fresh process per framework and workload during two steps, after",
+        "a warm-up step (imports, model and data excluded on both sides). `% roof` is the",
+        "workload's FLOP rate as a share of this machine's measured NumPy SGEMM rate.", "",
+        f"Run at {result['when']} on {m['platform']}, Python {m['python']}, {m['cpu_count']} "
+        f"cores, {m['threads']} BLAS/torch threads, NumPy {m['numpy']}, PyTorch {m['torch']}, "
+        f"device {m['device']}.", "",
+        "```", text, "```", "",
+    ]
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        f.write("\n".join(body))
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n")[0])
+    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    p.add_argument("--suite", choices=["ops", "models", "kernels", "all"], default="all")
+    p.add_argument("--repeat", type=int, default=None, help="interleaved pairs per workload")
+    p.add_argument("--out", default="bench_out", help="folder for results.json and ratios.png")
+    p.add_argument("--quick", action="store_true", help="a few workloads, few repeats (CI)")
+    p.add_argument("--no-memory", action="store_true", help="skip the memory subprocesses")
+    p.add_argument("--no-docs", action="store_true", help="do not rewrite docs/benchmarks.md")
+    args = p.parse_args(argv)
+    if args.repeat is not None and args.repeat < 1:
+        p.error("--repeat must be positive")
+    result = run(args)
+    text = table(result)
+    print(text)
+    kernel_rows = [r for r in result["rows"] if r.get("suite") == "kernels"]
+    if kernel_rows:
+        from . import kernels_suite
+        kernels_suite.print_table(kernel_rows)
+    os.makedirs(args.out, exist_ok=True)
+    with open(os.path.join(args.out, "results.json"), "w") as f:
+        json.dump(result, f, indent=2)
+    chart(result, os.path.join(args.out, "ratios.png"))
+    if not args.quick and not args.no_docs:
+        write_docs(result, text)
+    print(f"wrote {os.path.join(args.out, 'results.json')} and ratios.png")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

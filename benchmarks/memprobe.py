@@ -1,0 +1,34 @@
+"""Run one workload in a fresh process and print its peak extra memory in MB.
+
+Usage (internal): python -m benchmarks.memprobe {ours,torch} WORKLOAD DEVICE STEPS
+The figure is peak RSS during the steps minus RSS just before them, after one warm-up step,
+so imports, the model and the data are excluded the same way for both frameworks.
+"""
+from __future__ import annotations
+
+import gc
+import sys
+
+from .timing import reset_peak_rss, rss_kb
+from .workloads import all_workloads
+
+
+def main(argv) -> None:
+    fw, name, device, steps = argv[0], argv[1], argv[2], int(argv[3])
+    if fw == "torch":
+        import torch
+        torch.set_num_threads(int(__import__("os").environ.get("BENCH_THREADS", "2")))
+    w = next(w for w in all_workloads() if w.name == name)
+    prep = w.build(fw, device, True)
+    prep.step()
+    gc.collect()
+    reset_peak_rss()
+    base = rss_kb("VmRSS")
+    for _ in range(steps):
+        prep.step()
+    peak = rss_kb("VmHWM")
+    print(max(peak - base, 0) / 1024.0)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
