@@ -328,7 +328,8 @@ def _check_index(x, dim, index, op):
         raise ValueError(f"{op}: index {tuple(index.shape)} and input {tuple(x.shape)} must have "
                          "the same number of dimensions")
     d = _dim(dim, x.ndim, op)
-    if index.numel() and (int(index.data.max()) >= x.shape[d] or int(index.data.min()) < -x.shape[d]):
+    n = x.shape[d]
+    if index.numel() and (int(index.data.max()) >= n or int(index.data.min()) < -n):
         raise IndexError(f"{op}: index out of range for dimension {d} of size {x.shape[d]}")
     return d
 
@@ -528,12 +529,14 @@ def pad(x, pad_widths, mode="constant", value=0.0):
     if mode == "constant":
         if any(lo < 0 or hi < 0 for lo, hi in widths):
             out = x
-            slices = tuple(slice(max(-lo, 0), n - max(-hi, 0)) for (lo, hi), n in zip(widths, x.shape))
+            slices = tuple(slice(max(-lo, 0), n - max(-hi, 0))
+                           for (lo, hi), n in zip(widths, x.shape))
             out = out[slices]
             return pad(out, [max(p, 0) for p in pad_widths], mode, value)
         return PadConstant.apply(x, widths=tuple(widths), value=value)
     if mode not in ("reflect", "replicate", "circular"):
-        raise ValueError(f"pad: mode must be constant, reflect, replicate or circular, got {mode!r}")
+        raise ValueError(f"pad: mode must be constant, reflect, replicate or circular, "
+                         f"got {mode!r}")
     xp = array_module(x.data)
     out = x
     for axis, (lo, hi) in enumerate(widths):
