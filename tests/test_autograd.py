@@ -256,3 +256,26 @@ def test_grad_dtype_follows_input(dtype, device):
     y = (x.double() * 2).float().sum() + (x * np.float64(3.0)).sum()
     y.backward()
     assert x.grad.dtype == dtype
+
+
+def test_array_fast_path_matches_tensor_backward():
+    """Ops with arithmetic_backward run backward on bare arrays unless create_graph is set;
+    both paths must give the same first-order gradients (float32 stays float32 on both)."""
+    from tinygrad_lite.ops import elementwise as E
+    fast = [c for c in vars(E).values()
+            if isinstance(c, type) and getattr(c, "arithmetic_backward", False)]
+    assert len(fast) >= 5
+    rng = np.random.default_rng(3)
+    a0 = rng.uniform(0.5, 2.0, (3, 4)).astype(np.float32)
+    b0 = rng.uniform(0.5, 2.0, (1, 4)).astype(np.float32)
+    g0 = rng.standard_normal((3, 4)).astype(np.float32)
+
+    def grads(create_graph):
+        a = tl.tensor(a0, requires_grad=True)
+        b = tl.tensor(b0, requires_grad=True)
+        y = ((a - b) * a / b).exp().tanh().sigmoid() + (-a)
+        return tl.autograd.grad(y, [a, b], tl.tensor(g0), create_graph=create_graph)
+
+    for plain, graphed in zip(grads(False), grads(True)):
+        assert plain.dtype == graphed.dtype == np.float32
+        np.testing.assert_allclose(plain.numpy(), graphed.detach().numpy(), rtol=1e-6, atol=1e-7)

@@ -50,7 +50,7 @@ class RemovableHandle:
 class Tensor:
     """A multi-dimensional array that records the ops applied to it when it requires grad."""
 
-    __slots__ = ("data", "requires_grad", "grad", "grad_fn", "_version", "_hooks", "__weakref__")
+    __slots__ = ("data", "requires_grad", "grad", "grad_fn", "_ver", "_hooks", "__weakref__")
     __array_priority__ = 1000       # NumPy scalars on the left defer to our reflected operators
     __array_ufunc__ = None
 
@@ -59,7 +59,7 @@ class Tensor:
         self.data = t.data
         self.grad = None
         self.grad_fn = None
-        self._version = _Version()
+        self._ver = None
         self._hooks = None
         self.requires_grad = False
         if requires_grad:
@@ -69,15 +69,29 @@ class Tensor:
     def _make(cls, data, requires_grad, grad_fn, version):
         """Wrap an array without checks (the fast path every op output takes)."""
         t = object.__new__(cls)
-        if not hasattr(data, "shape"):      # NumPy reductions hand back scalars
+        # NumPy reductions hand back scalars; the type test first spares ndarrays a shape tuple
+        if type(data) is not np.ndarray and not hasattr(data, "shape"):
             data = np.asarray(data)
         t.data = data
         t.requires_grad = requires_grad
         t.grad = None
         t.grad_fn = grad_fn
-        t._version = version if version is not None else _Version()
+        t._ver = version
         t._hooks = None
         return t
+
+    @property
+    def _version(self) -> _Version:
+        """The in-place counter, made on first use: most tensors (every gradient and temporary
+        in backward) are never saved or changed in place, so they never need one."""
+        v = self._ver
+        if v is None:
+            v = self._ver = _Version()
+        return v
+
+    @_version.setter
+    def _version(self, version: _Version) -> None:
+        self._ver = version      # a view shares its base's counter
 
     # -- properties ----------------------------------------------------------------------
     @property
@@ -920,7 +934,7 @@ def _const(array) -> Tensor:
 
 
 def _floating(t: Tensor) -> Tensor:
-    return t if t.dtype.kind == "f" else t.to(D.float32)
+    return t if t.data.dtype.kind == "f" else t.to(D.float32)
 
 
 def _like(value, ref: Tensor) -> Tensor:
@@ -936,6 +950,9 @@ def _like(value, ref: Tensor) -> Tensor:
 
 def _binary(op, a: Tensor, b, reflected=False) -> Tensor:
     """Promote dtypes as torch does, then apply op (to (b, a) when reflected)."""
+    if type(b) is builtins.float and a.data.dtype.kind == "f":
+        # the most common case (x * 0.5 on a float tensor) skips the checks below
+        return op.apply(b, a) if reflected else op.apply(a, b)
     if isinstance(b, Tensor):
         if a.dtype != b.dtype:
             dt = D.promote(a.dtype, b.dtype, a.ndim == 0, b.ndim == 0)

@@ -69,24 +69,16 @@ def run_backward(outputs, grad_outputs, retain_graph=False, create_graph=False, 
                     if isinstance(parent, F):
                         _release(parent, deps, ready)
                 continue
-            if node.tensor_hooks:
-                for hook in list(node.tensor_hooks.values()):
-                    new = hook(grad)
-                    if new is not None:
-                        grad = new
-            ref = node.retained
-            if ref is not None:
-                t = ref()
-                if t is not None:
-                    g = grad if create_graph else grad.detach()
-                    t.grad = g if t.grad is None else t.grad + g
-            if capture is not None and node in capture:
-                capture[node] = grad if capture[node] is None else capture[node] + grad
+            if node.tensor_hooks or node.retained is not None or capture is not None:
+                grad = _visit(node, grad, capture, create_graph)
             if observers:
                 t0 = time.perf_counter()
-            grads = node.backward(grad)
-            if type(grads) is not tuple:
-                grads = (grads,)
+            if node.arithmetic_backward and not create_graph:
+                grads = node.backward_on_arrays(grad)
+            else:
+                grads = node.backward(grad)
+                if type(grads) is not tuple:
+                    grads = (grads,)
             if observers:
                 seconds = time.perf_counter() - t0
                 for obs in list(observers):
@@ -105,7 +97,8 @@ def run_backward(outputs, grad_outputs, retain_graph=False, create_graph=False, 
                         data = g.data
                         if data.shape != meta[0]:
                             g = _sum_to_shape(g, meta[0], node)
-                        if data.dtype != meta[1]:
+                        # `is not` first: dtypes are singletons, so the slower != rarely runs
+                        if data.dtype is not meta[1] and data.dtype != meta[1]:
                             g = g.to(meta[1])
                         old = buffers.get(parent)
                         buffers[parent] = g if old is None else old + g
@@ -125,6 +118,24 @@ def run_backward(outputs, grad_outputs, retain_graph=False, create_graph=False, 
                         _deliver_leaf(parent, g, capture, accumulate, create_graph)
         for leaf, g in held.values():
             _deliver_leaf(leaf, g, capture, accumulate, create_graph)
+
+
+def _visit(node, grad, capture, create_graph):
+    """The rare per-node extras: tensor hooks, retain_grad() and autograd.grad's captures."""
+    if node.tensor_hooks:
+        for hook in list(node.tensor_hooks.values()):
+            new = hook(grad)
+            if new is not None:
+                grad = new
+    ref = node.retained
+    if ref is not None:
+        t = ref()
+        if t is not None:
+            g = grad if create_graph else grad.detach()
+            t.grad = g if t.grad is None else t.grad + g
+    if capture is not None and node in capture:
+        capture[node] = grad if capture[node] is None else capture[node] + grad
+    return grad
 
 
 def _release(parent, deps, ready):

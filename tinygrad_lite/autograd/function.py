@@ -7,12 +7,17 @@ It never holds its own output tensor, so the graph has no reference cycles.
 """
 from __future__ import annotations
 
+import itertools
 import time
 
+from ..backend import array_module
 from .grad_mode import state
 
 _FREED = "freed"
 Tensor = _Version = None    # bound by tinygrad_lite/tensor.py once those classes exist
+# a module-level counter, not a class attribute: writing to Function on every op would
+# invalidate CPython's attribute caches for every Function subclass each time
+_node_counter = itertools.count(1)
 
 
 class SavedTensorsFreedError(RuntimeError):
@@ -26,12 +31,20 @@ class Function:
     self.save_for_backward(...) with any of its input arrays, its output array or other arrays.
     backward receives the output's gradient as a Tensor and returns one gradient Tensor (or None)
     per positional input, written with Tensor ops so create_graph=True can differentiate it again.
+    An op whose backward is plain arithmetic may set arithmetic_backward = True: without
+    create_graph the engine then runs that same backward on bare arrays, which is much cheaper.
     """
 
     differentiable = True     # False: outputs never require grad (argmax, comparisons, ...)
     tensor_hooks = None       # {handle id: hook} set by Tensor.register_hook on a non-leaf
     retained = None           # weakref to the tensor that asked for retain_grad()
-    seq = 0                   # creation counter, shared; the walk uses it only for stable ordering
+    seq = 0                   # creation order; the walk uses it only for stable ordering
+    _to_save = ()             # what forward passed to save_for_backward, until the node is built
+    # True where backward uses only + - * / and unary minus on grad and the saved values: those
+    # work on bare arrays as well as on Tensors, so with no graph to build the engine runs the same
+    # formula on arrays (backward_on_arrays) and skips a Tensor and an op dispatch per term
+    arithmetic_backward = False
+    _on_arrays = False        # set only while backward_on_arrays runs
 
     def save_for_backward(self, *arrays) -> None:
         self._to_save = arrays
@@ -47,6 +60,7 @@ class Function:
                 "tensors were freed after the first backward. Pass retain_graph=True to the first "
                 "backward (or autograd.grad) to keep them.")
         out = []
+        on_arrays = self._on_arrays
         for kind, array, link, version, seen in saved:
             if kind == "none":
                 out.append(None)
@@ -56,7 +70,9 @@ class Function:
                     f"{self.name()}: a tensor saved for backward (shape {tuple(array.shape)}, dtype "
                     f"{array.dtype}) was modified by an in-place operation after it was saved "
                     f"(version {seen}, now {version.v}); use an out-of-place op or .clone() first")
-            if kind == "leaf":
+            if on_arrays:
+                out.append(array)
+            elif kind == "leaf":
                 out.append(link)
             elif kind == "node":
                 out.append(Tensor._make(array, link is not None, link, version))
@@ -68,6 +84,29 @@ class Function:
                 out.append(array)      # a Python number passed as an operand
         return tuple(out)
 
+    def backward_on_arrays(self, grad) -> tuple:
+        """backward with grad and the saved values as bare arrays (arithmetic_backward ops only,
+        and only when no graph is being built); the gradients come back wrapped as Tensors."""
+        data = grad.data
+        self._on_arrays = True
+        try:
+            grads = self.backward(data)
+        finally:
+            del self._on_arrays
+        if type(grads) is not tuple:
+            grads = (grads,)
+        T = Tensor
+        out = []
+        for g in grads:
+            if g is data:           # passed through untouched (add, sub): reuse the Tensor
+                g = grad
+            elif g is not None:
+                if not g.ndim:      # NumPy turns 0-d results into scalars
+                    g = array_module(g).asarray(g)
+                g = T._make(g, False, None, None)
+            out.append(g)
+        return tuple(out)
+
     @classmethod
     def name(cls) -> str:
         return cls.__name__
@@ -76,59 +115,95 @@ class Function:
     @classmethod
     def apply(cls, *args, **params):
         """Run forward on the arrays of `args`; record a node when grad is on and an input needs it."""
-        # the hot path of every op: comprehensions, no per-call imports, no property lookups
+        # the hot path of every op (backward formulas included): one pass over args, no property
+        # lookups, and no node bookkeeping at all when nothing will be recorded
         T = Tensor
-        tensors = [a for a in args if isinstance(a, T)]
-        arrays = [a.data if isinstance(a, T) else a for a in args]
-        if len(tensors) > 1:
-            kind = type(tensors[0].data)
-            for t in tensors:
-                if type(t.data) is not kind and t.device != tensors[0].device:
-                    _device_error(cls, tensors)
+        arrays = []
+        kind = None             # the array type of the first tensor: numpy or cupy
+        wants_grad = False
+        for a in args:
+            if isinstance(a, T):
+                data = a.data
+                if kind is None:
+                    kind = type(data)
+                elif type(data) is not kind:
+                    _check_devices(cls, args)
+                if a.requires_grad:
+                    wants_grad = True
+                arrays.append(data)
+            else:
+                arrays.append(a)
         ctx = cls.__new__(cls)
-        record = False
-        if state.grad_enabled and cls.differentiable:
-            for t in tensors:
-                if t.requires_grad:
-                    record = True
-                    break
+        record = wants_grad and state.grad_enabled and cls.differentiable
         if record:
-            ctx.needs_input_grad = tuple([isinstance(a, T) and a.requires_grad for a in args])
+            _link_inputs(ctx, args)
         else:
             ctx.needs_input_grad = (False,) * len(args)
-        ctx._to_save = ()
         if state.observers:
-            return _observed_apply(cls, ctx, args, arrays, tensors, params, record)
+            return _observed_apply(cls, ctx, args, arrays, params, record)
         out = ctx.forward(*arrays, **params)
         if not record:
             return T._make(out, False, None, None)
-        version = _Version()
-        _finish_node(ctx, args, arrays, out, version)
+        if not ctx._to_save:        # saved nothing (add, sub, neg, ...)
+            ctx._saved = ()
+            return T._make(out, True, ctx, None)
+        version = _finish_node(ctx, args, arrays, out)
         return T._make(out, True, ctx, version)
 
     def backward(self, grad):  # pragma: no cover - every op overrides it
         raise NotImplementedError(f"{self.name()} has no backward")
 
 
-def _finish_node(ctx, args, arrays, out, out_version) -> None:
-    """Resolve what forward saved into (kind, array, link, version, seen) records; store parents."""
+def _link_inputs(ctx, args) -> None:
+    """Before forward: which inputs need a gradient, where it flows, their shapes and dtypes."""
     T = Tensor
-    ctx.parents = [(a.grad_fn or a) if isinstance(a, T) and a.requires_grad else None
-                   for a in args]
-    ctx.in_meta = [(a.data.shape, a.data.dtype) if isinstance(a, T) else None for a in args]
-    Function.seq += 1
-    ctx.seq = Function.seq
+    needs = []
+    parents = []
+    in_meta = []
+    for a in args:
+        if isinstance(a, T):
+            data = a.data
+            if a.requires_grad:
+                needs.append(True)
+                parents.append(a.grad_fn or a)
+            else:
+                needs.append(False)
+                parents.append(None)
+            in_meta.append((data.shape, data.dtype))
+        else:
+            needs.append(False)
+            parents.append(None)
+            in_meta.append(None)
+    ctx.needs_input_grad = tuple(needs)
+    ctx.parents = parents
+    ctx.in_meta = in_meta
+    ctx.seq = next(_node_counter)
+
+
+def _finish_node(ctx, args, arrays, out):
+    """After forward: resolve what it saved into (kind, array, link, version, seen) records.
+
+    Returns the version counter for the output when forward saved the output (None otherwise:
+    the tensor then makes one only if it is ever changed in place).
+    """
+    T = Tensor
+    out_version = None
+    to_save = ctx._to_save
+    # dropped: the node must not keep forward's arrays once they are resolved below
+    # (reading ctx.__dict__ instead would make CPython build a real dict for every node)
+    ctx._to_save = ()
     saved = []
-    for s in ctx._to_save:
+    for s in to_save:
         rec = None
         if s is None:
             rec = ("none", None, None, None, 0)
         elif s is out:
             # not ("node", out, ctx, ...): a node holding itself is a cycle that only gc frees
+            out_version = out_version or _Version()
             rec = ("out", out, None, out_version, 0)
-        else:
+        elif hasattr(s, "shape"):       # an array: find the input it came from, if any
             for a, arr in zip(args, arrays):
-                if arr is s and isinstance(a, Tensor):
+                if arr is s and isinstance(a, T):
                     if a.requires_grad and a.grad_fn is None:
                         rec = ("leaf", s, a, a._version, a._version.v)
                     else:
@@ -137,7 +212,15 @@ def _finish_node(ctx, args, arrays, out, out_version) -> None:
                     break
         saved.append(rec or ("const", s, None, None, 0))
     ctx._saved = saved
-    del ctx._to_save
+    return out_version
+
+
+def _check_devices(cls, args):
+    """Two array types among the inputs: fine (a NumPy scalar beside an array), unless the
+    devices differ."""
+    tensors = [a for a in args if isinstance(a, Tensor)]
+    if any(t.device != tensors[0].device for t in tensors):
+        _device_error(cls, tensors)
 
 
 def _device_error(cls, tensors):
@@ -146,14 +229,14 @@ def _device_error(cls, tensors):
                        "move them with .to(device) first")
 
 
-def _observed_apply(cls, ctx, args, arrays, tensors, params, record):
+def _observed_apply(cls, ctx, args, arrays, params, record):
     """The slow path of apply, taken only while a profiler or anomaly mode is watching."""
+    tensors = [a for a in args if isinstance(a, Tensor)]
     t0 = time.perf_counter()
     out = ctx.forward(*arrays, **params)
     seconds = time.perf_counter() - t0
     if record:
-        version = _Version()
-        _finish_node(ctx, args, arrays, out, version)
+        version = _finish_node(ctx, args, arrays, out)
         result = Tensor._make(out, True, ctx, version)
     else:
         result = Tensor._make(out, False, None, None)

@@ -15,6 +15,8 @@ def _zeros_like(t):
 class Add(Function):
     """y = a + b;  da = dy;  db = dy"""
 
+    arithmetic_backward = True
+
     def forward(self, a, b):
         return a + b
 
@@ -25,6 +27,8 @@ class Add(Function):
 class Sub(Function):
     """y = a - b;  da = dy;  db = -dy"""
 
+    arithmetic_backward = True
+
     def forward(self, a, b):
         return a - b
 
@@ -34,6 +38,8 @@ class Sub(Function):
 
 class Mul(Function):
     """y = a * b;  da = dy * b;  db = dy * a"""
+
+    arithmetic_backward = True
 
     def forward(self, a, b):
         need_a, need_b = self.needs_input_grad
@@ -48,6 +54,8 @@ class Mul(Function):
 
 class Div(Function):
     """y = a / b;  da = dy / b;  db = -dy * y / b"""
+
+    arithmetic_backward = True
 
     def forward(self, a, b):
         y = a / b
@@ -106,6 +114,8 @@ class PowScalar(Function):
 
 class Neg(Function):
     """y = -x;  dx = -dy"""
+
+    arithmetic_backward = True
 
     def forward(self, x):
         return -x
@@ -167,6 +177,8 @@ class CopyFrom(Function):
 
 class Exp(Function):
     """y = exp(x);  dx = dy * y"""
+
+    arithmetic_backward = True
 
     def forward(self, x):
         y = array_module(x).exp(x)
@@ -293,6 +305,8 @@ class Cos(Function):
 class Tanh(Function):
     """y = tanh(x);  dx = dy * (1 - y**2)"""
 
+    arithmetic_backward = True
+
     def forward(self, x):
         y = array_module(x).tanh(x)
         self.save_for_backward(y)
@@ -313,6 +327,8 @@ def sigmoid_array(x):
 
 class Sigmoid(Function):
     """y = 1 / (1 + exp(-x));  dx = dy * y * (1 - y)"""
+
+    arithmetic_backward = True
 
     def forward(self, x):
         y = sigmoid_array(x)
@@ -335,7 +351,9 @@ class Relu(Function):
 
     def backward(self, grad):
         (mask,) = self.saved_tensors
-        return grad * mask.to(grad.dtype)
+        # Mul straight on the bool mask: NumPy multiplies float by bool in one pass, where
+        # `grad * mask` would first cast the mask to a float copy
+        return Mul.apply(grad, mask)
 
 
 class LeakyRelu(Function):
@@ -457,7 +475,9 @@ class Clamp(Function):
 
     def backward(self, grad):
         (mask,) = self.saved_tensors
-        return grad * mask.to(grad.dtype)
+        # Mul straight on the bool mask: NumPy multiplies float by bool in one pass, where
+        # `grad * mask` would first cast the mask to a float copy
+        return Mul.apply(grad, mask)
 
 
 class Maximum(Function):

@@ -55,8 +55,12 @@ class Adam(Optimizer):
                 grad = grad + wd * p.data
         m, v = state["exp_avg"].data, state["exp_avg_sq"].data
         _lerp_(m, grad, 1.0 - beta1)
+        # in place with one scratch array: a training step should not allocate a temporary
+        # the size of every parameter per term
+        sq = xp.multiply(grad, grad, out=xp.empty_like(v))   # out=: stays an array even 0-d
+        sq *= 1.0 - beta2
         v *= beta2
-        v += (1.0 - beta2) * (grad * grad)
+        v += sq
         step_size = lr / (1.0 - beta1 ** step)
         bias_correction2_sqrt = math.sqrt(1.0 - beta2 ** step)
         if group["amsgrad"]:
@@ -65,8 +69,12 @@ class Adam(Optimizer):
             v_max = state["max_exp_avg_sq"].data
             xp.maximum(v_max, v, out=v_max)
             v = v_max
-        denom = xp.sqrt(v) / bias_correction2_sqrt + eps
-        p.data -= step_size * (m / denom)
+        update = xp.sqrt(v, out=sq)         # sq is free again: reuse it
+        update /= bias_correction2_sqrt
+        update += eps
+        xp.divide(m, update, out=update)
+        update *= step_size
+        p.data -= update
 
 
 class AdamW(Adam):

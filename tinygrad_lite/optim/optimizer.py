@@ -39,7 +39,9 @@ def _check(name: str, what: str, value, ok: bool) -> None:
 def _lerp_(a, b, w: float) -> None:
     """a <- a + w * (b - a) in place, split at w = 0.5 like torch's lerp for the best rounding."""
     if w < 0.5:
-        a += w * (b - a)
+        d = b - a
+        d *= w
+        a += d
     else:
         a[...] = b - (b - a) * (1.0 - w)
 
