@@ -13,21 +13,11 @@ Shapes: gi [T, B, G*H] (time-major), h0 / c0 [B, H], w_hh [G*H, H], b_hh [G*H].
 """
 from __future__ import annotations
 
+import contextlib
+
 from ..autograd.function import Function
 from ..autograd.grad_mode import state
 from ..backend import array_module
-
-
-def _gate_affine(xp, dtype, hidden: int, layout: str):
-    """(pre, post_mul, post_add) so that tanh(pre * x) * post_mul + post_add applies each gate's
-    nonlinearity in one tanh call: sigmoid(x) = 0.5 tanh(x / 2) + 0.5 ('s'), tanh ('t')."""
-    pre, mul, add = [], [], []
-    for kind in layout:
-        half = kind == "s"
-        pre += [0.5 if half else 1.0] * hidden
-        mul += [0.5 if half else 1.0] * hidden
-        add += [0.5 if half else 0.0] * hidden
-    return tuple(xp.asarray(v, dtype=dtype) for v in (pre, mul, add))
 
 
 def _steps(n: int, reverse: bool):
@@ -55,6 +45,13 @@ def _composed_grads(fn, ctx, inputs, grad):
 
 
 # -- LSTM ----------------------------------------------------------------------------------------
+def _quiet_overflow(xp):
+    """exp(-x) overflows to inf for x < -88 in float32, which is the right limit here (1 / inf is
+    sigmoid's 0); NumPy would warn about it, CuPy never checks."""
+    errstate = getattr(xp, "errstate", None)
+    return errstate(over="ignore") if errstate is not None else contextlib.nullcontext()
+
+
 class LSTMSequence(Function):
     """Gates i, f, g, o = sig, sig, tanh, sig of (gi_t + h W_hh^T); c' = f c + i g; h' = o tanh(c').
 
@@ -68,37 +65,49 @@ class LSTMSequence(Function):
         xp = array_module(gi)
         steps, batch, four_h = gi.shape
         hid = four_h // 4
-        pre, mul, add = _gate_affine(xp, gi.dtype, hid, "ssts")
-        gi_s = gi * pre                  # fold tanh's x/2 into the inputs once, not per step
-        # contiguous: matmul(..., out=) on a transposed view leaves BLAS for a slow loop
-        w_s = xp.ascontiguousarray((w_hh * pre[:, None]).T)
-        out = xp.empty((steps + 1, batch, hid), dtype=gi.dtype)
-        acts = xp.empty_like(gi)
-        c_prev = xp.empty((steps, batch, hid), dtype=gi.dtype)
-        tanh_c = xp.empty((steps, batch, hid), dtype=gi.dtype)
-        h_prev = xp.empty((steps, batch, hid), dtype=gi.dtype)
-        h, c = h0, c0
-        for t in _steps(steps, reverse):
-            h_prev[t] = h
-            c_prev[t] = c
-            a = acts[t]
-            xp.matmul(h, w_s, out=a)
-            a += gi_s[t]
-            xp.tanh(a, out=a)
-            a *= mul
-            a += add
-            c = a[:, hid:2 * hid] * c
-            c += a[:, :hid] * a[:, 2 * hid:3 * hid]
-            xp.tanh(c, out=tanh_c[t])
-            h = out[t]
-            xp.multiply(a[:, 3 * hid:], tanh_c[t], out=h)
-        out[steps] = c
+        dt = gi.dtype
+        # All four gates from one exp per step, cheaper than tanh: with e = exp(-pre),
+        # sigmoid = 1 / (1 + e) and tanh(g) = 2 / (1 + e_g^2) - 1. The minus sign is folded into
+        # the weights once, so a step is matmul(h, -W^T) - gi_t.
+        w_neg = xp.ascontiguousarray(-w_hh.T)
+        acts = xp.empty_like(gi)      # i, f, o after their nonlinearities (g's columns: scratch)
+        # h and c in processing order with the initial state at one end, so that h_{t-1} and
+        # c_{t-1} for every t are one contiguous slice for backward
+        first, own = (steps, 0) if reverse else (0, 1)
+        hs = xp.empty((steps + 1, batch, hid), dtype=dt)
+        cs = xp.empty((steps + 1, batch, hid), dtype=dt)
+        hs[first], cs[first] = h0, c0
+        tanh_c = xp.empty((steps, batch, hid), dtype=dt)
+        gs = xp.empty((steps, batch, hid), dtype=dt)  # tanh(g) apart: contiguous ops are faster
+        ig = xp.empty((batch, hid), dtype=dt)
+        with _quiet_overflow(xp):
+            for t in _steps(steps, reverse):
+                a = acts[t]
+                xp.matmul(hs[t + 1 - own], w_neg, out=a)
+                a -= gi[t]
+                xp.exp(a, out=a)
+                gt = gs[t]
+                xp.multiply(a[:, 2 * hid:3 * hid], a[:, 2 * hid:3 * hid], out=gt)
+                gt += 1.0
+                xp.divide(2.0, gt, out=gt)
+                gt -= 1.0                             # tanh g = 2 / (1 + exp(-2 g)) - 1
+                a += 1.0
+                xp.divide(1.0, a, out=a)              # (faster than reciprocal in NumPy)
+                c = cs[t + own]
+                xp.multiply(a[:, hid:2 * hid], cs[t + 1 - own], out=c)
+                xp.multiply(a[:, :hid], gt, out=ig)
+                c += ig
+                xp.tanh(c, out=tanh_c[t])
+                xp.multiply(a[:, 3 * hid:], tanh_c[t], out=hs[t + own])
+        out = xp.empty((steps + 1, batch, hid), dtype=dt)
+        out[:steps] = hs[own:own + steps]
+        out[steps] = cs[steps - first]
         self.reverse = reverse
-        self.save_for_backward(gi, h0, c0, w_hh, acts, c_prev, tanh_c, h_prev)
+        self.save_for_backward(gi, h0, c0, w_hh, acts, gs, tanh_c, hs, cs)
         return out
 
     def backward(self, grad):
-        gi, h0, c0, w_hh, acts, c_prev, tanh_c, h_prev = self.saved_tensors
+        gi, h0, c0, w_hh, acts, gs, tanh_c, hs, cs = self.saved_tensors
         if state.grad_enabled:        # create_graph=True: take the composed twin
             return tuple(_composed_grads(
                 lambda *a: lstm_sequence_reference(*a, reverse=self.reverse), self,
@@ -106,34 +115,44 @@ class LSTMSequence(Function):
                  c0 if self.needs_input_grad[2] else None, w_hh], grad))
         g = grad.data
         xp = array_module(g)
-        acts, c_prev, tanh_c, h_prev = acts.data, c_prev.data, tanh_c.data, h_prev.data
-        w = w_hh.data
+        acts, gs, tanh_c, hs, cs = acts.data, gs.data, tanh_c.data, hs.data, cs.data
         steps, batch, hid = tanh_c.shape
-        dgates = xp.empty_like(acts)
+        prev = 1 if self.reverse else 0               # h_{t-1}, c_{t-1} = hs[t + prev], ...
+        h_prev, c_prev = hs[prev:prev + steps], cs[prev:prev + steps]
+        i, f = acts[..., :hid], acts[..., hid:2 * hid]
+        gg, o = gs, acts[..., 3 * hid:]
+        # Everything that does not depend on dh, dc is computed for all steps at once, in place
+        # in the gate-gradient buffer: per step d(i, f, g) = dc * k[:, :3], d o = dh * k[:, 3].
+        k = 1.0 - acts
+        k *= acts                                     # sigmoid' = y (1 - y) ...
+        k_g = k[..., 2 * hid:3 * hid]
+        xp.multiply(gg, gg, out=k_g)
+        xp.subtract(1.0, k_g, out=k_g)                # ... tanh' = 1 - y^2
+        k[..., :hid] *= gg
+        k[..., hid:2 * hid] *= c_prev
+        k[..., 2 * hid:3 * hid] *= i
+        k[..., 3 * hid:] *= tanh_c
+        m = tanh_c * tanh_c                           # dc += dh * m with m = o (1 - tanh(c)^2)
+        xp.subtract(1.0, m, out=m)
+        m *= o
+        k_ifg = k.reshape(steps, batch, 4, hid)[:, :, :3]
         dh = xp.zeros((batch, hid), dtype=g.dtype)
         dc = g[steps].copy()
+        tmp = xp.empty_like(dc)
+        w = w_hh.data
         for t in _steps(steps, not self.reverse):
-            a = acts[t]
-            i, f, gg, o = a[:, :hid], a[:, hid:2 * hid], a[:, 2 * hid:3 * hid], a[:, 3 * hid:]
             dh += g[t]
-            tc = tanh_c[t]
-            dc += dh * o * (1.0 - tc * tc)
-            d = dgates[t]
-            xp.multiply(dc, gg, out=d[:, :hid])
-            xp.multiply(dc, c_prev[t], out=d[:, hid:2 * hid])
-            xp.multiply(dc, i, out=d[:, 2 * hid:3 * hid])
-            xp.multiply(dh, tc, out=d[:, 3 * hid:])
-            # each gate's own derivative: sig' = y (1 - y), tanh' = 1 - y^2
-            d[:, :2 * hid] *= a[:, :2 * hid] * (1.0 - a[:, :2 * hid])
-            d[:, 2 * hid:3 * hid] *= 1.0 - gg * gg
-            d[:, 3 * hid:] *= o * (1.0 - o)
-            dc *= f
-            dh = d @ w
-        d_gi = dgates if self.needs_input_grad[0] else None
+            xp.multiply(dh, m[t], out=tmp)
+            dc += tmp
+            k_ifg[t] *= dc[:, None, :]
+            k[t, :, 3 * hid:] *= dh
+            dc *= f[t]
+            xp.matmul(k[t], w, out=dh)
         d_w = None
         if self.needs_input_grad[3]:
-            d_w = dgates.reshape(steps * batch, 4 * hid).T @ h_prev.reshape(steps * batch, hid)
-        return (_tensor(d_gi), _tensor(dh) if self.needs_input_grad[1] else None,
+            d_w = k.reshape(steps * batch, 4 * hid).T @ h_prev.reshape(steps * batch, hid)
+        return (_tensor(k) if self.needs_input_grad[0] else None,
+                _tensor(dh) if self.needs_input_grad[1] else None,
                 _tensor(dc) if self.needs_input_grad[2] else None, _tensor(d_w))
 
 
