@@ -122,11 +122,9 @@ def _conv(op: str, nd: int, x, w, bias, stride, padding, dilation, groups) -> Te
             raise RuntimeError(f"{op}: input {_desc(x)} padded by {pads} is smaller than the "
                                f"kernel {kernel} with dilation {dilation}")
     pads = ((0, 0),) + pads if nd == 1 else pads
-    y = K.Conv2d.apply(_as_2d(x, nd, batched), w.unsqueeze(2) if nd == 1 else w,
+    y = K.Conv2d.apply(_as_2d(x, nd, batched), w.unsqueeze(2) if nd == 1 else w, bias,
                        stride=_lift(stride, nd, 1), padding=pads[0] + pads[1],
                        dilation=_lift(dilation, nd, 1), groups=groups)
-    if bias is not None:
-        y = y + bias.reshape(1, k, 1, 1)
     return _from_2d(y, nd, batched)
 
 
@@ -296,6 +294,9 @@ def _adaptive_sizes(op, nd, x, output_size) -> tuple:
     else:
         sizes = output_size
     out = _ints(sizes, nd, "output_size", op, 1)
+    if 0 in x.shape[-nd:]:
+        raise ValueError(f"{op}: input {_desc(x)} has an empty spatial dimension; the last {nd} "
+                         "sizes must be non-zero")
     return out
 
 

@@ -1,11 +1,12 @@
 """Convolution and pooling over NCHW arrays: one GEMM over strided windows, no loops over pixels.
 
 The forward takes the (N, C, R, S, P, Q) window view of the padded input (as_strided, no copy),
-copies it once into columns and contracts them with the weight in one batched matmul whose batch
-axes are (N, groups), so the output is NCHW with no transpose. The data gradient is that matmul
-transposed followed by col2im, a loop over the R*S kernel taps; the weight gradient is one GEMM
-between the columns and the output gradient. The three passes are Functions that differentiate
-into each other, so create_graph=True works to any order.
+copies it a chunk of the batch at a time into columns and contracts each chunk with the weight in
+one GEMM per group; the pass that moves the result into NCHW adds the bias. The data gradient is
+that matmul transposed followed by col2im, a loop over the R*S kernel taps; the weight gradient
+is a GEMM between the columns and the output gradient, summed over the chunks. Chunks keep the
+columns (R*S times the input) out of the peak memory. The three passes are Functions that
+differentiate into each other, so create_graph=True works to any order.
 
 Padding is (top, bottom, left, right) so that "same" with an even kernel can pad unevenly.
 Parameters reaching this module are already checked and normalised by nn/fn_conv.py.
@@ -15,9 +16,10 @@ from __future__ import annotations
 from ..autograd.function import Function
 from ..backend import array_module, device_of
 
-# The forward keeps its columns for the weight gradient when they are at most this big;
-# recomputing them costs one im2col copy, keeping them costs R*S times the input's memory.
-CACHE_COLUMNS_BYTES = 1 << 28
+# The forward keeps its columns for the weight gradient when they are at most this big.
+# Recomputing them costs one im2col copy (a few % of a CNN step); keeping them costs R*S times
+# the input's memory until backward, which doubled the CNN benchmark's peak over torch's.
+CACHE_COLUMNS_BYTES = 1 << 20
 
 
 def out_size(size: int, kernel: int, stride: int, lo: int, hi: int, dilation: int,
@@ -91,6 +93,18 @@ def _col2im(cols, x_shape, kernel, stride, padding, dilation):
     return canvas[:, :, t:t + h, l:l + w]
 
 
+# Forward, data and weight gradients work through the batch this many bytes of columns at a
+# time: the columns of a whole batch are R*S times the input (the largest temporary of a
+# training step); a chunk of them stays in cache between the copy or GEMM that writes it and the
+# GEMM or adds that read it, and the GEMMs stay long enough (thousands of columns) for BLAS
+CHUNK_BYTES = 1 << 21
+
+
+def _chunk(n: int, bytes_per_image: int) -> int:
+    """Images per chunk of the batch."""
+    return max(1, min(n, CHUNK_BYTES // max(1, bytes_per_image)))
+
+
 def _conv_data(dy, w, x_shape, stride, padding, dilation, groups):
     """dx = col2im(w^T dy); for stride 1, on a flat canvas so each tap adds one long run.
 
@@ -109,16 +123,21 @@ def _conv_data(dy, w, x_shape, stride, padding, dilation, groups):
     dh, dw = dilation
     t, b, l, r = padding
     hp, wp = max(h + t + b, p + dh * (kh - 1)), max(wd + l + r, q + dw * (kw - 1))
-    dyw = xp.zeros((n, groups, kg, p, wp), dtype=dy.dtype)
-    dyw[..., :q] = dy.reshape(n, groups, kg, p, q)
-    wt = xp.ascontiguousarray(w.reshape(groups, kg, cg * kh * kw).transpose(0, 2, 1))
-    cols = xp.matmul(wt, dyw.reshape(n, groups, kg, p * wp)).reshape(n, c, kh, kw, p * wp)
-    canvas = xp.zeros((n, c, hp * wp + dw * (kw - 1)), dtype=dy.dtype)
     run = p * wp
-    for i in range(kh):
-        for j in range(kw):
-            off = i * dh * wp + j * dw
-            canvas[:, :, off:off + run] += cols[:, :, i, j]
+    wt = xp.ascontiguousarray(w.reshape(groups, kg, cg * kh * kw).transpose(0, 2, 1))
+    canvas = xp.zeros((n, c, hp * wp + dw * (kw - 1)), dtype=dy.dtype)
+    nb = _chunk(n, c * kh * kw * run * dy.itemsize)
+    dyw = xp.zeros((nb, groups, kg, p, wp), dtype=dy.dtype)    # the widening stays zero
+    cols = xp.empty((nb, groups, cg * kh * kw, run), dtype=dy.dtype)
+    for s in range(0, n, nb):
+        m = min(nb, n - s)
+        dyw[:m, ..., :q] = dy[s:s + m].reshape(m, groups, kg, p, q)
+        xp.matmul(wt, dyw[:m].reshape(m, groups, kg, run), out=cols[:m])
+        taps, part = cols[:m].reshape(m, c, kh, kw, run), canvas[s:s + m]
+        for i in range(kh):
+            for j in range(kw):
+                off = i * dh * wp + j * dw
+                part[:, :, off:off + run] += taps[:, :, i, j]
     dx = canvas[:, :, :hp * wp].reshape(n, c, hp, wp)[:, :, t:t + h, l:l + wd]
     return xp.ascontiguousarray(dx)
 
@@ -188,38 +207,53 @@ def _geom(stride, padding, dilation, groups) -> dict:
 
 
 class Conv2d(Function):
-    """y[n,k,p,q] = sum_{c,r,s} w[k,c,r,s] x[n,c,p*sh+r*dh-pt,q*sw+s*dw-pl];  dx, dw: convs"""
+    """y[n,k,p,q] = b[k] + sum_{c,r,s} w[k,c,r,s] x[n,c,p*sh+r*dh-pt,q*sw+s*dw-pl];  dx, dw: convs
 
-    def forward(self, x, w, stride, padding, dilation, groups, out_hw=None):
+    The bias rides along the pass that moves the GEMM's (K, N, P*Q) result into NCHW, so it costs
+    no pass of its own; its gradient is dy summed over (N, H, W).
+    """
+
+    def forward(self, x, w, b=None, *, stride, padding, dilation, groups, out_hw=None):
+        self.geom = _geom(stride, padding, dilation, groups)
         if device_of(x) == "cuda" and (k := _cuda_kernels(
                 "conv2d_forward", x.shape, w.shape, x.dtype, stride, padding, dilation, groups,
                 out_hw)) is not None:
-            self.geom, self.cols = _geom(stride, padding, dilation, groups), None
+            self.cols = None
             self.save_for_backward(x, w)
-            return k.conv2d_forward(x, w, stride, padding[::2], dilation, groups)
+            y = k.conv2d_forward(x, w, stride, padding[::2], dilation, groups)
+            return y if b is None else y + b.reshape(1, -1, 1, 1)
         xp = array_module(x)
         n, kout = x.shape[0], w.shape[0]
         p, q = out_hw or _conv_out_hw(x.shape, w.shape, stride, padding, dilation)
-        cols = _columns(x, w.shape[2:], stride, padding, dilation, groups, (p, q))
-        y = xp.matmul(w.reshape(groups, kout // groups, -1), cols)
-        self.geom = _geom(stride, padding, dilation, groups)
-        keep = self.needs_input_grad[1] and cols.nbytes <= CACHE_COLUMNS_BYTES
-        self.cols = cols if keep else None
         self.save_for_backward(x if self.needs_input_grad[1] else None,
                                w if self.needs_input_grad[0] else None)
-        y = y.reshape(kout, n, p * q).transpose(1, 0, 2)
-        return xp.ascontiguousarray(y).reshape(n, kout, p, q)
+        wg = w.reshape(groups, kout // groups, -1)
+        out = xp.empty((n, kout, p * q), dtype=x.dtype)
+        nb = _chunk(n, wg.shape[0] * wg.shape[2] * p * q * x.itemsize)
+        self.cols = None
+        for s in range(0, n, nb):
+            cols = _columns(x[s:s + nb], w.shape[2:], stride, padding, dilation, groups, (p, q))
+            if nb >= n and self.needs_input_grad[1] and cols.nbytes <= CACHE_COLUMNS_BYTES:
+                self.cols = cols
+            y = xp.matmul(wg, cols).reshape(kout, -1, p * q).transpose(1, 0, 2)
+            if b is None:
+                out[s:s + nb] = y
+            else:
+                xp.add(y, b.reshape(kout, 1), out=out[s:s + nb])
+        return out.reshape(n, kout, p, q)
 
     def backward(self, grad):
         x, w = self.saved_tensors
-        need_x, need_w = self.needs_input_grad[:2]
-        dx = dw = None
+        need_x, need_w, need_b = (self.needs_input_grad + (False,))[:3]
+        dx = dw = db = None
         if need_x:
             dx = Conv2dData.apply(grad, w, x_shape=self.in_meta[0][0], **self.geom)
         if need_w:
             dw = Conv2dWeight.apply(x, grad, w_shape=self.in_meta[1][0], **self.geom,
                                     cols=self.cols)
-        return dx, dw
+        if need_b:
+            db = grad.sum((0, 2, 3))
+        return dx, dw, db
 
 
 class Conv2dData(Function):
@@ -258,13 +292,21 @@ class Conv2dWeight(Function):
         xp = array_module(x)
         n, kout, p, q = dy.shape
         kg = kout // groups
-        if cols is None:
-            cols = _columns(x, w_shape[2:], stride, padding, dilation, groups, (p, q))
-        dyt = dy.reshape(n, groups, kg, p * q).transpose(1, 2, 0, 3)
-        dyt = xp.ascontiguousarray(dyt).reshape(groups, kg, n * p * q)
-        if groups == 1:     # a plain 2-D GEMM lets BLAS read the columns transposed in place
-            return xp.matmul(dyt[0], cols[0].T).reshape(w_shape)
-        return xp.matmul(dyt, cols.transpose(0, 2, 1)).reshape(w_shape)
+        per_image = x.shape[1] * w_shape[2] * w_shape[3] * p * q * x.itemsize
+        nb = n if cols is not None else _chunk(n, per_image)
+        dw = None
+        for s in range(0, n, nb):
+            m = min(nb, n - s)
+            part = cols if cols is not None else _columns(x[s:s + nb], w_shape[2:], stride,
+                                                          padding, dilation, groups, (p, q))
+            dyt = dy[s:s + nb].reshape(m, groups, kg, p * q).transpose(1, 2, 0, 3)
+            dyt = xp.ascontiguousarray(dyt).reshape(groups, kg, m * p * q)
+            if groups == 1:     # a plain 2-D GEMM lets BLAS read the columns transposed in place
+                g = xp.matmul(dyt[0], part[0].T)
+            else:
+                g = xp.matmul(dyt, part.transpose(0, 2, 1))
+            dw = g if dw is None else xp.add(dw, g, out=dw)
+        return dw.reshape(w_shape)
 
     def backward(self, grad):
         x, dy = self.saved_tensors
@@ -323,23 +365,29 @@ def max_pool_taps(x, kernel, stride, padding, dilation, out_hw):
     xpad = _padded(x, padding, _span(out_hw[0], kh, stride[0], dilation[0]),
                    _span(out_hw[1], kw, stride[1], dilation[1]), value=-float("inf"))
     view = _windows(xpad, kernel, stride, dilation, out_hw)
-    taps = _taps(kernel)
-    y = view[:, :, 0, 0].copy()
-    for i, j in taps[1:]:
-        xp.maximum(y, view[:, :, i, j], out=y)
-    kind = xp.int8 if len(taps) < 128 else xp.int32
-    tap = xp.zeros(y.shape, dtype=kind)
-    # walking the taps backwards leaves the first one that attains the max
-    for t in range(len(taps) - 1, -1, -1):
-        i, j = taps[t]
-        tap[view[:, :, i, j] == y] = t
+    taps = [view[:, :, i, j] for i, j in _taps(kernel)]
+    if len(taps) == 1:
+        y = taps[0].copy()
+    else:
+        y = xp.maximum(taps[0], taps[1])
+        for v in taps[2:]:
+            xp.maximum(y, v, out=y)
+    # the first tap attaining the max = how many leading taps miss it: a running AND of
+    # "missed", summed; bool passes over the small output, no boolean indexing
+    tap = xp.zeros(y.shape, dtype=xp.int8 if len(taps) < 128 else xp.int32)
+    missed = xp.ones(y.shape, dtype=bool)
+    miss = xp.empty(y.shape, dtype=bool)
+    for v in taps[:-1]:
+        xp.not_equal(v, y, out=miss)
+        missed &= miss
+        tap += missed
     if x.dtype.kind == "f":
         nan = xp.isnan(y)
         if nan.any():
             # torch keeps the last NaN of a window
             tap[nan] = 0
-            for t, (i, j) in enumerate(taps[1:], 1):
-                tap[nan & xp.isnan(view[:, :, i, j])] = t
+            for t, v in enumerate(taps[1:], 1):
+                tap[nan & xp.isnan(v)] = t
     return y, tap
 
 
@@ -381,12 +429,33 @@ class MaxPool2dBackward(Function):
         self.geom = dict(kernel=kernel, stride=stride, padding=padding, dilation=dilation)
         self.tap = tap
         xp = array_module(grad)
-        zero = xp.zeros((), dtype=grad.dtype)
-        taps = _taps(kernel)
-        cols = xp.empty(grad.shape[:2] + tuple(kernel) + grad.shape[2:], dtype=grad.dtype)
-        for t, (i, j) in enumerate(taps):
-            cols[:, :, i, j] = xp.where(tap == t, grad, zero)
-        return _col2im(cols, x_shape, kernel, stride, padding, dilation)
+        n, c, h, w = x_shape
+        (kh, kw), (p, q), (t, b, l, r) = kernel, grad.shape[2:], padding
+        hp = max(h + t + b, _span(p, kh, stride[0], dilation[0]))
+        wp = max(w + l + r, _span(q, kw, stride[1], dilation[1]))
+        # windows that tile the input exactly (kernel == stride, the usual 2x2 pool) write each
+        # input element once, so the canvas needs no zeroing and no accumulation
+        tiles = (tuple(kernel) == tuple(stride) and tuple(dilation) == (1, 1)
+                 and (hp, wp) == (h, w) == (p * kh, q * kw))
+        canvas = (xp.empty if tiles else xp.zeros)((n, c, hp, wp), dtype=grad.dtype)
+        win = _windows(canvas, kernel, stride, dilation, (p, q))
+        # dy * hit is one pass where `where` is two, but 0 * inf would put NaN off the argmax
+        finite = bool(xp.isfinite(grad.sum()))
+        hit = xp.empty(tap.shape, dtype=bool)
+        for k, (i, j) in enumerate(_taps(kernel)):
+            xp.equal(tap, k, out=hit)
+            dst = win[:, :, i, j]
+            if finite and tiles:
+                xp.multiply(grad, hit, out=dst)
+                continue
+            part = grad * hit if finite else xp.where(hit, grad, xp.zeros((), dtype=grad.dtype))
+            if tiles:
+                dst[...] = part
+            else:
+                dst += part
+        if (hp, wp) == (h, w):
+            return canvas
+        return xp.ascontiguousarray(canvas[:, :, t:t + h, l:l + w])
 
     def backward(self, grad):
         return MaxPool2d.apply(grad, tap=self.tap, **self.geom)
