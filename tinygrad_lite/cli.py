@@ -123,6 +123,8 @@ class _Progress:
 
 def _load_checkpoint(path: str) -> dict:
     from .serialization import load  # noqa: PLC0415
+    if Path(path).is_dir():
+        raise CLIError(f"checkpoint {path} is a directory; give the checkpoint file inside it")
     if not Path(path).is_file():
         raise CLIError(f"checkpoint {path} does not exist")
     try:

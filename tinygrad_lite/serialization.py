@@ -100,10 +100,15 @@ def save(obj: Any, f) -> None:
     entries = dict(arrays)
     entries["__structure__"] = np.array(json.dumps(structure))
     if not isinstance(f, (str, os.PathLike)):
+        if not hasattr(f, "write"):
+            raise TypeError(f"save: expected a path or a binary file object, got "
+                            f"{type(f).__name__}")
         np.savez(f, **entries)       # a file object: the caller owns durability
         return
     path = os.fspath(f)
     folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"save: cannot write {path}: folder {folder} does not exist")
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=folder)
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -128,6 +133,9 @@ def save(obj: Any, f) -> None:
 def load(f, map_location: Optional[str] = None, weights_only: bool = True) -> Any:
     """Read a checkpoint written by `save`; tensors go to map_location (default: where they
     were saved, or the CPU when that GPU is not available)."""
+    if not isinstance(f, (str, os.PathLike)) and not hasattr(f, "read"):
+        raise TypeError(f"load: expected a path or a binary file object, got "
+                        f"{type(f).__name__}")
     name = os.fspath(f) if isinstance(f, (str, os.PathLike)) else getattr(f, "name", repr(f))
     if map_location is not None:
         if isinstance(map_location, dict) or callable(map_location):
@@ -137,7 +145,16 @@ def load(f, map_location: Optional[str] = None, weights_only: bool = True) -> An
         raise FileNotFoundError(f"load: no such checkpoint file: {name}")
     try:
         archive = np.load(f, allow_pickle=False)
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
+    except ValueError as e:
+        if "pickle" not in str(e):
+            raise RuntimeError(f"load: {name} is not a readable tinygrad_lite checkpoint "
+                               f"(truncated or foreign file: ValueError: {e})") from None
+        # NumPy's message would invite allow_pickle=True, which runs code from the file
+        raise RuntimeError(f"load: {name} is not a readable tinygrad_lite checkpoint: it is "
+                           "neither an .npz archive nor an .npy array (pickle files, such as older "
+                           "torch.save output, are refused; loading never runs code from a "
+                           "file)") from None
+    except (OSError, EOFError, zipfile.BadZipFile) as e:
         raise RuntimeError(f"load: {name} is not a readable tinygrad_lite checkpoint (truncated "
                            f"or foreign file: {type(e).__name__}: {e})") from None
     if not isinstance(archive, np.lib.npyio.NpzFile):

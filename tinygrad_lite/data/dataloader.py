@@ -207,6 +207,9 @@ class DataLoader:
             raise ValueError("DataLoader: sampler and shuffle=True are mutually exclusive")
         if num_workers < 0:
             raise ValueError(f"DataLoader: num_workers must be >= 0, got {num_workers}")
+        if not hasattr(dataset, "__getitem__"):
+            raise TypeError(f"DataLoader: dataset must be indexable (define __getitem__ and "
+                            f"__len__), got {type(dataset).__name__}")
         self.dataset = dataset
         self.batch_size = batch_size
         self.drop_last = bool(drop_last)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import bisect
 import math
+import operator
 from typing import Optional, Sequence, Union
 
 import numpy as np
@@ -43,10 +44,12 @@ class Dataset:
 
 
 def _check_index(index, n: int, who: str) -> int:
+    # operator.index takes ints, NumPy ints and 0-d integer tensors, but not 1.5 or "1"
     try:
-        i = int(index)
+        i = operator.index(index)
     except TypeError:
-        raise TypeError(f"{who}: index must be an int, got {type(index).__name__}") from None
+        raise TypeError(f"{who}: index must be an int, got {type(index).__name__} "
+                        f"{index!r}") from None
     if not -n <= i < n:
         raise IndexError(f"{who}: index {i} out of range for {n} samples")
     return i + n if i < 0 else i
@@ -58,6 +61,11 @@ class TensorDataset(Dataset):
     def __init__(self, *tensors):
         if not tensors:
             raise ValueError("TensorDataset: needs at least one tensor")
+        for i, t in enumerate(tensors):
+            if not hasattr(t, "shape") or len(t.shape) == 0:
+                raise ValueError(f"TensorDataset: tensor {i} must have a first (sample) "
+                                 f"dimension, got {type(t).__name__} of shape "
+                                 f"{tuple(getattr(t, 'shape', ()))}")
         sizes = [len(t) for t in tensors]
         if len(set(sizes)) != 1:
             raise ValueError(f"TensorDataset: tensors must share their first size, got {sizes}")

@@ -8,6 +8,7 @@ import numpy as np
 from .. import dtypes as D
 from ..tensor import Tensor
 from . import init
+from ._checks import check_probability
 from .fn_attention import mha_batch_first
 from .linear import Linear
 from .module import Module, Parameter
@@ -50,7 +51,8 @@ class MultiheadAttention(Module):
         self.kdim = kdim if kdim is not None else embed_dim
         self.vdim = vdim if vdim is not None else embed_dim
         self._qkv_same_embed_dim = self.kdim == embed_dim and self.vdim == embed_dim
-        self.dropout, self.batch_first = float(dropout), batch_first
+        self.dropout = check_probability(dropout, "dropout", "MultiheadAttention")
+        self.batch_first = batch_first
         self.head_dim = embed_dim // num_heads
         if self._qkv_same_embed_dim:
             self.in_proj_weight = _param((3 * embed_dim, embed_dim), device, dtype)

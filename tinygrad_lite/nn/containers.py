@@ -1,6 +1,7 @@
 """Sequential, ModuleList, ModuleDict and the shape-only modules."""
 from __future__ import annotations
 
+import operator
 from collections import OrderedDict
 
 from .module import Module
@@ -29,7 +30,15 @@ class Sequential(Module):
         items = list(self._modules.items())
         if isinstance(idx, slice):
             return Sequential(OrderedDict(items[idx]))
-        return items[idx][1]
+        n = len(items)
+        try:
+            i = operator.index(idx)
+        except TypeError:
+            raise TypeError(f"Sequential: index must be an int or a slice, got "
+                            f"{type(idx).__name__}") from None
+        if not -n <= i < n:
+            raise IndexError(f"Sequential: index {i} out of range for length {n}")
+        return items[i][1]
 
     def __len__(self):
         return len(self._modules)

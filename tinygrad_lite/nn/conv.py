@@ -7,6 +7,7 @@ from typing import Optional, Union
 from .. import backend, random
 from ..tensor import Tensor
 from . import fn_conv as F
+from ._checks import check_int, check_ints
 from .module import Module, Parameter
 
 __all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]
@@ -14,12 +15,13 @@ __all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]
 _PAD_MODES = ("zeros", "reflect", "replicate", "circular")
 
 
-def _tuple(v, n: int, name: str, cls: str) -> tuple:
+def _tuple(v, n: int, name: str, cls: str, low: int = 1) -> tuple:
+    """An int or n ints, each at least `low` (1 for kernel, stride, dilation; 0 for padding)."""
     if isinstance(v, (tuple, list)):
         if len(v) != n:
             raise ValueError(f"{cls}: {name} must be an int or a tuple of {n} ints, got {v!r}")
-        return tuple(int(a) for a in v)
-    return (int(v),) * n
+        return check_ints(v, name, cls, low)
+    return (check_int(v, name, cls, low),) * n
 
 
 class _ConvNd(Module):
@@ -34,6 +36,9 @@ class _ConvNd(Module):
                  output_padding=0, device=None, dtype=None):
         super().__init__()
         cls, nd = type(self).__name__, self._nd
+        in_channels = check_int(in_channels, "in_channels", cls)
+        out_channels = check_int(out_channels, "out_channels", cls)
+        groups = check_int(groups, "groups", cls)
         if groups < 1 or in_channels % groups or out_channels % groups:
             raise ValueError(f"{cls}: groups={groups} must divide in_channels={in_channels} and "
                              f"out_channels={out_channels}")
@@ -50,9 +55,9 @@ class _ConvNd(Module):
         self.kernel_size = _tuple(kernel_size, nd, "kernel_size", cls)
         self.stride = _tuple(stride, nd, "stride", cls)
         self.padding = padding if isinstance(padding, str) else _tuple(padding, nd, "padding",
-                                                                         cls)
+                                                                         cls, low=0)
         self.dilation = _tuple(dilation, nd, "dilation", cls)
-        self.output_padding = _tuple(output_padding, nd, "output_padding", cls)
+        self.output_padding = _tuple(output_padding, nd, "output_padding", cls, low=0)
         self.groups, self.padding_mode = groups, padding_mode
         if self._transposed:
             shape = (in_channels, out_channels // groups) + self.kernel_size

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from ..tensor import Tensor
 from . import fn_basic as F
+from ._checks import check_probability
 from .module import Module
 
 __all__ = ["Dropout", "Dropout2d"]
@@ -11,9 +12,7 @@ __all__ = ["Dropout", "Dropout2d"]
 class _DropoutNd(Module):
     def __init__(self, p: float = 0.5, inplace: bool = False):
         super().__init__()
-        if not 0.0 <= p <= 1.0:
-            raise ValueError(f"{type(self).__name__}: dropout probability has to be between 0 "
-                             f"and 1, but got {p}")
+        check_probability(p, "dropout probability", type(self).__name__)
         self.p, self.inplace = p, inplace
 
     def extra_repr(self) -> str:

@@ -10,6 +10,7 @@ from ..autograd.grad_mode import no_grad
 from ..tensor import Tensor
 from . import fn_basic as F
 from . import init
+from ._checks import check_int
 from .module import Module, Parameter
 
 __all__ = ["Embedding"]
@@ -24,6 +25,8 @@ class Embedding(Module):
                  _weight: Optional[Tensor] = None, _freeze: bool = False, device=None,
                  dtype=None):
         super().__init__()
+        num_embeddings = check_int(num_embeddings, "num_embeddings", "Embedding", low=0)
+        embedding_dim = check_int(embedding_dim, "embedding_dim", "Embedding", low=0)
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         if padding_idx is not None:
             if not -num_embeddings <= padding_idx < num_embeddings:

@@ -4,6 +4,8 @@ Inputs are checked here, at the public boundary; the Functions in ops/ then run 
 """
 from __future__ import annotations
 
+import math
+import numbers
 import warnings
 from typing import Optional, Sequence, Union
 
@@ -134,13 +136,24 @@ def _softmax_dim(ndim: int) -> int:
     return 0 if ndim in (0, 1, 3) else 1
 
 
+def _empty_safe(x: Tensor, fn, dim: int) -> Tensor:
+    """torch returns an empty result for an empty input; NumPy's max has no identity there."""
+    if x.numel() == 0:
+        n = max(x.ndim, 1)
+        if not -n <= dim < n:
+            raise IndexError(f"{fn.__name__}: dimension out of range (expected to be in range "
+                             f"of [{-n}, {n - 1}], but got {dim}) for input {_desc(x)}")
+        return x * 0.0
+    return fn(dim)
+
+
 def softmax(input: Tensor, dim: Optional[int] = None, _stacklevel: int = 3,
             dtype=None) -> Tensor:
     """y = exp(x) / sum(exp(x)) along dim"""
     x = _tensor(input, "softmax")
     if dtype is not None:
         x = x.to(dtype)
-    return x.softmax(_softmax_dim(x.ndim) if dim is None else dim)
+    return _empty_safe(x, x.softmax, _softmax_dim(x.ndim) if dim is None else dim)
 
 
 def log_softmax(input: Tensor, dim: Optional[int] = None, _stacklevel: int = 3,
@@ -149,7 +162,7 @@ def log_softmax(input: Tensor, dim: Optional[int] = None, _stacklevel: int = 3,
     x = _tensor(input, "log_softmax")
     if dtype is not None:
         x = x.to(dtype)
-    return x.log_softmax(_softmax_dim(x.ndim) if dim is None else dim)
+    return _empty_safe(x, x.log_softmax, _softmax_dim(x.ndim) if dim is None else dim)
 
 
 # -- normalisation ------------------------------------------------------------------------------
@@ -217,6 +230,8 @@ def layer_norm(input: Tensor, normalized_shape: Union[int, Sequence[int]],
             _same(x, t, "layer_norm", name)
             if tuple(t.shape) != ns:
                 raise ValueError(f"layer_norm: {name} {_desc(t)} should have shape {ns}")
+    if math.prod(ns) == 0:      # nothing to normalise; torch returns the empty input's shape
+        return x * 0.0
     return N.LayerNorm.apply(x, weight, bias, normalized_ndim=k, eps=eps)
 
 
@@ -224,11 +239,23 @@ def group_norm(input: Tensor, num_groups: int, weight: Optional[Tensor] = None,
                bias: Optional[Tensor] = None, eps: float = 1e-5) -> Tensor:
     """y = per-group (x - mean) / sqrt(var + eps), then w_c, b_c per channel"""
     x = _tensor(input, "group_norm")
+    if isinstance(num_groups, bool) or not isinstance(num_groups, int) or num_groups < 1:
+        raise ValueError(f"group_norm: num_groups must be a positive int, got {num_groups!r}")
     if x.ndim < 2 or x.shape[1] % num_groups:
         raise ValueError(f"group_norm: input {_desc(x)} needs a channel dim divisible by "
                          f"num_groups={num_groups}")
+    if x.dtype.kind != "f":
+        raise TypeError(f"group_norm: input must be floating point, got {_desc(x)}")
     n, c = x.shape[0], x.shape[1]
-    g = x.reshape(n, num_groups, -1)
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and tuple(t.shape) != (c,):
+            raise ValueError(f"group_norm: {name} {_desc(t)} should have shape ({c},) for "
+                             f"input {_desc(x)} with {c} channels")
+    per_group = (c // num_groups) * math.prod(x.shape[2:])
+    if per_group == 0:
+        raise ValueError(f"group_norm: input {_desc(x)} has no values in each of its "
+                         f"{num_groups} groups to normalise")
+    g = x.reshape(n, num_groups, per_group)     # explicit: -1 is ambiguous when n == 0
     y = N.LayerNorm.apply(g, None, None, normalized_ndim=1, eps=eps).reshape(x.shape)
     shape = (1, c) + (1,) * (x.ndim - 2)
     if weight is not None:
@@ -242,6 +269,8 @@ def group_norm(input: Tensor, num_groups: int, weight: Optional[Tensor] = None,
 
 # -- dropout and embedding ----------------------------------------------------------------------
 def _check_p(p: float, op: str) -> float:
+    if isinstance(p, bool) or not isinstance(p, numbers.Real):
+        raise TypeError(f"{op}: p must be a number in [0, 1], got {type(p).__name__} {p!r}")
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"{op}: dropout probability has to be between 0 and 1, but got {p}")
     return float(p)
@@ -260,6 +289,9 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True,
     """y = x * mask / (1 - p), mask ~ Bernoulli(1 - p), in training; y = x otherwise"""
     x = _tensor(input, "dropout")
     p = _check_p(p, "dropout")
+    if training and p > 0.0 and x.dtype.kind != "f":
+        # the 1 / (1 - p) rescale cannot be held by an integer tensor
+        raise TypeError(f"dropout: input must be floating point, got {_desc(x)}")
     if not training or p == 0.0:
         return x
     return _dropout_with(x, p, x.shape, inplace)
@@ -270,6 +302,8 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True,
     """dropout that zeroes whole channels: one mask value per (n, c)"""
     x = _tensor(input, "dropout2d")
     p = _check_p(p, "dropout2d")
+    if training and p > 0.0 and x.dtype.kind != "f":
+        raise TypeError(f"dropout2d: input must be floating point, got {_desc(x)}")
     if x.ndim not in (3, 4):
         raise ValueError(f"dropout2d: expected a 3-D or 4-D input, got {_desc(x)}")
     if not training or p == 0.0:
@@ -389,6 +423,9 @@ def _pair(input, target, op: str, broadcast_ok: bool = True):
 def _class_targets(input: Tensor, target: Tensor, weight, ignore_index: int, op: str):
     """Flatten (N, C, d...) input to (M, C) and check the class indices; return arrays."""
     x = input
+    if x.ndim == 0:
+        raise ValueError(f"{op}: input must have a class dimension, (C,) or (N, C, ...), got "
+                         f"{_desc(input)}")
     if x.ndim == 1:
         x = x.unsqueeze(0)
         if target.ndim != 0:

@@ -20,9 +20,16 @@ __all__ = ["calculate_gain", "uniform_", "normal_", "constant_", "zeros_", "ones
            "orthogonal_", "trunc_normal_"]
 
 
+_ANY_DTYPE = ("constant_", "eye_")
+
+
 def _check(tensor, op: str) -> Tensor:
     if not isinstance(tensor, Tensor):
         raise TypeError(f"init.{op}: expected a Tensor, got {type(tensor).__name__}")
+    if op not in _ANY_DTYPE and tensor.dtype.kind != "f":
+        # random draws would be truncated to integers without a word
+        raise TypeError(f"init.{op}: expected a floating-point tensor, got "
+                        f"{tuple(tensor.shape)} {tensor.dtype}")
     return tensor
 
 
@@ -79,12 +86,16 @@ def _calculate_correct_fan(tensor: Tensor, mode: str) -> int:
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator=None) -> Tensor:
     """tensor ~ U(a, b)"""
     _check(tensor, "uniform_")
+    if not a <= b:
+        raise ValueError(f"init.uniform_: lower bound a={a} must not exceed upper bound b={b}")
     return _fill(tensor, random.uniform(tensor.shape, a, b, tensor.dtype, "cpu"))
 
 
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator=None) -> Tensor:
     """tensor ~ N(mean, std^2)"""
     _check(tensor, "normal_")
+    if not std >= 0:
+        raise ValueError(f"init.normal_: std must be >= 0, got {std}")
     return _fill(tensor, random.normal(tensor.shape, mean, std, tensor.dtype, "cpu"))
 
 

@@ -8,6 +8,7 @@ import numpy as np
 from .. import dtypes as D
 from ..tensor import Tensor
 from . import init
+from ._checks import check_int
 from .fn_basic import bilinear, linear
 from .module import Module, Parameter
 
@@ -27,6 +28,8 @@ class Linear(Module):
     def __init__(self, in_features: int, out_features: int, bias: bool = True, device=None,
                  dtype=None):
         super().__init__()
+        in_features = check_int(in_features, "in_features", "Linear", low=0)
+        out_features = check_int(out_features, "out_features", "Linear", low=0)
         self.in_features, self.out_features = in_features, out_features
         self.weight = _empty((out_features, in_features), device, dtype)
         if bias:
@@ -57,6 +60,10 @@ class Bilinear(Module):
     def __init__(self, in1_features: int, in2_features: int, out_features: int,
                  bias: bool = True, device=None, dtype=None):
         super().__init__()
+        in1_features, in2_features, out_features = (
+            check_int(v, n, "Bilinear", low=0) for v, n in (
+                (in1_features, "in1_features"), (in2_features, "in2_features"),
+                (out_features, "out_features")))
         self.in1_features, self.in2_features = in1_features, in2_features
         self.out_features = out_features
         self.weight = _empty((out_features, in1_features, in2_features), device, dtype)

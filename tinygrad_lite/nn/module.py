@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Mapping
 from typing import Iterator, Optional
 
 import numpy as np
@@ -110,6 +111,9 @@ class Module:
             self._non_persistent.discard(name)
 
     def register_module(self, name: str, module: Optional["Module"]) -> None:
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"{type(self).__name__}.add_module: {name!r} must be a Module or "
+                            f"None, got {type(module).__name__}")
         self._modules[name] = module
 
     add_module = register_module
@@ -278,6 +282,10 @@ class Module:
 
     def load_state_dict(self, state_dict, strict: bool = True):
         """Copy values in place; one error lists every missing key, unexpected key and bad shape."""
+        who = f"{type(self).__name__}.load_state_dict"
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"{who}: expected a dict of name -> tensor, got "
+                            f"{type(state_dict).__name__}")
         own = self.state_dict(keep_vars=True)
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
@@ -286,6 +294,10 @@ class Module:
             if k not in state_dict:
                 continue
             arr = _as_array(state_dict[k])
+            if getattr(arr, "dtype", None) is None or arr.dtype.kind not in "biuf":
+                raise TypeError(f"{who}: {k!r} should be a tensor like {tuple(target.shape)} "
+                                f"{target.dtype}, got {type(state_dict[k]).__name__} "
+                                f"{getattr(arr, 'dtype', '')}")
             shape = tuple(arr.shape)
             if shape != tuple(target.shape):
                 mismatched.append(f"{k}: checkpoint {shape} vs model {tuple(target.shape)}")

@@ -9,6 +9,7 @@ from .. import dtypes as D
 from ..backend import to_device
 from ..tensor import Tensor
 from . import fn_basic as F
+from ._checks import check_int
 from .module import Module, Parameter
 
 __all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm"]
@@ -26,6 +27,7 @@ class _BatchNorm(Module):
                  affine: bool = True, track_running_stats: bool = True, device=None, dtype=None,
                  *, bias: bool = True):
         super().__init__()
+        num_features = check_int(num_features, "num_features", type(self).__name__)
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         self.register_parameter(
@@ -131,6 +133,8 @@ class GroupNorm(Module):
     def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5,
                  affine: bool = True, device=None, dtype=None, *, bias: bool = True):
         super().__init__()
+        num_groups = check_int(num_groups, "num_groups", "GroupNorm")
+        num_channels = check_int(num_channels, "num_channels", "GroupNorm")
         if num_channels % num_groups:
             raise ValueError(f"GroupNorm: num_channels ({num_channels}) must be divisible by "
                              f"num_groups ({num_groups})")

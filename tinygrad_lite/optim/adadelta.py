@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import backend
+from ..nn._checks import is_finite_at_least
 from ..tensor import Tensor
 from .optimizer import Optimizer, ParamsT, _check, _state_tensor, _step_tensor
 
@@ -17,7 +18,7 @@ class Adadelta(Optimizer):
 
     def __init__(self, params: ParamsT, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6,
                  weight_decay: float = 0.0, *, maximize: bool = False):
-        _check("Adadelta", "learning rate", lr, lr >= 0.0)
+        _check("Adadelta", "learning rate", lr, is_finite_at_least(lr))
         _check("Adadelta", "rho value", rho, 0.0 <= rho <= 1.0)
         _check("Adadelta", "epsilon value", eps, eps >= 0.0)
         _check("Adadelta", "weight_decay value", weight_decay, weight_decay >= 0.0)

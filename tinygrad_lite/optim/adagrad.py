@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import backend
+from ..nn._checks import is_finite_at_least
 from ..tensor import Tensor
 from .optimizer import Optimizer, ParamsT, _check, _state_tensor, _step_tensor
 
@@ -17,7 +18,7 @@ class Adagrad(Optimizer):
     def __init__(self, params: ParamsT, lr: float = 1e-2, lr_decay: float = 0.0,
                  weight_decay: float = 0.0, initial_accumulator_value: float = 0.0,
                  eps: float = 1e-10, *, maximize: bool = False):
-        _check("Adagrad", "learning rate", lr, lr >= 0.0)
+        _check("Adagrad", "learning rate", lr, is_finite_at_least(lr))
         _check("Adagrad", "lr_decay value", lr_decay, lr_decay >= 0.0)
         _check("Adagrad", "weight_decay value", weight_decay, weight_decay >= 0.0)
         _check("Adagrad", "initial_accumulator_value", initial_accumulator_value,

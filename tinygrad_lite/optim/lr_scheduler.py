@@ -11,6 +11,7 @@ import types
 from bisect import bisect_right
 from typing import Any, Callable, Iterable, Optional, Sequence, Union
 
+from ..nn._checks import check_int, check_number
 from .optimizer import Optimizer, _to_plain
 
 __all__ = ["LRScheduler", "LambdaLR", "StepLR", "MultiStepLR", "ExponentialLR",
@@ -115,6 +116,10 @@ class LambdaLR(LRScheduler):
             self.lr_lambdas = list(lr_lambda)
         else:
             self.lr_lambdas = [lr_lambda] * len(optimizer.param_groups)
+        for fn in self.lr_lambdas:
+            if not callable(fn):
+                raise TypeError(f"LambdaLR: lr_lambda must be a function of the epoch (or a list "
+                                f"of them), got {type(fn).__name__} {fn!r}")
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list:
@@ -143,8 +148,8 @@ class StepLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1,
                  last_epoch: int = -1):
-        self.step_size = step_size
-        self.gamma = gamma
+        self.step_size = check_int(step_size, "step_size", "StepLR")
+        self.gamma = check_number(gamma, "gamma", "StepLR")
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list:
@@ -164,7 +169,7 @@ class MultiStepLR(LRScheduler):
                  last_epoch: int = -1):
         # A sorted list with repeats (not a Counter) so state_dict stays plain.
         self.milestones = sorted(int(m) for m in milestones)
-        self.gamma = gamma
+        self.gamma = check_number(gamma, "gamma", "MultiStepLR")
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list:
@@ -182,7 +187,7 @@ class ExponentialLR(LRScheduler):
     """Multiply the lr by gamma every epoch."""
 
     def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1):
-        self.gamma = gamma
+        self.gamma = check_number(gamma, "gamma", "ExponentialLR")
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list:
@@ -203,8 +208,8 @@ class CosineAnnealingLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0,
                  last_epoch: int = -1):
-        self.T_max = T_max
-        self.eta_min = eta_min
+        self.T_max = check_int(T_max, "T_max", "CosineAnnealingLR")
+        self.eta_min = check_number(eta_min, "eta_min", "CosineAnnealingLR")
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list:
@@ -493,7 +498,11 @@ class ReduceLROnPlateau(LRScheduler):
 
     def step(self, metrics, epoch: Optional[int] = None) -> None:  # type: ignore[override]
         """Record this epoch's metric; cut the lr when it has stalled too long."""
-        current = float(metrics)
+        try:
+            current = float(metrics)
+        except (TypeError, ValueError):
+            raise TypeError(f"ReduceLROnPlateau.step: metrics must be a number (or a one-element "
+                            f"tensor), got {type(metrics).__name__} {metrics!r}") from None
         self.last_epoch = self.last_epoch + 1 if epoch is None else epoch
         if self.is_better(current, self.best):
             self.best = current

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import backend
+from ..nn._checks import is_finite_at_least
 from ..tensor import Tensor
 from .optimizer import Optimizer, ParamsT, _check, _lerp_, _state_tensor, _step_tensor
 
@@ -18,7 +19,7 @@ class RMSprop(Optimizer):
     def __init__(self, params: ParamsT, lr: float = 1e-2, alpha: float = 0.99,
                  eps: float = 1e-8, weight_decay: float = 0.0, momentum: float = 0.0,
                  centered: bool = False, *, maximize: bool = False):
-        _check("RMSprop", "learning rate", lr, lr >= 0.0)
+        _check("RMSprop", "learning rate", lr, is_finite_at_least(lr))
         _check("RMSprop", "epsilon value", eps, eps >= 0.0)
         _check("RMSprop", "momentum value", momentum, momentum >= 0.0)
         _check("RMSprop", "weight_decay value", weight_decay, weight_decay >= 0.0)

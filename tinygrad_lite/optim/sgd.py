@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import backend
+from ..nn._checks import is_finite_at_least
 from ..tensor import Tensor
 from .optimizer import Optimizer, ParamsT, _check, _state_tensor
 
@@ -19,7 +20,7 @@ class SGD(Optimizer):
     def __init__(self, params: ParamsT, lr: float = 1e-3, momentum: float = 0.0,
                  dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False,
                  *, maximize: bool = False):
-        _check("SGD", "learning rate", lr, lr >= 0.0)
+        _check("SGD", "learning rate", lr, is_finite_at_least(lr))
         _check("SGD", "momentum value", momentum, momentum >= 0.0)
         _check("SGD", "weight_decay value", weight_decay, weight_decay >= 0.0)
         if nesterov and (momentum <= 0 or dampening != 0):

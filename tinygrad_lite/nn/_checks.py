@@ -1,0 +1,49 @@
+"""Argument checks shared by the layer constructors, so a bad size fails where it was given."""
+from __future__ import annotations
+
+import math
+import numbers
+
+
+def check_int(value, name: str, who: str, low: int = 1) -> int:
+    """An int (bools excluded) that is at least `low`; the error names the layer and the value."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{who}: {name} must be an int, got {type(value).__name__} {value!r}")
+    if value < low:
+        bound = "positive" if low == 1 else f">= {low}"
+        raise ValueError(f"{who}: {name} must be {bound}, got {value}")
+    return int(value)
+
+
+def check_ints(values, name: str, who: str, low: int = 1) -> tuple:
+    return tuple(check_int(v, name, who, low) for v in values)
+
+
+def check_number(value, name: str, who: str) -> float:
+    """A finite real number (NaN and inf give a ValueError naming `who`)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{who}: {name} must be a number, got {type(value).__name__} {value!r}")
+    if not math.isfinite(value):
+        raise ValueError(f"{who}: {name} must be finite, got {value}")
+    return float(value)
+
+
+def check_probability(p, name: str, who: str) -> float:
+    """A number in [0, 1] (NaN is rejected)."""
+    if isinstance(p, bool) or not isinstance(p, numbers.Real):
+        raise TypeError(f"{who}: {name} must be a number in [0, 1], got {type(p).__name__} "
+                        f"{p!r}")
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"{who}: {name} has to be between 0 and 1, but got {p}")
+    return float(p)
+
+
+def is_finite_at_least(value, low: float = 0.0) -> bool:
+    """True for a finite number (or 0-d tensor) >= low; False for NaN, inf, strings, None."""
+    if isinstance(value, (str, bytes, bool)) or value is None:
+        return False
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return False
+    return math.isfinite(v) and v >= low
