@@ -436,3 +436,18 @@ def test_fuzz_cross_entropy_targets(n, c, target, tdtype):
         assert str(e).startswith("cross_entropy:"), f"{type(e).__name__}: {e}"
         return
     assert np.isfinite(loss.data).all()
+
+
+def test_core_leftovers_from_the_audit():
+    """Cases the audit found in core files: each now fails (or succeeds) the way torch users expect."""
+    p = tl.nn.Parameter(tl.zeros(2))
+    with pytest.raises(ValueError, match="Adam: invalid learning rate inf"):
+        tl.optim.Adam([p], lr=float("inf"))
+    with pytest.raises(ValueError, match="AdamW: invalid learning rate 'a'"):
+        tl.optim.AdamW([p], lr="a")
+    with pytest.raises(RuntimeError, match=r"max: cannot reduce an empty tensor of shape \(0, 3\)"):
+        tl.zeros(0, 3).max(1)
+    with pytest.raises(TypeError, match="leaky_relu: negative_slope must be a number, got str"):
+        tl.zeros(3).leaky_relu("a")
+    assert tl.zeros(3, 0).softmax(1).shape == (3, 0)
+    assert tl.zeros(0, 3).log_softmax(0).shape == (0, 3)

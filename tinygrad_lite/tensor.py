@@ -653,6 +653,10 @@ class Tensor:
         return E.Relu.apply(self)
 
     def leaky_relu(self, negative_slope=0.01):
+        if isinstance(negative_slope, builtins.bool) or not isinstance(
+                negative_slope, (builtins.int, builtins.float, np.number)):
+            raise TypeError(f"leaky_relu: negative_slope must be a number, got "
+                            f"{type(negative_slope).__name__} {negative_slope!r}")
         return E.LeakyRelu.apply(self, slope=negative_slope)
 
     def elu(self, alpha=1.0):

@@ -7,6 +7,8 @@ reference beside it, and tests hold the two together.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from ..autograd.function import Function
 from ..autograd.grad_mode import state
 from ..backend import array_module
@@ -214,7 +216,10 @@ class CrossEntropy(Function):
         if reduction == "none":
             return loss.astype(x.dtype, copy=False)
         total = loss.sum()
-        return xp.asarray(total / denom if reduction == "mean" else total, dtype=x.dtype)
+        if reduction == "mean":
+            with np.errstate(invalid="ignore", divide="ignore"):   # 0/0 = nan, like torch
+                total = total / denom
+        return xp.asarray(total, dtype=x.dtype)
 
     def _coefs(self, xp, c, dtype):
         """Per-row multiplier of p, the amount taken from the target entry, and the w_c term."""

@@ -110,12 +110,13 @@ class AmaxAmin(Function):
         return grad * weights
 
 
-def arg_reduce(x, fn, dim, keepdim):
-    """argmax/argmin: int64 indices, never part of the graph."""
+def arg_reduce(x, fn, dim, keepdim, op=None):
+    """argmax/argmin: int64 indices, never part of the graph (`op` names the caller in errors)."""
     from ..tensor import _const, _dim
     xp = array_module(x.data)
     if x.data.size == 0:
-        raise RuntimeError(f"{fn}: cannot reduce an empty tensor of shape {tuple(x.shape)}")
+        raise RuntimeError(f"{op or fn}: cannot reduce an empty tensor of shape "
+                           f"{tuple(x.shape)}")
     if dim is None:
         out = getattr(xp, fn)(x.data.reshape(-1))
         if keepdim:
@@ -128,7 +129,7 @@ def arg_reduce(x, fn, dim, keepdim):
 
 def max_min_dim(x, dim, keepdim, kind):
     """max/min along dim: (values, indices); the gradient goes to the chosen index only."""
-    idx = arg_reduce(x, "argmax" if kind == "max" else "argmin", dim, True)
+    idx = arg_reduce(x, "argmax" if kind == "max" else "argmin", dim, True, op=kind)
     values = x.gather(dim, idx)
     if not keepdim:
         values, idx = values.squeeze(dim), idx.squeeze(dim)
@@ -184,8 +185,15 @@ def norm(x, p, dim, keepdim):
 def _stable_max(x, axes):
     """Max over axes, with rows that are all -inf mapped to 0 so x - max stays finite."""
     xp = array_module(x)
+    if x.size == 0:                 # nothing to reduce: any shift works, and max() would raise
+        return xp.zeros([1 if axes is None or i in _as_tuple(axes) else n
+                         for i, n in enumerate(x.shape)], dtype=x.dtype)
     m = x.max(axis=axes, keepdims=True)
     return xp.where(xp.isfinite(m), m, 0).astype(x.dtype, copy=False)
+
+
+def _as_tuple(axes) -> tuple:
+    return axes if isinstance(axes, tuple) else (axes,)
 
 
 class LogSumExp(Function):
@@ -214,6 +222,10 @@ class Softmax(Function):
     """y = exp(x - max) / sum;  dx = y * (dy - sum(dy * y))"""
 
     def forward(self, x, axis):
+        if x.size == 0:             # an empty slice stays empty (torch agrees)
+            self.axis = axis
+            self.save_for_backward(x)
+            return x.copy()
         xp = array_module(x)
         e = xp.exp(x - _stable_max(x, axis))
         e /= e.sum(axis=axis, keepdims=True)
@@ -230,6 +242,10 @@ class LogSoftmax(Function):
     """y = x - logsumexp(x);  dx = dy - exp(y) * sum(dy)"""
 
     def forward(self, x, axis):
+        if x.size == 0:             # an empty slice stays empty (torch agrees)
+            self.axis = axis
+            self.save_for_backward(x)
+            return x.copy()
         xp = array_module(x)
         shifted = x - _stable_max(x, axis)
         y = shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))

@@ -5,6 +5,7 @@ import math
 from typing import Any
 
 from .. import backend
+from ..nn._checks import is_finite_at_least
 from ..tensor import Tensor
 from .optimizer import Optimizer, ParamsT, _check, _lerp_, _state_tensor, _step_tensor
 
@@ -22,8 +23,8 @@ class Adam(Optimizer):
                  eps: float = 1e-8, weight_decay: float = 0.0, amsgrad: bool = False,
                  *, maximize: bool = False):
         name = type(self).__name__
-        _check(name, "learning rate", lr, lr >= 0.0)
-        _check(name, "epsilon value", eps, eps >= 0.0)
+        _check(name, "learning rate", lr, is_finite_at_least(lr))
+        _check(name, "epsilon value", eps, is_finite_at_least(eps))
         if len(betas) != 2:
             raise ValueError(f"{name}: betas must be a pair (beta1, beta2), got {betas!r}")
         _check(name, "beta parameter at index 0", betas[0], 0.0 <= betas[0] < 1.0)
