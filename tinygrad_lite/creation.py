@@ -152,6 +152,8 @@ def randn(*size, dtype=None, device=None, requires_grad=False, generator=None) -
 def randint(low, high=None, size=(), dtype=None, device=None, generator=None) -> Tensor:
     if high is None:
         low, high = 0, low
+    elif isinstance(high, (tuple, list)):
+        low, high, size = 0, low, high    # torch's randint(high, size) form
     if high <= low:
         raise ValueError(f"randint: high ({high}) must be greater than low ({low})")
     dev = device if device is not None else backend.get_default_device()

@@ -3,15 +3,24 @@ from __future__ import annotations
 
 import sys
 
+import numpy as _np
+
+from . import backend as _B
+from . import dtypes as _D
+from . import random as _R
 from .ops import movement as _M
 from .tensor import Tensor, where  # noqa: F401
 
 
 def _t(x) -> Tensor:
-    if not isinstance(x, Tensor):
-        op = sys._getframe(1).f_code.co_name    # the tl.<op> that was called, for the message
-        raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
-    return x
+    if isinstance(x, Tensor):
+        return x
+    # `torch.max(outputs.data, 1)` is tutorial canon; here `.data` is the raw array, so an
+    # array is taken as a constant tensor rather than refused
+    if isinstance(x, _np.ndarray) or _B.device_of(x) == "cuda":
+        return Tensor._make(x, False, None, None)
+    op = sys._getframe(1).f_code.co_name    # the tl.<op> that was called, for the message
+    raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
 
 
 def add(a, b, alpha=1): return _t(a).add(b, alpha=alpha)
@@ -111,3 +120,70 @@ def nonzero(x, as_tuple=False): return _t(x).nonzero(as_tuple)
 def lerp(a, b, w): return _t(a).lerp(b, w)
 def outer(a, b): return _t(a).reshape(-1, 1) * _t(b).reshape(1, -1)
 def einsum_unsupported(*a, **k): raise NotImplementedError("einsum is not part of tinygrad_lite")
+
+
+def multinomial(input, num_samples: int, replacement: bool = False, generator=None) -> Tensor:
+    """Draw `num_samples` category indices per row, with probability proportional to `input`."""
+    w = _t(input)
+    if w.ndim not in (1, 2):
+        raise RuntimeError(f"multinomial: input must be 1-D or 2-D, got shape {tuple(w.shape)}")
+    # sampling is a host-side loop over rows; the weights are few, so the copy is cheap
+    rows = _np.asarray(_B.to_device(w.data, "cpu"), dtype=_np.float64).reshape(-1, w.shape[-1])
+    num_samples = int(num_samples)
+    if num_samples <= 0:
+        raise RuntimeError(f"multinomial: num_samples must be positive, got {num_samples}")
+    if not _np.all(_np.isfinite(rows)) or (rows < 0).any():
+        raise RuntimeError("multinomial: probability tensor contains inf, nan or a negative "
+                           "entry")
+    rng = generator.rng if isinstance(generator, Generator) else _R.generator("cpu")
+    out = _np.empty((rows.shape[0], num_samples), dtype=_np.int64)
+    for i, row in enumerate(rows):
+        total = row.sum()
+        if total <= 0:
+            raise RuntimeError(f"multinomial: row {i} of the weights sums to zero")
+        if not replacement and num_samples > _np.count_nonzero(row):
+            raise RuntimeError(f"multinomial: cannot draw {num_samples} samples without "
+                               f"replacement from {_np.count_nonzero(row)} nonzero categories")
+        out[i] = rng.choice(row.size, size=num_samples, replace=replacement, p=row / total)
+    out = out.reshape(w.shape[:-1] + (num_samples,))
+    return Tensor._make(_B.to_device(out, w.device), False, None, None)
+
+
+def normal(mean, std=1.0, size=None, generator=None, dtype=None, device=None,
+           requires_grad=False) -> Tensor:
+    """Samples of N(mean, std^2): floats with `size=`, or elementwise from tensor mean/std."""
+    if isinstance(mean, Tensor) or isinstance(std, Tensor):
+        ref = mean if isinstance(mean, Tensor) else std
+        m = mean.data if isinstance(mean, Tensor) else mean
+        s = std.data if isinstance(std, Tensor) else std
+        shape = _np.broadcast_shapes(_np.shape(m), _np.shape(s))
+        z = _R.normal(shape, 0.0, 1.0, ref.dtype, ref.device)
+        out = Tensor._make((z * s + m).astype(ref.dtype, copy=False), False, None, None)
+    else:
+        if size is None:
+            raise TypeError("normal: with float mean and std, give size=")
+        shape = (size,) if isinstance(size, int) else tuple(size)
+        dt = _D.to_dtype(dtype) if dtype is not None else _D.float32
+        dev = device if device is not None else _B.get_default_device()
+        out = Tensor._make(_R.normal(shape, float(mean), float(std), dt, dev), False, None, None)
+    return out.requires_grad_(True) if requires_grad else out
+
+
+class Generator:
+    """`torch.Generator()`: a private seeded stream for samplers and `random_split`."""
+
+    def __init__(self, device="cpu"):
+        self.device = device
+        self._seed = int(_np.random.SeedSequence().entropy % (2 ** 63))
+        self.rng = _np.random.default_rng(self._seed)
+
+    def manual_seed(self, seed: int) -> "Generator":
+        self._seed = int(seed)
+        self.rng = _np.random.default_rng(self._seed)
+        return self
+
+    def initial_seed(self) -> int:
+        return self._seed
+
+    def seed(self) -> int:
+        return self.manual_seed(int(_np.random.SeedSequence().entropy % (2 ** 63)))._seed

@@ -8,6 +8,7 @@ from typing import Optional, Sequence, Union
 
 import numpy as np
 
+from .. import functions as _functions
 from .. import random as _random
 from ..tensor import Tensor
 
@@ -24,10 +25,12 @@ def as_generator(generator=None) -> np.random.Generator:
         return _random.generator("cpu")
     if isinstance(generator, np.random.Generator):
         return generator
+    if isinstance(generator, _functions.Generator):
+        return generator.rng
     if isinstance(generator, (int, np.integer)) and not isinstance(generator, bool):
         return np.random.default_rng(int(generator))
-    raise TypeError(f"generator: expected None, an int seed or a numpy.random.Generator, "
-                    f"got {type(generator).__name__}")
+    raise TypeError(f"generator: expected None, an int seed, a tl.Generator or a "
+                    f"numpy.random.Generator, got {type(generator).__name__}")
 
 
 class Dataset:

@@ -4,9 +4,10 @@ from __future__ import annotations
 import operator
 from collections import OrderedDict
 
-from .module import Module
+from .module import Module, Parameter
 
-__all__ = ["Sequential", "ModuleList", "ModuleDict", "Identity", "Flatten", "Unflatten"]
+__all__ = ["Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict", "Identity",
+           "Flatten", "Unflatten"]
 
 
 class Sequential(Module):
@@ -132,6 +133,87 @@ class ModuleDict(Module):
         items = modules.items() if hasattr(modules, "items") else modules
         for k, m in items:
             self.add_module(k, m)
+
+
+class ParameterList(Module):
+    """A list whose tensors are registered as parameters, under the names "0", "1", ..."""
+
+    def __init__(self, values=None):
+        super().__init__()
+        for v in values or []:
+            self.append(v)
+
+    def __getitem__(self, idx):
+        if isinstance(idx, slice):
+            return ParameterList(list(self._parameters.values())[idx])
+        n = len(self)
+        if not -n <= idx < n:
+            raise IndexError(f"ParameterList: index {idx} out of range for length {n}")
+        return self._parameters[str(idx % n)]
+
+    def __setitem__(self, idx, value):
+        self.register_parameter(str(idx % len(self)), _as_parameter(value))
+
+    def __len__(self):
+        return len(self._parameters)
+
+    def __iter__(self):
+        return iter(self._parameters.values())
+
+    def append(self, value):
+        self.register_parameter(str(len(self)), _as_parameter(value))
+        return self
+
+    def extend(self, values):
+        for v in values:
+            self.append(v)
+        return self
+
+
+class ParameterDict(Module):
+    """A dict whose tensors are registered as parameters."""
+
+    def __init__(self, parameters=None):
+        super().__init__()
+        if parameters:
+            self.update(parameters)
+
+    def __getitem__(self, key):
+        return self._parameters[key]
+
+    def __setitem__(self, key, value):
+        self.register_parameter(key, _as_parameter(value))
+
+    def __delitem__(self, key):
+        del self._parameters[key]
+
+    def __contains__(self, key):
+        return key in self._parameters
+
+    def __len__(self):
+        return len(self._parameters)
+
+    def __iter__(self):
+        return iter(self._parameters)
+
+    def keys(self):
+        return self._parameters.keys()
+
+    def values(self):
+        return self._parameters.values()
+
+    def items(self):
+        return self._parameters.items()
+
+    def update(self, parameters):
+        items = parameters.items() if hasattr(parameters, "items") else parameters
+        for k, v in items:
+            self[k] = v
+
+
+def _as_parameter(value):
+    # torch wraps a plain tensor on the way in, so `ParameterList([torch.randn(3)])` trains
+    return value if isinstance(value, Parameter) else Parameter(value)
 
 
 class Identity(Module):

@@ -24,6 +24,11 @@ _ANY_DTYPE = ("constant_", "eye_")
 
 
 def _check(tensor, op: str) -> Tensor:
+    if isinstance(tensor, np.ndarray) or (hasattr(tensor, "__cuda_array_interface__")
+                                          and hasattr(tensor, "shape")):
+        # DCGAN-style code writes `nn.init.normal_(m.weight.data, 0.0, 0.02)`; `.data` is the
+        # parameter's own array here, so a wrapper sharing it lets the fill land in place
+        tensor = Tensor._make(tensor, False, None, None)
     if not isinstance(tensor, Tensor):
         raise TypeError(f"init.{op}: expected a Tensor, got {type(tensor).__name__}")
     if op not in _ANY_DTYPE and tensor.dtype.kind != "f":
@@ -85,7 +90,7 @@ def _calculate_correct_fan(tensor: Tensor, mode: str) -> int:
 
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator=None) -> Tensor:
     """tensor ~ U(a, b)"""
-    _check(tensor, "uniform_")
+    tensor = _check(tensor, "uniform_")
     if not a <= b:
         raise ValueError(f"init.uniform_: lower bound a={a} must not exceed upper bound b={b}")
     return _fill(tensor, random.uniform(tensor.shape, a, b, tensor.dtype, "cpu"))
@@ -93,7 +98,7 @@ def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator=None) -> 
 
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator=None) -> Tensor:
     """tensor ~ N(mean, std^2)"""
-    _check(tensor, "normal_")
+    tensor = _check(tensor, "normal_")
     if not std >= 0:
         raise ValueError(f"init.normal_: std must be >= 0, got {std}")
     return _fill(tensor, random.normal(tensor.shape, mean, std, tensor.dtype, "cpu"))
@@ -102,7 +107,7 @@ def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator=None)
 def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0,
                   b: float = 2.0, generator=None) -> Tensor:
     """tensor ~ N(mean, std^2) restricted to [a, b] (rejection: redraw only what fell outside)."""
-    _check(tensor, "trunc_normal_")
+    tensor = _check(tensor, "trunc_normal_")
     if not a < b:
         raise ValueError(f"trunc_normal_: lower bound a={a} must be below upper bound b={b}")
     gen = random.generator("cpu")
@@ -120,7 +125,7 @@ def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float 
 
 def constant_(tensor: Tensor, val: float) -> Tensor:
     """tensor = val"""
-    _check(tensor, "constant_")
+    tensor = _check(tensor, "constant_")
     return _fill(tensor, val)
 
 
@@ -136,7 +141,7 @@ def ones_(tensor: Tensor) -> Tensor:
 
 def eye_(tensor: Tensor) -> Tensor:
     """tensor = I (a 2-D tensor only)"""
-    _check(tensor, "eye_")
+    tensor = _check(tensor, "eye_")
     if tensor.ndim != 2:
         raise ValueError(f"eye_: only 2-D tensors are supported, got shape {tuple(tensor.shape)}")
     return _fill(tensor, np.eye(*tensor.shape))
@@ -176,7 +181,7 @@ def kaiming_normal_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
 
 def orthogonal_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor:
     """tensor = gain * Q, with Q from the QR of a Gaussian matrix (sign-fixed so Q is uniform)"""
-    _check(tensor, "orthogonal_")
+    tensor = _check(tensor, "orthogonal_")
     if tensor.ndim < 2:
         raise ValueError(f"orthogonal_: only tensors with 2 or more dimensions are supported, "
                          f"got shape {tuple(tensor.shape)}")
