@@ -869,3 +869,16 @@ def test_multinomial_refuses_what_torch_refuses():
         tinygrad_lite.multinomial(tinygrad_lite.tensor([0.0, 1.0]), 2)
     with pytest.raises(RuntimeError, match="negative"):
         tinygrad_lite.multinomial(tinygrad_lite.tensor([-1.0, 1.0]), 1)
+
+
+def test_tensor_constructor_and_new_helpers_follow_torch():
+    import torch
+    assert tl.Tensor([1, 2]).dtype == tl.float32 and torch.Tensor([1, 2]).dtype == torch.float32
+    assert tl.Tensor(2, 3).shape == tuple(torch.Tensor(2, 3).shape)
+    x = tl.tensor([3.0, 1.0, 2.0], dtype=tl.float64)
+    top = x.topk(2)
+    assert top.indices.tolist() == [0, 2] and top.values.tolist() == [3.0, 2.0]
+    assert x.sort().indices.tolist() == [1, 2, 0]
+    assert x.new_zeros(2, 2).dtype == tl.float64 and x.new_ones((3,)).tolist() == [1.0] * 3
+    with pytest.raises(NotImplementedError, match="einsum"):
+        tl.einsum("ij->ji", x)

@@ -119,7 +119,9 @@ def any(x, dim=None, keepdim=False): return _t(x).any(dim, keepdim)
 def nonzero(x, as_tuple=False): return _t(x).nonzero(as_tuple)
 def lerp(a, b, w): return _t(a).lerp(b, w)
 def outer(a, b): return _t(a).reshape(-1, 1) * _t(b).reshape(1, -1)
-def einsum_unsupported(*a, **k): raise NotImplementedError("einsum is not part of tinygrad_lite")
+def einsum(*args, **kwargs):
+    raise NotImplementedError("einsum is not part of tinygrad_lite; write the contraction with "
+                              "matmul, reshape and sum")
 
 
 def multinomial(input, num_samples: int, replacement: bool = False, generator=None) -> Tensor:

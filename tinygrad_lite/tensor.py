@@ -54,7 +54,15 @@ class Tensor:
     __array_priority__ = 1000       # NumPy scalars on the left defer to our reflected operators
     __array_ufunc__ = None
 
-    def __init__(self, data, dtype=None, device=None, requires_grad: bool = False):
+    def __init__(self, data=(), *sizes, dtype=None, device=None, requires_grad: bool = False):
+        # torch.Tensor(2, 3) is an uninitialised (here: zero) float tensor of that size, and
+        # torch.Tensor([1, 2]) is float32 too; arrays and Tensors keep their dtype
+        if isinstance(data, builtins.int) and not isinstance(data, builtins.bool):
+            data = np.zeros((data,) + tuple(sizes), dtype=dtype or D.float32)
+        elif sizes:
+            raise TypeError(f"Tensor: expected sizes as ints, got {data!r}, {sizes!r}")
+        elif dtype is None and isinstance(data, (list, tuple, builtins.float)):
+            dtype = D.float32
         t = _as_tensor(data, dtype, device)
         self.data = t.data
         self.grad = None
@@ -561,12 +569,32 @@ class Tensor:
 
     def sort(self, dim=-1, descending=False):
         idx = M.argsort(self, dim, descending)
-        return self.gather(dim, idx), idx
+        return R.SortResult(self.gather(dim, idx), idx)
 
     def topk(self, k, dim=-1, largest=True, sorted=True):
+        n = self.shape[_dim(dim, self.ndim, "topk")] if self.ndim else 1
+        if not 0 <= k <= n:
+            raise ValueError(f"topk: k={k} is out of range for dimension {dim} of size {n} "
+                             f"(shape {tuple(self.shape)})")
         idx = M.argsort(self, dim, descending=largest)
         idx = idx.narrow(dim, 0, k)
-        return self.gather(dim, idx), idx
+        return R.SortResult(self.gather(dim, idx), idx)
+
+    def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
+        from .creation import tensor
+        return tensor(data, dtype=dtype or self.dtype, device=device or self.device,
+                      requires_grad=requires_grad)
+
+    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
+        from .creation import full
+        return full(size, fill_value, dtype=dtype or self.dtype, device=device or self.device,
+                    requires_grad=requires_grad)
+
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+        return self.new_full(_shape_arg(size), 0, dtype, device, requires_grad)
+
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+        return self.new_full(_shape_arg(size), 1, dtype, device, requires_grad)
 
     def all(self, dim=None, keepdim=False):
         return _const(backend.array_module(self.data).all(self.data, axis=_axes(dim, self.ndim),

@@ -10,6 +10,7 @@ from ..autograd.grad_mode import state
 from ..backend import array_module
 
 MaxMin = namedtuple("MaxMin", ["values", "indices"])
+SortResult = namedtuple("SortResult", ["values", "indices"])
 
 
 def _kept_shape(shape, axes):
