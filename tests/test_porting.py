@@ -872,7 +872,7 @@ def test_multinomial_refuses_what_torch_refuses():
 
 
 def test_tensor_constructor_and_new_helpers_follow_torch():
-    import torch
+    import tinygrad_lite as tl
     assert tl.Tensor([1, 2]).dtype == tl.float32 and torch.Tensor([1, 2]).dtype == torch.float32
     assert tl.Tensor(2, 3).shape == tuple(torch.Tensor(2, 3).shape)
     x = tl.tensor([3.0, 1.0, 2.0], dtype=tl.float64)
