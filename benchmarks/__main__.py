@@ -143,22 +143,55 @@ def chart(result, path) -> bool:
     return True
 
 
-def write_docs(result, text, path="docs/benchmarks.md") -> None:
+def goals(result) -> list:
+    """The CPU goals of the project, each with the measured value and whether it is met."""
+    rows = {r["name"]: r for r in result["rows"]}
+    out = []
+    for name in ("mlp", "cnn", "lstm", "transformer", "chain_300_ops"):
+        if name in rows:
+            r = rows[name]["ratio"]
+            out.append((f"{name} time <= 1.0x torch", f"{r:.2f}x", r <= 1.0))
+    for name in ("mlp", "cnn", "lstm", "transformer"):
+        r = rows.get(name, {})
+        if r.get("torch_mb"):
+            ratio = r["ours_mb"] / r["torch_mb"]
+            value = f"{r['ours_mb']:.1f} / {r['torch_mb']:.1f} MB = {ratio:.2f}x"
+            out.append((f"{name} peak memory <= 1.2x torch", value, ratio <= 1.2))
+    if "cnn" in rows:
+        pct = rows["cnn"]["roofline_pct"]
+        out.append(("cnn step >= 50% of SGEMM roofline", f"{pct:.0f}%", pct >= 50))
+    return out
+
+
+def goals_text(result) -> str:
+    return "\n".join(f"{'met    ' if ok else 'NOT met'}  {what}: {value}"
+                     for what, value, ok in goals(result))
+
+
+def write_docs(result, text, path=None) -> None:
     m = result["machine"]
+    path = path or ("docs/benchmarks.md" if m["device"] == "cpu" else "docs/benchmarks_cuda.md")
     body = [
         "# Benchmarks", "",
         "Latest table from `python -m benchmarks` (written by the benchmark itself). Each row",
-        "times"
-        " the same work in tinygrad_lite and PyTorch, interleaved in one process; the ratio is the",
-        "median of per-pair ratios ours/torch (below 1 means tinygrad_lite is faster). Memory is",
-        "the peak extra RSS of a fresh process per framework and workload during two steps, after",
-        "a warm-up step (imports, model and data excluded on both sides). `% roof` is the",
-        "workload's FLOP rate as a share of this machine's measured NumPy SGEMM rate.", "",
+        "times the same work in tinygrad_lite and PyTorch, interleaved in one process; the ratio",
+        "is the median of per-pair ratios ours/torch (below 1 means tinygrad_lite is faster) and",
+        "q1-q3 its spread. Memory is the peak extra RSS of a fresh process per framework and",
+        "workload during two steps, after a warm-up step (imports, model and data excluded on",
+        "both sides). `% roof` is the workload's FLOP rate as a share of this machine's measured",
+        "NumPy SGEMM rate.", "",
         f"Run at {result['when']} on {m['platform']}, Python {m['python']}, {m['cpu_count']} "
         f"cores, {m['threads']} BLAS/torch threads, NumPy {m['numpy']}, PyTorch {m['torch']}, "
         f"device {m['device']}.", "",
         "```", text, "```", "",
     ]
+    if m["device"] == "cpu":
+        body += ["## Goals on the CPU", "", "```", goals_text(result), "```", ""]
+        cuda = os.path.join(os.path.dirname(path), "benchmarks_cuda.md")
+        body += ["GPU kernel results: " + (
+            "[benchmarks_cuda.md](benchmarks_cuda.md)." if os.path.exists(cuda) else
+            "not measured yet; `benchmarks/gpu_check.sh` on a GPU machine writes them to "
+            "docs/benchmarks_cuda.md."), ""]
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w") as f:
         f.write("\n".join(body))
@@ -179,10 +212,19 @@ def main(argv=None) -> int:
     result = run(args)
     text = table(result)
     print(text)
+    if args.device == "cpu" and not args.quick:
+        print(goals_text(result))
     kernel_rows = [r for r in result["rows"] if r.get("suite") == "kernels"]
     if kernel_rows:
+        import contextlib
+        import io
+
         from . import kernels_suite
-        kernels_suite.print_table(kernel_rows)
+        buf = io.StringIO()
+        with contextlib.redirect_stdout(buf):
+            kernels_suite.print_table(kernel_rows)
+        print(buf.getvalue(), end="")
+        text += "\n\n" + buf.getvalue()
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, "results.json"), "w") as f:
         json.dump(result, f, indent=2)
