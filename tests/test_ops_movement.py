@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 
 import tinygrad_lite as tl
-from helpers import check_hvp_vs_torch, check_vs_torch, make
+from helpers import check_hvp_vs_torch, check_vs_torch
 from tinygrad_lite.ops.movement import pad
 
 

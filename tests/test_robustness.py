@@ -340,7 +340,8 @@ def test_load_refuses_foreign_and_broken_files(tmp_path, monkeypatch):
 
 
 def test_save_reports_bad_targets(tmp_path):
-    with pytest.raises(FileNotFoundError, match=r"save: cannot write .*x.tl: folder .*missing does not"):
+    msg = r"save: cannot write .*x.tl: folder .*missing does not"
+    with pytest.raises(FileNotFoundError, match=msg):
         tl.save({"w": _z(3)}, tmp_path / "missing" / "x.tl")
     with pytest.raises(TypeError, match=r"save: expected a path or a binary file object, got int"):
         tl.save({"w": _z(3)}, 5)
@@ -439,7 +440,7 @@ def test_fuzz_cross_entropy_targets(n, c, target, tdtype):
 
 
 def test_core_leftovers_from_the_audit():
-    """Cases the audit found in core files: each now fails (or succeeds) the way torch users expect."""
+    """Cases the audit found in core files: each now fails (or works) the way torch users expect."""
     p = tl.nn.Parameter(tl.zeros(2))
     with pytest.raises(ValueError, match="Adam: invalid learning rate inf"):
         tl.optim.Adam([p], lr=float("inf"))

@@ -290,7 +290,8 @@ class Tensor:
     def retain_grad(self) -> None:
         """Keep `.grad` for this non-leaf tensor after backward."""
         if not self.requires_grad:
-            raise RuntimeError("retain_grad: can't retain_grad on a tensor that doesn't require grad")
+            raise RuntimeError("retain_grad: can't retain_grad on a tensor that doesn't require "
+                               "grad")
         if self.grad_fn is not None:
             self.grad_fn.retained = weakref.ref(self)
 
@@ -300,7 +301,7 @@ class Tensor:
         return ref is not None and ref() is self
 
     def register_hook(self, hook) -> RemovableHandle:
-        """hook(grad) runs when this tensor's gradient is computed; a returned tensor replaces it."""
+        """hook(grad) runs when this tensor's gradient is computed; a returned tensor replaces it"""
         if not self.requires_grad:
             raise RuntimeError("register_hook: cannot register a hook on a tensor that doesn't "
                                "require gradient")
@@ -364,7 +365,8 @@ class Tensor:
         if isinstance(exponent, _Scalar):
             if isinstance(exponent, (np.number, np.bool_)):
                 exponent = exponent.item()
-            x = self if self.dtype.kind == "f" or isinstance(exponent, builtins.int) else self.float()
+            keep = self.dtype.kind == "f" or isinstance(exponent, builtins.int)
+            x = self if keep else self.float()
             return E.PowScalar.apply(x, exponent=exponent)
         return _binary(E.Pow, self, exponent)
 
@@ -511,13 +513,16 @@ class Tensor:
     eq, ne, lt, le, gt, ge = __eq__, __ne__, __lt__, __le__, __gt__, __ge__
 
     def __and__(self, other):
-        return _nondiff_binary(self, other, "bitwise_and" if self.dtype.kind != "b" else "logical_and")
+        fn = "logical_and" if self.dtype.kind == "b" else "bitwise_and"
+        return _nondiff_binary(self, other, fn)
 
     def __or__(self, other):
-        return _nondiff_binary(self, other, "bitwise_or" if self.dtype.kind != "b" else "logical_or")
+        fn = "logical_or" if self.dtype.kind == "b" else "bitwise_or"
+        return _nondiff_binary(self, other, fn)
 
     def __xor__(self, other):
-        return _nondiff_binary(self, other, "bitwise_xor" if self.dtype.kind != "b" else "logical_xor")
+        fn = "logical_xor" if self.dtype.kind == "b" else "bitwise_xor"
+        return _nondiff_binary(self, other, fn)
 
     __rand__, __ror__, __rxor__ = __and__, __or__, __xor__
 
@@ -1114,7 +1119,7 @@ def _fill_no_grad(self: Tensor, array) -> Tensor:
 
 
 def _as_tensor(data, dtype=None, device=None) -> Tensor:
-    """Build a tensor from a number, nested list, NumPy/CuPy array or Tensor (torch's dtype rules)."""
+    """Build a tensor from a number, nested list, NumPy/CuPy array or Tensor (torch's dtypes)."""
     if isinstance(data, Tensor):
         arr = data.data
     elif isinstance(data, (np.ndarray, np.generic)):

@@ -37,7 +37,6 @@ def run_backward(outputs, grad_outputs, retain_graph=False, create_graph=False, 
     capture: optional dict {node or leaf tensor id -> None}; gradients reaching those are stored
     there (this is autograd.grad). accumulate: write leaves' `.grad` (this is Tensor.backward).
     """
-    from ..tensor import Tensor
     buffers = {}
     roots = []
     for out, g in zip(outputs, grad_outputs):

@@ -52,7 +52,7 @@ class Function:
     # -- what backward sees -------------------------------------------------------------
     @property
     def saved_tensors(self) -> tuple:
-        """The saved arrays as Tensors; inputs keep their link to the graph (for double backward)."""
+        """The saved arrays as Tensors; inputs keep their graph link (for double backward)."""
         saved = self._saved
         if saved is _FREED:
             raise SavedTensorsFreedError(
@@ -67,7 +67,8 @@ class Function:
                 continue
             if version is not None and version.v != seen:
                 raise RuntimeError(
-                    f"{self.name()}: a tensor saved for backward (shape {tuple(array.shape)}, dtype "
+                    f"{self.name()}: a tensor saved for backward (shape {tuple(array.shape)}, "
+                    f"dtype "
                     f"{array.dtype}) was modified by an in-place operation after it was saved "
                     f"(version {seen}, now {version.v}); use an out-of-place op or .clone() first")
             if on_arrays:
@@ -114,7 +115,7 @@ class Function:
     # -- building a node ----------------------------------------------------------------
     @classmethod
     def apply(cls, *args, **params):
-        """Run forward on the arrays of `args`; record a node when grad is on and an input needs it."""
+        """Run forward on the arrays of `args`; record a node if grad is on and an input needs it"""
         # the hot path of every op (backward formulas included): one pass over args, no property
         # lookups, and no node bookkeeping at all when nothing will be recorded
         T = Tensor

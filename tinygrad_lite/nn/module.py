@@ -381,7 +381,7 @@ class Module:
 
 
 def _as_array(value):
-    """A state_dict entry (our Tensor, a NumPy/CuPy array, a number or a torch tensor) as an array."""
+    """A state_dict entry (our Tensor, a NumPy/CuPy array, a number, a torch tensor) as an array."""
     if isinstance(value, Tensor):
         return value.data
     if hasattr(value, "detach") and hasattr(value, "cpu"):      # a torch tensor

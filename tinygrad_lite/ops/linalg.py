@@ -6,7 +6,7 @@ from ..backend import array_module
 
 
 class MatMul(Function):
-    """y = a @ b (batched, broadcast);  da = dy @ b^T;  db = a^T @ dy (the engine sums batch dims)"""
+    """y = a @ b (batched, broadcast);  da = dy @ b^T;  db = a^T @ dy (engine sums batch dims)"""
 
     def forward(self, a, b):
         need_a, need_b = self.needs_input_grad

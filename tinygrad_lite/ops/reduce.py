@@ -93,7 +93,6 @@ class AmaxAmin(Function):
     """y = amax/amin(x, axes);  dx = dy split evenly among the tied extremes (like torch)"""
 
     def forward(self, x, axes, keepdim, kind):
-        xp = array_module(x)
         if x.size == 0:
             raise RuntimeError(f"{kind}: cannot reduce an empty tensor of shape {x.shape}")
         y = x.max(axis=axes, keepdims=True) if kind == "max" else x.min(axis=axes, keepdims=True)
