@@ -2,8 +2,6 @@
 
     python examples/cnn.py [--dataset mnist:DIR]
 """
-import argparse
-
 import tinygrad_lite.models as M
 
 
@@ -15,8 +13,4 @@ def main(epochs: int = 12, dataset: str = "digits") -> float:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=12)
-    parser.add_argument("--dataset", default="digits")
-    args = parser.parse_args()
-    main(args.epochs, args.dataset)
+    main(**M.example_args(__doc__, epochs=12))

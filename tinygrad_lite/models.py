@@ -445,3 +445,13 @@ def fit(name: str, dataset: Optional[str] = None, epochs: Optional[int] = None,
             log(f"epoch {epoch + 1}/{epochs}: train loss {train_loss:.4f}, "
                 f"test loss {test_loss:.4f} acc {test_acc:.4f}")
     return model, info, test_loss, test_acc
+
+
+def example_args(doc: str, epochs: int, dataset: bool = True) -> dict:
+    """The command line shared by the examples: --epochs (and --dataset), as keyword arguments."""
+    import argparse
+    parser = argparse.ArgumentParser(description=doc.strip().splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=epochs)
+    if dataset:
+        parser.add_argument("--dataset", default="digits")
+    return vars(parser.parse_args())

@@ -52,116 +52,34 @@ class Sequential(Module):
         return self
 
 
-class ModuleList(Module):
-    """A list whose modules are registered (so their parameters are found)."""
+class _ListOf:
+    """List behaviour over one of Module's registries, keyed "0", "1", ... (mixed into Module)."""
 
-    def __init__(self, modules=None):
-        super().__init__()
-        for m in modules or []:
-            self.append(m)
+    _store = "_modules"
 
-    def __getitem__(self, idx):
-        if isinstance(idx, slice):
-            return ModuleList(list(self._modules.values())[idx])
-        n = len(self)
-        if not -n <= idx < n:
-            raise IndexError(f"ModuleList: index {idx} out of range for length {n}")
-        return self._modules[str(idx % n)]
-
-    def __setitem__(self, idx, module):
-        self.add_module(str(idx % len(self)), module)
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
-
-    def append(self, module):
-        self.add_module(str(len(self)), module)
-        return self
-
-    def extend(self, modules):
-        for m in modules:
-            self.append(m)
-        return self
-
-    def insert(self, index, module):
-        mods = list(self._modules.values())
-        mods.insert(index, module)
-        self._modules.clear()
-        for i, m in enumerate(mods):
-            self.add_module(str(i), m)
-
-
-class ModuleDict(Module):
-    """A dict whose modules are registered."""
-
-    def __init__(self, modules=None):
-        super().__init__()
-        if modules:
-            self.update(modules)
-
-    def __getitem__(self, key):
-        return self._modules[key]
-
-    def __setitem__(self, key, module):
-        self.add_module(key, module)
-
-    def __delitem__(self, key):
-        del self._modules[key]
-
-    def __contains__(self, key):
-        return key in self._modules
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules)
-
-    def keys(self):
-        return self._modules.keys()
-
-    def values(self):
-        return self._modules.values()
-
-    def items(self):
-        return self._modules.items()
-
-    def update(self, modules):
-        items = modules.items() if hasattr(modules, "items") else modules
-        for k, m in items:
-            self.add_module(k, m)
-
-
-class ParameterList(Module):
-    """A list whose tensors are registered as parameters, under the names "0", "1", ..."""
-
-    def __init__(self, values=None):
-        super().__init__()
-        for v in values or []:
-            self.append(v)
+    def _put(self, name: str, value) -> None:
+        raise NotImplementedError
 
     def __getitem__(self, idx):
+        entries = getattr(self, self._store)
         if isinstance(idx, slice):
-            return ParameterList(list(self._parameters.values())[idx])
-        n = len(self)
+            return type(self)(list(entries.values())[idx])
+        n = len(entries)
         if not -n <= idx < n:
-            raise IndexError(f"ParameterList: index {idx} out of range for length {n}")
-        return self._parameters[str(idx % n)]
+            raise IndexError(f"{type(self).__name__}: index {idx} out of range for length {n}")
+        return entries[str(idx % n)]
 
     def __setitem__(self, idx, value):
-        self.register_parameter(str(idx % len(self)), _as_parameter(value))
+        self._put(str(idx % len(self)), value)
 
     def __len__(self):
-        return len(self._parameters)
+        return len(getattr(self, self._store))
 
     def __iter__(self):
-        return iter(self._parameters.values())
+        return iter(getattr(self, self._store).values())
 
     def append(self, value):
-        self.register_parameter(str(len(self)), _as_parameter(value))
+        self._put(str(len(self)), value)
         return self
 
     def extend(self, values):
@@ -170,45 +88,98 @@ class ParameterList(Module):
         return self
 
 
-class ParameterDict(Module):
+class _DictOf:
+    """Dict behaviour over one of Module's registries (mixed into Module)."""
+
+    _store = "_modules"
+
+    def _put(self, name: str, value) -> None:
+        raise NotImplementedError
+
+    def __getitem__(self, key):
+        return getattr(self, self._store)[key]
+
+    def __setitem__(self, key, value):
+        self._put(key, value)
+
+    def __delitem__(self, key):
+        del getattr(self, self._store)[key]
+
+    def __contains__(self, key):
+        return key in getattr(self, self._store)
+
+    def __len__(self):
+        return len(getattr(self, self._store))
+
+    def __iter__(self):
+        return iter(getattr(self, self._store))
+
+    def keys(self):
+        return getattr(self, self._store).keys()
+
+    def values(self):
+        return getattr(self, self._store).values()
+
+    def items(self):
+        return getattr(self, self._store).items()
+
+    def update(self, entries):
+        for k, v in (entries.items() if hasattr(entries, "items") else entries):
+            self[k] = v
+
+
+class ModuleList(_ListOf, Module):
+    """A list whose modules are registered (so their parameters are found)."""
+
+    def __init__(self, modules=None):
+        super().__init__()
+        self.extend(modules or [])
+
+    def _put(self, name, module):
+        self.add_module(name, module)
+
+    def insert(self, index, module):
+        mods = list(self._modules.values())
+        mods.insert(index, module)
+        self._modules.clear()
+        self.extend(mods)
+
+
+class ModuleDict(_DictOf, Module):
+    """A dict whose modules are registered."""
+
+    def __init__(self, modules=None):
+        super().__init__()
+        self.update(modules or {})
+
+    def _put(self, name, module):
+        self.add_module(name, module)
+
+
+class ParameterList(_ListOf, Module):
+    """A list whose tensors are registered as parameters, under the names "0", "1", ..."""
+
+    _store = "_parameters"
+
+    def __init__(self, values=None):
+        super().__init__()
+        self.extend(values or [])
+
+    def _put(self, name, value):
+        self.register_parameter(name, _as_parameter(value))
+
+
+class ParameterDict(_DictOf, Module):
     """A dict whose tensors are registered as parameters."""
+
+    _store = "_parameters"
 
     def __init__(self, parameters=None):
         super().__init__()
-        if parameters:
-            self.update(parameters)
+        self.update(parameters or {})
 
-    def __getitem__(self, key):
-        return self._parameters[key]
-
-    def __setitem__(self, key, value):
-        self.register_parameter(key, _as_parameter(value))
-
-    def __delitem__(self, key):
-        del self._parameters[key]
-
-    def __contains__(self, key):
-        return key in self._parameters
-
-    def __len__(self):
-        return len(self._parameters)
-
-    def __iter__(self):
-        return iter(self._parameters)
-
-    def keys(self):
-        return self._parameters.keys()
-
-    def values(self):
-        return self._parameters.values()
-
-    def items(self):
-        return self._parameters.items()
-
-    def update(self, parameters):
-        items = parameters.items() if hasattr(parameters, "items") else parameters
-        for k, v in items:
-            self[k] = v
+    def _put(self, name, value):
+        self.register_parameter(name, _as_parameter(value))
 
 
 def _as_parameter(value):

@@ -20,6 +20,14 @@ def _kept_shape(shape, axes):
     return tuple(1 if i in axes else n for i, n in enumerate(shape))
 
 
+def _with_kept_dims(node, *tensors) -> tuple:
+    """Put the reduced axes back (as size 1) on tensors shaped like a keepdim=False output."""
+    if node.keepdim:
+        return tensors
+    kept = _kept_shape(node.in_shape, node.axes)
+    return tuple(t.reshape(kept) for t in tensors)
+
+
 def _count(shape, axes) -> int:
     if axes is None:
         return int(np.prod(shape, dtype=np.int64))
@@ -161,9 +169,7 @@ class Norm2(Function):
     def backward(self, grad):
         from ..tensor import where
         x, y = self.saved_tensors
-        if not self.keepdim:
-            kept = _kept_shape(self.in_shape, self.axes)
-            grad, y = grad.reshape(kept), y.reshape(kept)
+        grad, y = _with_kept_dims(self, grad, y)
         safe = where(y.detach() == 0, 1.0, y)
         return where(y.detach() == 0, 0.0, grad * x / safe)
 
@@ -212,9 +218,7 @@ class LogSumExp(Function):
 
     def backward(self, grad):
         x, y = self.saved_tensors
-        if not self.keepdim:
-            kept = _kept_shape(self.in_shape, self.axes)
-            grad, y = grad.reshape(kept), y.reshape(kept)
+        grad, y = _with_kept_dims(self, grad, y)
         return grad * (x - y).exp()
 
 
