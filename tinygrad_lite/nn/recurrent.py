@@ -172,6 +172,14 @@ class RNNBase(Module):
         b_ih = getattr(self, names[2]) if self.bias else None
         b_hh = getattr(self, names[3]) if self.bias else None
         steps, batch = x.shape[0], x.shape[1]
+        if self.mode == "LSTM":
+            # gi gate-major [T, 4H, B] straight from the GEMM (see LSTMSequence); the summed
+            # bias is added inside the loop's own copy of gi
+            gi = w_ih @ x.permute(0, 2, 1)
+            b = b_ih + b_hh if b_ih is not None else None
+            packed = R.LSTMSequence.apply(gi, h, c, w_hh, b, reverse=reverse, gate_major=True)
+            y = packed[:steps]
+            return y, packed[0 if reverse else steps - 1], packed[steps]
         gi = x.reshape(steps * batch, x.shape[2]) @ w_ih.T
         if self.mode == "GRU":
             if b_ih is not None:
@@ -182,10 +190,6 @@ class RNNBase(Module):
         if b_ih is not None:
             gi = gi + (b_ih + b_hh)
         gi = gi.reshape(steps, batch, gi.shape[-1])
-        if self.mode == "LSTM":
-            packed = R.LSTMSequence.apply(gi, h, c, w_hh, reverse=reverse)
-            y = packed[:steps]
-            return y, packed[0 if reverse else steps - 1], packed[steps]
         act = "relu" if self.mode == "RNN_RELU" else "tanh"
         y = R.RNNSequence.apply(gi, h, w_hh, reverse=reverse, nonlinearity=act)
         return y, y[0 if reverse else steps - 1], None

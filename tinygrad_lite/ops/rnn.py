@@ -9,7 +9,8 @@ Each has a plain composed twin (`*_reference`, Tensor ops step by step) beside i
 the two together, and backward uses the twin when asked for a graph of the gradient
 (create_graph=True), so double backward is exact, only slower.
 
-Shapes: gi [T, B, G*H] (time-major), h0 / c0 [B, H], w_hh [G*H, H], b_hh [G*H].
+Shapes: gi [T, B, G*H] (time-major), h0 / c0 [B, H], w_hh [G*H, H], b_hh [G*H]. The LSTM runs
+gate-major inside (see LSTMSequence) and also takes gi as [T, 4H, B] with gate_major=True.
 """
 from __future__ import annotations
 
@@ -53,107 +54,134 @@ def _quiet_overflow(xp):
 
 
 class LSTMSequence(Function):
-    """Gates i, f, g, o = sig, sig, tanh, sig of (gi_t + h W_hh^T); c' = f c + i g; h' = o tanh(c').
+    """Gates i, f, g, o = sig, sig, tanh, sig of (gi_t + b + h W_hh^T); c' = f c + i g;
+    h' = o tanh(c').
 
     Output [T+1, B, H]: rows 0..T-1 hold h at each time position, row T the final cell state.
     Backward through time: dc += dh o (1 - tanh(c)^2); d(i, f, g, o) = (dc g, dc c_prev, dc i,
     dh tanh c) times each gate's derivative; dh_prev = dgates W_hh; dc_prev = dc f;
-    dW_hh = sum_t dgates_t^T h_{t-1}.
+    dW_hh = sum_t dgates_t^T h_{t-1}; db = sum_t dgates_t (b: the summed biases, optional).
+
+    The time loop runs gate-major, on [4H, B] blocks (h and c as [H, B]), so that every gate is
+    one contiguous block (NumPy's loops on [B, 4H] column slices are several times slower).
+    gate_major=True takes gi, and gives its gradient, as [T, 4H, B], which the caller's input
+    GEMM produces for free; otherwise both are [T, B, 4H] and transposed here (slow in NumPy).
     """
 
-    def forward(self, gi, h0, c0, w_hh, reverse=False):
+    def forward(self, gi, h0, c0, w_hh, b=None, reverse=False, gate_major=False):
         xp = array_module(gi)
-        steps, batch, four_h = gi.shape
+        if gate_major:
+            steps, four_h, batch = gi.shape
+        else:
+            steps, batch, four_h = gi.shape
         hid = four_h // 4
         dt = gi.dtype
         # All four gates from one exp per step, cheaper than tanh: with e = exp(-pre),
         # sigmoid = 1 / (1 + e) and tanh(g) = 2 / (1 + e_g^2) - 1. The minus sign is folded into
-        # the weights once, so a step is matmul(h, -W^T) - gi_t.
-        w_neg = xp.ascontiguousarray(-w_hh.T)
-        acts = xp.empty_like(gi)      # i, f, o after their nonlinearities (g's columns: scratch)
+        # the weights once, so a step is matmul(-W, h) - gi_t.
+        w_neg = -w_hh
+        gi_t = xp.empty((steps, four_h, batch), dtype=dt)
+        gi_gm = gi if gate_major else gi.transpose(0, 2, 1)
+        if b is None:
+            gi_t[...] = gi_gm
+        else:
+            xp.add(gi_gm, b[:, None], out=gi_t)
+        acts = gi_t                   # i, f, o after their nonlinearities (g's rows: scratch)
         # h and c in processing order with the initial state at one end, so that h_{t-1} and
         # c_{t-1} for every t are one contiguous slice for backward
         first, own = (steps, 0) if reverse else (0, 1)
-        hs = xp.empty((steps + 1, batch, hid), dtype=dt)
-        cs = xp.empty((steps + 1, batch, hid), dtype=dt)
-        hs[first], cs[first] = h0, c0
-        tanh_c = xp.empty((steps, batch, hid), dtype=dt)
-        gs = xp.empty((steps, batch, hid), dtype=dt)  # tanh(g) apart: contiguous ops are faster
-        ig = xp.empty((batch, hid), dtype=dt)
+        hs = xp.empty((steps + 1, hid, batch), dtype=dt)
+        cs = xp.empty((steps + 1, hid, batch), dtype=dt)
+        hs[first], cs[first] = h0.T, c0.T
+        tanh_c = xp.empty((steps, hid, batch), dtype=dt)
+        gs = xp.empty((steps, hid, batch), dtype=dt)  # tanh(g) apart: contiguous ops are faster
+        ig = xp.empty((hid, batch), dtype=dt)
+        pre = xp.empty((four_h, batch), dtype=dt)
         with _quiet_overflow(xp):
             for t in _steps(steps, reverse):
                 a = acts[t]
-                xp.matmul(hs[t + 1 - own], w_neg, out=a)
-                a -= gi[t]
+                xp.matmul(w_neg, hs[t + 1 - own], out=pre)
+                xp.subtract(pre, a, out=a)
                 xp.exp(a, out=a)
                 gt = gs[t]
-                xp.multiply(a[:, 2 * hid:3 * hid], a[:, 2 * hid:3 * hid], out=gt)
+                xp.multiply(a[2 * hid:3 * hid], a[2 * hid:3 * hid], out=gt)
                 gt += 1.0
                 xp.divide(2.0, gt, out=gt)
                 gt -= 1.0                             # tanh g = 2 / (1 + exp(-2 g)) - 1
                 a += 1.0
                 xp.divide(1.0, a, out=a)              # (faster than reciprocal in NumPy)
                 c = cs[t + own]
-                xp.multiply(a[:, hid:2 * hid], cs[t + 1 - own], out=c)
-                xp.multiply(a[:, :hid], gt, out=ig)
+                xp.multiply(a[hid:2 * hid], cs[t + 1 - own], out=c)
+                xp.multiply(a[:hid], gt, out=ig)
                 c += ig
                 xp.tanh(c, out=tanh_c[t])
-                xp.multiply(a[:, 3 * hid:], tanh_c[t], out=hs[t + own])
+                xp.multiply(a[3 * hid:], tanh_c[t], out=hs[t + own])
         out = xp.empty((steps + 1, batch, hid), dtype=dt)
-        out[:steps] = hs[own:own + steps]
-        out[steps] = cs[steps - first]
-        self.reverse = reverse
-        self.save_for_backward(gi, h0, c0, w_hh, acts, gs, tanh_c, hs, cs)
+        out[:steps] = hs[own:own + steps].transpose(0, 2, 1)
+        out[steps] = cs[steps - first].T
+        self.reverse, self.gate_major = reverse, gate_major
+        self.save_for_backward(gi, h0, c0, w_hh, b, acts, gs, tanh_c, hs, cs)
         return out
 
     def backward(self, grad):
-        gi, h0, c0, w_hh, acts, gs, tanh_c, hs, cs = self.saved_tensors
+        gi, h0, c0, w_hh, b, acts, gs, tanh_c, hs, cs = self.saved_tensors
+        needs = self.needs_input_grad
         if state.grad_enabled:        # create_graph=True: take the composed twin
             return tuple(_composed_grads(
-                lambda *a: lstm_sequence_reference(*a, reverse=self.reverse), self,
-                [gi, h0 if self.needs_input_grad[1] else None,
-                 c0 if self.needs_input_grad[2] else None, w_hh], grad))
+                lambda *a: lstm_sequence_reference(*a, reverse=self.reverse,
+                                                   gate_major=self.gate_major), self,
+                [gi, h0 if needs[1] else None, c0 if needs[2] else None, w_hh,
+                 b if len(needs) > 4 else None][:len(needs)], grad))
         g = grad.data
         xp = array_module(g)
         acts, gs, tanh_c, hs, cs = acts.data, gs.data, tanh_c.data, hs.data, cs.data
-        steps, batch, hid = tanh_c.shape
+        steps, hid, batch = tanh_c.shape
         prev = 1 if self.reverse else 0               # h_{t-1}, c_{t-1} = hs[t + prev], ...
-        h_prev, c_prev = hs[prev:prev + steps], cs[prev:prev + steps]
-        i, f = acts[..., :hid], acts[..., hid:2 * hid]
-        gg, o = gs, acts[..., 3 * hid:]
+        c_prev = cs[prev:prev + steps]
+        i, f = acts[:, :hid], acts[:, hid:2 * hid]
+        gg, o = gs, acts[:, 3 * hid:]
         # Everything that does not depend on dh, dc is computed for all steps at once, in place
-        # in the gate-gradient buffer: per step d(i, f, g) = dc * k[:, :3], d o = dh * k[:, 3].
+        # in the gate-gradient buffer: per step d(i, f, g) = dc * k[:3], d o = dh * k[3].
         k = 1.0 - acts
         k *= acts                                     # sigmoid' = y (1 - y) ...
-        k_g = k[..., 2 * hid:3 * hid]
+        k_g = k[:, 2 * hid:3 * hid]
         xp.multiply(gg, gg, out=k_g)
         xp.subtract(1.0, k_g, out=k_g)                # ... tanh' = 1 - y^2
-        k[..., :hid] *= gg
-        k[..., hid:2 * hid] *= c_prev
-        k[..., 2 * hid:3 * hid] *= i
-        k[..., 3 * hid:] *= tanh_c
+        k[:, :hid] *= gg
+        k[:, hid:2 * hid] *= c_prev
+        k[:, 2 * hid:3 * hid] *= i
+        k[:, 3 * hid:] *= tanh_c
         m = tanh_c * tanh_c                           # dc += dh * m with m = o (1 - tanh(c)^2)
         xp.subtract(1.0, m, out=m)
         m *= o
-        k_ifg = k.reshape(steps, batch, 4, hid)[:, :, :3]
-        dh = xp.zeros((batch, hid), dtype=g.dtype)
-        dc = g[steps].copy()
+        k_ifg = k.reshape(steps, 4, hid, batch)[:, :3]
+        dh = xp.zeros((hid, batch), dtype=g.dtype)
+        dc = xp.ascontiguousarray(g[steps].T)
         tmp = xp.empty_like(dc)
-        w = w_hh.data
+        w_t = w_hh.data.T                             # BLAS reads the transpose in place
+        # dW_hh accumulates step by step: gathering k as [4H, T*B] for one GEMM costs more
+        d_w = xp.zeros_like(w_hh.data) if needs[3] else None
+        d_w_t = xp.empty_like(w_hh.data) if needs[3] else None
         for t in _steps(steps, not self.reverse):
-            dh += g[t]
+            dh += g[t].T
             xp.multiply(dh, m[t], out=tmp)
             dc += tmp
-            k_ifg[t] *= dc[:, None, :]
-            k[t, :, 3 * hid:] *= dh
+            k_ifg[t] *= dc
+            k[t, 3 * hid:] *= dh
             dc *= f[t]
-            xp.matmul(k[t], w, out=dh)
-        d_w = None
-        if self.needs_input_grad[3]:
-            d_w = k.reshape(steps * batch, 4 * hid).T @ h_prev.reshape(steps * batch, hid)
-        return (_tensor(k) if self.needs_input_grad[0] else None,
-                _tensor(dh) if self.needs_input_grad[1] else None,
-                _tensor(dc) if self.needs_input_grad[2] else None, _tensor(d_w))
+            xp.matmul(w_t, k[t], out=dh)
+            if d_w is not None:
+                xp.matmul(k[t], hs[t + prev].T, out=d_w_t)
+                d_w += d_w_t
+        d_gi = k if self.gate_major else xp.ascontiguousarray(k.transpose(0, 2, 1))
+        d_b = None
+        if len(needs) > 4 and needs[4]:
+            d_b = k.sum(axis=(0, 2))
+        grads = (_tensor(d_gi) if needs[0] else None,
+                 _tensor(xp.ascontiguousarray(dh.T)) if needs[1] else None,
+                 _tensor(xp.ascontiguousarray(dc.T)) if needs[2] else None,
+                 _tensor(d_w), _tensor(d_b))
+        return grads[:len(needs)]
 
 
 def lstm_cell_reference(gx, h, c, w_hh):
@@ -164,15 +192,19 @@ def lstm_cell_reference(gx, h, c, w_hh):
     return o.sigmoid() * c.tanh(), c
 
 
-def lstm_sequence_reference(gi, h0, c0, w_hh, reverse=False):
+def lstm_sequence_reference(gi, h0, c0, w_hh, b=None, reverse=False, gate_major=False):
     """LSTMSequence composed from Tensor ops, step by step; same packed [T+1, B, H] output."""
     from ..ops.movement import cat, stack
     from ..tensor import _const
     xp = array_module(gi.data)
+    if gate_major:
+        gi = gi.permute(0, 2, 1)
     steps, batch, four_h = gi.shape
     zeros = _const(xp.zeros((batch, four_h // 4), dtype=gi.dtype))
     h = h0 if h0 is not None else zeros
     c = c0 if c0 is not None else zeros
+    if b is not None:
+        gi = gi + b
     hs = [None] * steps
     for t in _steps(steps, reverse):
         h, c = lstm_cell_reference(gi[t], h, c, w_hh)
