@@ -252,3 +252,24 @@ def test_integer_and_bool_arithmetic_follows_torch(device):
 def test_gelu_rejects_unknown_approximation():
     with pytest.raises(ValueError, match="gelu: approximate"):
         tl.ones(2).gelu("fast")
+
+
+def test_relu_large_mask_is_packed_and_exact(device):
+    # above PACK_MASK_ELEMENTS the mask is kept as bits; a size that is not a multiple of 8
+    # or of the unpack slice checks the tail
+    from tinygrad_lite.ops.elementwise import PACK_MASK_ELEMENTS
+    n = PACK_MASK_ELEMENTS + 13
+    rng = np.random.default_rng(3)
+    x_np, g_np = rng.standard_normal((n,)), rng.standard_normal((n,))
+    x = tl.tensor(x_np, device=device, requires_grad=True)
+    y = x.relu()
+    assert y.grad_fn.packed
+    (gx,) = tl.autograd.grad(y, [x], grad_outputs=[tl.tensor(g_np, device=device)],
+                             create_graph=False, retain_graph=True)
+    np.testing.assert_array_equal(gx.numpy(), g_np * (x_np > 0))
+    # with create_graph the gradient is itself differentiable in the upstream gradient
+    g = tl.tensor(g_np, device=device, requires_grad=True)
+    (gx,) = tl.autograd.grad(y, [x], grad_outputs=[g], create_graph=True)
+    v = rng.standard_normal((n,))
+    (gg,) = tl.autograd.grad((gx * tl.tensor(v, device=device)).sum(), [g])
+    np.testing.assert_array_equal(gg.numpy(), v * (x_np > 0))

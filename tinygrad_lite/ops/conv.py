@@ -240,6 +240,7 @@ class Conv2d(Function):
                 out[s:s + nb] = y
             else:
                 xp.add(y, b.reshape(kout, 1), out=out[s:s + nb])
+            del cols, y     # as in Conv2dWeight: one chunk's temporaries alive at a time
         return out.reshape(n, kout, p, q)
 
     def backward(self, grad):
@@ -306,6 +307,8 @@ class Conv2dWeight(Function):
             else:
                 g = xp.matmul(dyt, part.transpose(0, 2, 1))
             dw = g if dw is None else xp.add(dw, g, out=dw)
+            # drop this chunk's columns before the next chunk's are built, not after
+            del part, dyt
         return dw.reshape(w_shape)
 
     def backward(self, grad):
@@ -406,7 +409,8 @@ class MaxPool2d(Function):
 
     def forward(self, x, kernel, stride, padding, dilation, tap, y=None):
         self.geom = dict(kernel=kernel, stride=stride, padding=padding, dilation=dilation)
-        self.tap = tap
+        # saved, not kept as an attribute, so the engine frees the taps once backward has run
+        self.save_for_backward(tap)
         if y is not None:
             return y
         xp = array_module(x)
@@ -419,7 +423,9 @@ class MaxPool2d(Function):
         return out
 
     def backward(self, grad):
-        return MaxPool2dBackward.apply(grad, x_shape=self.in_meta[0][0], tap=self.tap, **self.geom)
+        (tap,) = self.saved_tensors
+        return MaxPool2dBackward.apply(grad, x_shape=self.in_meta[0][0], tap=tap.data,
+                                       **self.geom)
 
 
 class MaxPool2dBackward(Function):

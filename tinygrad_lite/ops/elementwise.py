@@ -340,20 +340,51 @@ class Sigmoid(Function):
         return grad * (y * (1.0 - y))
 
 
+# Relu masks of at least this many elements are kept as bits: a CNN's first ReLU mask is alive
+# through the whole backward, and 1 byte per element of it sat in the training step's peak
+PACK_MASK_ELEMENTS = 1 << 20
+# elements unpacked per slice in backward (a multiple of 8), so the byte mask never exists whole
+_UNPACK_SLICE = 1 << 18
+
+
+def _times_bits(grad, bits):
+    """grad * mask for a mask packed by packbits (flat, 1 bit per element)."""
+    xp = array_module(grad)
+    flat = xp.ascontiguousarray(grad).reshape(-1)
+    out = xp.empty_like(flat)
+    for s in range(0, flat.size, _UNPACK_SLICE):
+        e = min(s + _UNPACK_SLICE, flat.size)
+        mask = xp.unpackbits(bits[s // 8:(e + 7) // 8])[:e - s].view(bool)
+        xp.multiply(flat[s:e], mask, out=out[s:e])
+    return out.reshape(grad.shape)
+
+
 class Relu(Function):
     """y = max(x, 0);  dx = dy * (x > 0)"""
+
+    arithmetic_backward = True
 
     def forward(self, x):
         xp = array_module(x)
         y = xp.maximum(x, 0)
-        self.save_for_backward(x > 0)
+        mask = x > 0
+        self.packed = mask.size >= PACK_MASK_ELEMENTS
+        self.save_for_backward(xp.packbits(mask) if self.packed else mask)
         return y
 
     def backward(self, grad):
         (mask,) = self.saved_tensors
-        # Mul straight on the bool mask: NumPy multiplies float by bool in one pass, where
-        # `grad * mask` would first cast the mask to a float copy
-        return Mul.apply(grad, mask)
+        if not self.packed:
+            # Mul straight on the bool mask: NumPy multiplies float by bool in one pass, where
+            # `grad * mask` would first cast the mask to a float copy
+            return grad * mask if self._on_arrays else Mul.apply(grad, mask)
+        if self._on_arrays:
+            return _times_bits(grad, mask)
+        # building a graph (create_graph): the whole mask, as a constant of the product
+        from ..tensor import Tensor
+        bits = mask.data
+        whole = array_module(bits).unpackbits(bits)[:grad.data.size].view(bool)
+        return Mul.apply(grad, Tensor._make(whole.reshape(grad.shape), False, None, None))
 
 
 class LeakyRelu(Function):
