@@ -73,7 +73,8 @@ def compare(ours, theirs, repeat: int = 20, warmup: int = 3, device: str = "cpu"
 
 def peak_rss_delta_mb(framework: str, workload: str, device: str, steps: int = 3) -> float:
     """Peak resident memory of a fresh process running `steps` of the workload, minus what it held
-    just before the first step (imports, model and data excluded: the same rule for both sides)."""
+    just before them (after a warm-up step and a heap trim: the same rule for both sides; see
+    benchmarks/memprobe.py)."""
     cmd = [sys.executable, "-m", "benchmarks.memprobe", framework, workload, device, str(steps)]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [os.getcwd(),
                                                                     os.environ.get("PYTHONPATH")])))
