@@ -323,6 +323,13 @@ def test_bad_inputs_raise():
         nn.RNN(3, 4, nonlinearity="sigmoid")
     with pytest.raises(ValueError, match=r"GRUCell.*\(batch, 3\)"):
         nn.GRUCell(3, 4)(tl.randn(2, 5))
+    for kind, shape, batch_first in [("LSTM", (0, 2, 3), False), ("GRU", (2, 0, 3), True),
+                                     ("RNN", (0, 3), False)]:
+        layer = getattr(nn, kind)(3, 4, batch_first=batch_first)
+        with pytest.raises(ValueError, match=rf"{kind}: sequence length must be at least 1"):
+            layer(tl.randn(*shape))
+    # an empty batch is not an empty sequence
+    assert nn.LSTM(3, 4)(tl.randn(5, 0, 3))[0].shape == (5, 0, 4)
 
 
 def test_output_shapes_and_dtype():
@@ -349,3 +356,37 @@ def test_no_grad_builds_no_graph():
     with tl.no_grad():
         out, (h, c) = lstm(tl.randn(6, 2, 3))
     assert out.grad_fn is None and not out.requires_grad and h.grad_fn is None
+
+
+@pytest.mark.parametrize("batch_first", [False, True])
+@pytest.mark.parametrize("side", ["right", "left"])
+def test_pad_sequence_matches_torch(batch_first, side, device):
+    rng = np.random.default_rng(21)
+    arrays = [rng.standard_normal((n, 3)) for n in (4, 1, 6)]
+    ours = [tl.tensor(a, device=device, requires_grad=True) for a in arrays]
+    theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
+    p_o = nn.utils.rnn.pad_sequence(ours, batch_first=batch_first, padding_value=-1.5,
+                                    padding_side=side)
+    p_t = torch.nn.utils.rnn.pad_sequence(theirs, batch_first=batch_first, padding_value=-1.5,
+                                          padding_side=side)
+    assert_close(p_o, p_t, msg="padded")
+    g = rng.standard_normal(tuple(p_t.shape))
+    (p_o * tl.tensor(g, device=device)).sum().backward()
+    (p_t * torch.from_numpy(g)).sum().backward()
+    for a, b in zip(ours, theirs):
+        assert_close(a.grad, b.grad, msg="grad")
+    if side == "right":
+        back = nn.utils.rnn.unpad_sequence(p_o, tl.tensor([4, 1, 6]), batch_first=batch_first)
+        for a, b in zip(back, arrays):
+            np.testing.assert_array_equal(a.detach().numpy(), b)
+
+
+def test_pad_sequence_bad_input():
+    with pytest.raises(ValueError, match="pad_sequence: expected a non-empty list"):
+        nn.utils.rnn.pad_sequence([])
+    with pytest.raises(ValueError, match=r"sequence 1 is \(2, 4\)"):
+        nn.utils.rnn.pad_sequence([tl.ones(3, 3), tl.ones(2, 4)])
+    with pytest.raises(ValueError, match="padding_side"):
+        nn.utils.rnn.pad_sequence([tl.ones(3, 3)], padding_side="middle")
+    with pytest.raises(ValueError, match=r"unpad_sequence: lengths \[3, 9\]"):
+        nn.utils.rnn.unpad_sequence(tl.ones(4, 2, 3), [3, 9])

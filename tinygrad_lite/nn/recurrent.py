@@ -100,6 +100,10 @@ class RNNBase(Module):
         if x.shape[-1] != self.input_size:
             raise ValueError(f"{self._name}: input.size(-1) must be input_size="
                              f"{self.input_size}, got shape {tuple(x.shape)}")
+        seq_dim = 1 if self.batch_first and x.ndim == 3 else 0
+        if x.shape[seq_dim] == 0:
+            raise ValueError(f"{self._name}: sequence length must be at least 1, got input "
+                             f"of shape {tuple(x.shape)} (batch_first={self.batch_first})")
         w = self.weight_ih_l0
         if x.dtype != w.dtype or x.device != w.device:
             raise TypeError(f"{self._name}: input is {x.dtype} on {x.device} but the weights are "

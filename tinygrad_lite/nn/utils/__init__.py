@@ -1,13 +1,15 @@
-"""Gradient clipping and flattening parameters to one vector (torch.nn.utils)."""
+"""Gradient clipping and flattening parameters to one vector (torch.nn.utils); padding
+sequences of different lengths in nn.utils.rnn."""
 from __future__ import annotations
 
 import math
 from typing import Iterable, Union
 
-from ..autograd.grad_mode import no_grad
-from ..backend import array_module
-from ..ops import movement as M
-from ..tensor import Tensor, _const
+from ...autograd.grad_mode import no_grad
+from ...backend import array_module
+from ...ops import movement as M
+from ...tensor import Tensor, _const
+from . import rnn  # noqa: F401  (nn.utils.rnn, as in torch)
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector", "vector_to_parameters"]
 
