@@ -150,3 +150,27 @@ def test_cuda_checkpoint_loads_on_cpu(tmp_path):
     assert w.device == "cpu" and w.tolist() == [0.0, 1.0, 2.0, 3.0]
     if not tl.cuda_is_available():
         assert tl.load(path)["w"].device == "cpu"
+
+
+def test_map_location_dict_and_callable(tmp_path):
+    path = tmp_path / "gpu.npz"
+    np.savez(path, __structure__=np.array(json.dumps(
+        {"format": "tinygrad_lite.checkpoint", "version": 1,
+         "root": {"dict": [["w", {"tensor": "a0", "device": "cuda", "requires_grad": True}],
+                           ["b", {"tensor": "a1", "device": "cpu", "requires_grad": False}]]}})),
+        a0=np.arange(4, dtype=np.float32), a1=np.ones(2, dtype=np.float32))
+    sd = tl.load(path, map_location={"cuda:0": "cpu"})
+    assert sd["w"].device == "cpu" and sd["w"].requires_grad and sd["b"].device == "cpu"
+    seen = []
+
+    def relocate(t, location):
+        seen.append((location, t.device))
+        return t * 2 if location == "cuda" else None
+
+    sd = tl.load(path, map_location=relocate)
+    assert sorted(seen) == [("cpu", "cpu"), ("cuda", "cpu")]
+    assert sd["w"].tolist() == [0.0, 2.0, 4.0, 6.0] and sd["b"].tolist() == [1.0, 1.0]
+    with pytest.raises(TypeError, match="load: map_location returned ndarray"):
+        tl.load(path, map_location=lambda t, loc: t.numpy())
+    with pytest.raises(ValueError, match="unknown device 'tpu'"):
+        tl.load(path, map_location={"cuda": "tpu"})

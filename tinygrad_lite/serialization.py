@@ -64,10 +64,24 @@ def _decode(desc, archive, map_location, path):
         return float(desc["float"])
     if "tensor" in desc:
         arr = _array(archive, desc["tensor"], path)
-        device = map_location or desc.get("device", "cpu")
-        if backend.Device(device) == "cuda" and not backend.cuda_is_available():
-            device = "cpu"      # a GPU checkpoint still opens on a machine without one
-        t = Tensor._make(backend.to_device(arr, device), False, None, None)
+        saved = desc.get("device", "cpu")
+        if callable(map_location):
+            # torch's form: called with the tensor on the CPU and the saved location; None keeps
+            # the default placement
+            t = map_location(Tensor._make(arr, False, None, None), saved)
+            if t is not None and not isinstance(t, Tensor):
+                raise TypeError(f"load: map_location returned {type(t).__name__}, expected a "
+                                "Tensor or None")
+        else:
+            t = None
+        if t is None:
+            if isinstance(map_location, dict):
+                device = map_location.get(saved, saved)
+            else:
+                device = map_location if isinstance(map_location, str) else saved
+            if backend.Device(device) == "cuda" and not backend.cuda_is_available():
+                device = "cpu"      # a GPU checkpoint still opens on a machine without one
+            t = Tensor._make(backend.to_device(arr, device), False, None, None)
         if desc.get("requires_grad") and arr.dtype.kind == "f":
             t.requires_grad_(True)
         return t
@@ -132,14 +146,19 @@ def save(obj: Any, f) -> None:
 
 def load(f, map_location: Optional[str] = None, weights_only: bool = True) -> Any:
     """Read a checkpoint written by `save`; tensors go to map_location (default: where they
-    were saved, or the CPU when that GPU is not available)."""
+    were saved, or the CPU when that GPU is not available).
+
+    map_location is a device ("cpu", "cuda"), a dict from saved device to device
+    ({"cuda": "cpu"}), or a callable fn(tensor_on_cpu, saved_device) returning a Tensor, or None
+    for the default placement."""
     if not isinstance(f, (str, os.PathLike)) and not hasattr(f, "read"):
         raise TypeError(f"load: expected a path or a binary file object, got "
                         f"{type(f).__name__}")
     name = os.fspath(f) if isinstance(f, (str, os.PathLike)) else getattr(f, "name", repr(f))
-    if map_location is not None:
-        if isinstance(map_location, dict) or callable(map_location):
-            raise TypeError("load: map_location must be a device name like 'cpu' or 'cuda'")
+    if isinstance(map_location, dict):
+        map_location = {str(backend.Device(k)): str(backend.Device(v))
+                        for k, v in map_location.items()}
+    elif map_location is not None and not callable(map_location):
         map_location = backend.Device(map_location)
     if isinstance(f, (str, os.PathLike)) and not os.path.exists(name):
         raise FileNotFoundError(f"load: no such checkpoint file: {name}")
