@@ -14,8 +14,10 @@ from typing import Any, Callable, Iterable, Optional, Sequence, Union
 from ..nn._checks import check_int, check_number
 from .optimizer import Optimizer, _to_plain
 
-__all__ = ["LRScheduler", "LambdaLR", "StepLR", "MultiStepLR", "ExponentialLR",
-           "CosineAnnealingLR", "LinearLR", "SequentialLR", "OneCycleLR", "ReduceLROnPlateau"]
+__all__ = ["LRScheduler", "LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR", "ConstantLR",
+           "LinearLR", "ExponentialLR", "PolynomialLR", "CosineAnnealingLR",
+           "CosineAnnealingWarmRestarts", "CyclicLR", "OneCycleLR", "SequentialLR",
+           "ChainedScheduler", "ReduceLROnPlateau"]
 
 
 def _current_lrs(optimizer: Optimizer) -> list:
@@ -33,16 +35,41 @@ def _per_group(name: str, optimizer: Optimizer, value) -> list:
     return [value] * n
 
 
+def _require_optimizer(who: str, optimizer) -> None:
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(f"{who}: {type(optimizer).__name__} is not an Optimizer")
+
+
+def _fn_state(fn):
+    """What a state_dict keeps of a user function (or a list of them), as torch does: a callable
+    object's attributes; None for a plain function or lambda, which cannot be saved."""
+    if isinstance(fn, list):
+        return [_fn_state(f) for f in fn]
+    if isinstance(fn, types.FunctionType) or not hasattr(fn, "__dict__"):
+        return None
+    return _to_plain(dict(vars(fn)))
+
+
+def _fn_restore(fn, saved) -> None:
+    """Put the attributes saved by `_fn_state` back on the live callable object(s)."""
+    if isinstance(fn, list):
+        for f, attrs in zip(fn, saved or []):
+            _fn_restore(f, attrs)
+    elif saved is not None:
+        vars(fn).update(saved)
+
+
 class LRScheduler:
     """Base class: keeps `last_epoch` and `base_lrs`; subclasses write `get_lr()`.
 
     Building a scheduler takes its first step at once (last_epoch -1 -> 0), as torch does.
     """
 
+    # Attributes holding user functions; state_dict keeps only callable objects' attributes.
+    _fn_attrs: tuple = ()
+
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1):
-        if not isinstance(optimizer, Optimizer):
-            raise TypeError(f"{type(self).__name__}: {type(optimizer).__name__} is not an "
-                            "Optimizer")
+        _require_optimizer(type(self).__name__, optimizer)
         self.optimizer = optimizer
         if last_epoch == -1:
             for group in optimizer.param_groups:
@@ -87,60 +114,65 @@ class LRScheduler:
             self.last_epoch = epoch
             closed = getattr(self, "_get_closed_form_lr", None)
             values = closed() if closed is not None else self.get_lr()
+        self._set_lrs(values)
+
+    def _set_lrs(self, values: list) -> None:
         for group, lr in zip(self.optimizer.param_groups, values):
             group["lr"] = lr
         self._last_lr = _current_lrs(self.optimizer)
 
     def state_dict(self) -> dict[str, Any]:
         """Every attribute except the optimizer, as plain dicts, lists and numbers."""
-        return {k: _to_plain(v) for k, v in self.__dict__.items() if k != "optimizer"}
+        out = {k: _to_plain(v) for k, v in self.__dict__.items()
+               if k != "optimizer" and k not in self._fn_attrs}
+        out.update({k: _fn_state(getattr(self, k)) for k in self._fn_attrs})
+        return out
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore the attributes saved by `state_dict()`."""
-        self.__dict__.update(_to_plain(dict(state_dict)))
+        state_dict = dict(state_dict)
+        saved_fns = {k: state_dict.pop(k, None) for k in self._fn_attrs}
+        self.__dict__.update(_to_plain(state_dict))
+        for k, saved in saved_fns.items():
+            _fn_restore(getattr(self, k), saved)
 
 
 _LRScheduler = LRScheduler  # the old torch name
 
 
-class LambdaLR(LRScheduler):
-    """lr = base_lr * lr_lambda(epoch), one lambda per group or one for all."""
+class _LambdaScheduler(LRScheduler):
+    """LambdaLR and MultiplicativeLR: one function of the epoch per group, or one for all."""
+
+    _fn_attrs = ("lr_lambdas",)
 
     def __init__(self, optimizer: Optimizer,
                  lr_lambda: Union[Callable[[int], float], Sequence[Callable[[int], float]]],
                  last_epoch: int = -1):
-        if isinstance(lr_lambda, (list, tuple)):
-            if len(lr_lambda) != len(optimizer.param_groups):
-                raise ValueError(f"LambdaLR: expected {len(optimizer.param_groups)} "
-                                 f"lr_lambdas, got {len(lr_lambda)}")
-            self.lr_lambdas = list(lr_lambda)
-        else:
-            self.lr_lambdas = [lr_lambda] * len(optimizer.param_groups)
+        who = type(self).__name__
+        _require_optimizer(who, optimizer)
+        self.lr_lambdas = _per_group(f"{who}: lr_lambda", optimizer, lr_lambda)
         for fn in self.lr_lambdas:
             if not callable(fn):
-                raise TypeError(f"LambdaLR: lr_lambda must be a function of the epoch (or a list "
+                raise TypeError(f"{who}: lr_lambda must be a function of the epoch (or a list "
                                 f"of them), got {type(fn).__name__} {fn!r}")
         super().__init__(optimizer, last_epoch)
+
+
+class LambdaLR(_LambdaScheduler):
+    """lr = base_lr * lr_lambda(epoch)."""
 
     def get_lr(self) -> list:
         return [base * fn(self.last_epoch) for fn, base in zip(self.lr_lambdas, self.base_lrs)]
 
-    def state_dict(self) -> dict[str, Any]:
-        """Functions are not saved; a callable object's attributes are (as in torch)."""
-        out = {k: _to_plain(v) for k, v in self.__dict__.items()
-               if k not in ("optimizer", "lr_lambdas")}
-        out["lr_lambdas"] = [None if isinstance(fn, types.FunctionType)
-                             or not hasattr(fn, "__dict__") else _to_plain(dict(vars(fn)))
-                             for fn in self.lr_lambdas]
-        return out
 
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        state_dict = dict(state_dict)
-        saved = state_dict.pop("lr_lambdas", None) or []
-        super().load_state_dict(state_dict)
-        for fn, attrs in zip(self.lr_lambdas, saved):
-            if attrs is not None:
-                vars(fn).update(attrs)
+class MultiplicativeLR(_LambdaScheduler):
+    """lr = previous lr * lr_lambda(epoch): the lambda gives each epoch's factor, not the lr."""
+
+    def get_lr(self) -> list:
+        if self._is_initial:
+            return _current_lrs(self.optimizer)
+        return [g["lr"] * fn(self.last_epoch)
+                for fn, g in zip(self.lr_lambdas, self.optimizer.param_groups)]
 
 
 class StepLR(LRScheduler):
@@ -183,6 +215,32 @@ class MultiStepLR(LRScheduler):
         return [base * self.gamma ** passed for base in self.base_lrs]
 
 
+class ConstantLR(LRScheduler):
+    """Scale the lr by `factor` for the first total_iters epochs, then give it back."""
+
+    def __init__(self, optimizer: Optimizer, factor: float = 1.0 / 3, total_iters: int = 5,
+                 last_epoch: int = -1):
+        factor = check_number(factor, "factor", "ConstantLR")
+        # torch admits 0, then divides by it at total_iters.
+        if not 0 < factor <= 1.0:
+            raise ValueError(f"ConstantLR: factor must be in (0, 1], got {factor!r}")
+        self.factor = factor
+        self.total_iters = check_int(total_iters, "total_iters", "ConstantLR")
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list:
+        groups = self.optimizer.param_groups
+        if self.last_epoch == 0:
+            return [g["lr"] * self.factor for g in groups]
+        if self.last_epoch != self.total_iters:
+            return _current_lrs(self.optimizer)
+        return [g["lr"] * (1.0 / self.factor) for g in groups]
+
+    def _get_closed_form_lr(self) -> list:
+        done = self.last_epoch >= self.total_iters
+        return [base * (self.factor + done * (1 - self.factor)) for base in self.base_lrs]
+
+
 class ExponentialLR(LRScheduler):
     """Multiply the lr by gamma every epoch."""
 
@@ -197,6 +255,28 @@ class ExponentialLR(LRScheduler):
 
     def _get_closed_form_lr(self) -> list:
         return [base * self.gamma ** self.last_epoch for base in self.base_lrs]
+
+
+class PolynomialLR(LRScheduler):
+    """lr = base_lr * (1 - epoch / total_iters) ** power, then constant after total_iters."""
+
+    def __init__(self, optimizer: Optimizer, total_iters: int = 5, power: float = 1.0,
+                 last_epoch: int = -1):
+        self.total_iters = check_int(total_iters, "total_iters", "PolynomialLR")
+        self.power = check_number(power, "power", "PolynomialLR")
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list:
+        e, t = self.last_epoch, self.total_iters
+        if self._is_initial or e > t:
+            return _current_lrs(self.optimizer)
+        # The ratio of this epoch's closed form to the last one's, applied to the current lr.
+        factor = ((1.0 - e / t) / (1.0 - (e - 1) / t)) ** self.power
+        return [g["lr"] * factor for g in self.optimizer.param_groups]
+
+    def _get_closed_form_lr(self) -> list:
+        left = 1.0 - min(self.total_iters, self.last_epoch) / self.total_iters
+        return [base * left ** self.power for base in self.base_lrs]
 
 
 class CosineAnnealingLR(LRScheduler):
@@ -233,6 +313,55 @@ class CosineAnnealingLR(LRScheduler):
                 for base in self.base_lrs]
 
 
+class CosineAnnealingWarmRestarts(LRScheduler):
+    """SGDR (Loshchilov & Hutter, 2017): cosine from base_lr to eta_min over T_i epochs, then
+    back to base_lr; T_i starts at T_0 and is multiplied by T_mult at each restart.
+
+    `step(epoch)` takes a fractional epoch (`epoch + i / batches`) to anneal within an epoch.
+    """
+
+    def __init__(self, optimizer: Optimizer, T_0: int, T_mult: int = 1, eta_min: float = 0.0,
+                 last_epoch: int = -1):
+        who = "CosineAnnealingWarmRestarts"
+        self.T_0 = check_int(T_0, "T_0", who)
+        self.T_i = self.T_0
+        self.T_mult = check_int(T_mult, "T_mult", who)
+        self.eta_min = check_number(eta_min, "eta_min", who)
+        self.T_cur = last_epoch
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list:
+        lo = self.eta_min
+        return [lo + (base - lo) * (1 + math.cos(math.pi * self.T_cur / self.T_i)) / 2
+                for base in self.base_lrs]
+
+    def step(self, epoch: Optional[float] = None) -> None:
+        """Advance one epoch, or jump to `epoch` (fractional allowed) and find its cycle."""
+        if epoch is None and self.last_epoch < 0:
+            epoch = 0
+        if epoch is None:
+            epoch = self.last_epoch + 1
+            self.T_cur += 1
+            if self.T_cur >= self.T_i:
+                self.T_cur %= self.T_i
+                self.T_i *= self.T_mult
+        elif epoch < 0:
+            raise ValueError(f"CosineAnnealingWarmRestarts: epoch must be >= 0, got {epoch!r}")
+        elif epoch < self.T_0:
+            self.T_i, self.T_cur = self.T_0, epoch
+        elif self.T_mult == 1:
+            self.T_cur = epoch % self.T_0
+        else:
+            # Restart n starts at T_0 * (T_mult**n - 1) / (T_mult - 1): solve that for n.
+            t0, m = self.T_0, self.T_mult
+            n = int(math.log(epoch / t0 * (m - 1) + 1, m))
+            self.T_cur = epoch - t0 * (m ** n - 1) / (m - 1)
+            self.T_i = t0 * m ** n
+        self.last_epoch = math.floor(epoch)
+        self._step_count += 1
+        self._set_lrs(self.get_lr())
+
+
 class LinearLR(LRScheduler):
     """Scale the lr linearly from start_factor to end_factor over total_iters epochs."""
 
@@ -264,7 +393,40 @@ class LinearLR(LRScheduler):
         return [base * (self.start_factor + span * frac) for base in self.base_lrs]
 
 
-class SequentialLR(LRScheduler):
+class _Composite(LRScheduler):
+    """SequentialLR and ChainedScheduler: schedulers of one optimizer, stepped by this one."""
+
+    def _check_schedulers(self, optimizer, schedulers: Sequence[LRScheduler]) -> None:
+        who = type(self).__name__
+        if len(schedulers) < 1:
+            raise ValueError(f"{who}: expects at least one scheduler")
+        for i, s in enumerate(schedulers):
+            if not hasattr(s, "optimizer"):
+                raise TypeError(f"{who}: scheduler {i} ({type(s).__name__}) has no optimizer; "
+                                "is it a scheduler?")
+            if isinstance(s, ReduceLROnPlateau):
+                raise ValueError(f"{who}: scheduler {i} is a ReduceLROnPlateau, whose step "
+                                 "needs a metric; it cannot be combined")
+            if s.optimizer is not optimizer:
+                raise ValueError(f"{who}: scheduler {i} ({type(s).__name__}) belongs to "
+                                 "another optimizer")
+
+    def state_dict(self) -> dict[str, Any]:
+        """Own attributes, with each scheduler's state_dict nested under '_schedulers'."""
+        out = {k: _to_plain(v) for k, v in self.__dict__.items()
+               if k not in ("optimizer", "_schedulers")}
+        out["_schedulers"] = [s.state_dict() for s in self._schedulers]
+        return out
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        state_dict = dict(state_dict)
+        children = state_dict.pop("_schedulers")
+        self.__dict__.update(_to_plain(state_dict))
+        for s, sd in zip(self._schedulers, children):
+            s.load_state_dict(sd)
+
+
+class SequentialLR(_Composite):
     """Run `schedulers[i]` between `milestones[i-1]` and `milestones[i]`.
 
     At a milestone the next scheduler restarts from epoch 0 of its own (closed form), as torch's.
@@ -272,20 +434,11 @@ class SequentialLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, schedulers: Sequence[LRScheduler],
                  milestones: Sequence[int], last_epoch: int = -1):
-        if len(schedulers) < 1:
-            raise ValueError("SequentialLR: expects at least one scheduler")
-        for i, s in enumerate(schedulers):
-            if isinstance(s, ReduceLROnPlateau):
-                raise ValueError(f"SequentialLR: scheduler {i} is a ReduceLROnPlateau, whose "
-                                 "step needs a metric; it cannot be sequenced")
-            if getattr(s, "optimizer", None) is not optimizer:
-                raise ValueError(f"SequentialLR: scheduler {i} ({type(s).__name__}) belongs "
-                                 "to another optimizer")
+        _require_optimizer("SequentialLR", optimizer)
+        self._check_schedulers(optimizer, schedulers)
         if len(milestones) != len(schedulers) - 1:
             raise ValueError(f"SequentialLR: needs one milestone fewer than schedulers, got "
                              f"{len(schedulers)} schedulers and {len(milestones)} milestones")
-        if not isinstance(optimizer, Optimizer):
-            raise TypeError(f"SequentialLR: {type(optimizer).__name__} is not an Optimizer")
         self._schedulers = list(schedulers)
         self._milestones = list(milestones)
         self.last_epoch = last_epoch + 1
@@ -318,21 +471,142 @@ class SequentialLR(LRScheduler):
             sched.step()
         self._last_lr = sched.get_last_lr()
 
-    def state_dict(self) -> dict[str, Any]:
-        out = {k: _to_plain(v) for k, v in self.__dict__.items()
-               if k not in ("optimizer", "_schedulers")}
-        out["_schedulers"] = [s.state_dict() for s in self._schedulers]
-        return out
 
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        state_dict = dict(state_dict)
-        children = state_dict.pop("_schedulers")
-        self.__dict__.update(_to_plain(state_dict))
-        for s, sd in zip(self._schedulers, children):
-            s.load_state_dict(sd)
+class ChainedScheduler(_Composite):
+    """Step every scheduler in turn on each step(), so their changes to the lr compound.
+
+    Build the schedulers first (each takes its construction step); chaining takes no step.
+    """
+
+    def __init__(self, schedulers: Sequence[LRScheduler], optimizer: Optional[Optimizer] = None):
+        if optimizer is None and len(schedulers) > 0:
+            optimizer = getattr(schedulers[0], "optimizer", None)
+        self._check_schedulers(optimizer, schedulers)
+        self._schedulers = list(schedulers)
+        self.optimizer = optimizer
+        self._last_lr = _current_lrs(optimizer)
+
+    def step(self) -> None:  # type: ignore[override]
+        """Step each scheduler, in the order given."""
+        for s in self._schedulers:
+            s.step()
+        self._last_lr = _current_lrs(self.optimizer)
 
 
-class OneCycleLR(LRScheduler):
+class _CycledMomentum(LRScheduler):
+    """OneCycleLR and CyclicLR: momentum (SGD's `momentum` or Adam's beta1) moves against the lr,
+    between each group's base_momentum and max_momentum."""
+
+    def _init_momentum(self, optimizer: Optimizer, base_momentum, max_momentum,
+                       last_epoch: int) -> tuple[list, list]:
+        """Check the optimizer has a momentum, start it at max_momentum; (lows, highs)."""
+        who = type(self).__name__
+        if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
+            raise ValueError(f"{who}: cycle_momentum needs an optimizer with momentum or betas; "
+                             f"{type(optimizer).__name__} has neither")
+        self.use_beta1 = "betas" in optimizer.defaults
+        highs = _per_group(f"{who}: max_momentum", optimizer, max_momentum)
+        lows = _per_group(f"{who}: base_momentum", optimizer, base_momentum)
+        if last_epoch == -1:
+            for hi, lo, group in zip(highs, lows, optimizer.param_groups):
+                self._set_momentum(group, hi)
+                group["max_momentum"] = hi
+                group["base_momentum"] = lo
+        return lows, highs
+
+    def _set_momentum(self, group: dict, value: float) -> None:
+        if self.use_beta1:
+            group["betas"] = (value, *tuple(group["betas"])[1:])
+        else:
+            group["momentum"] = value
+
+
+# Each built-in CyclicLR mode, and what its scale function counts: cycles or iterations.
+_CYCLIC_MODES = {"triangular": "cycle", "triangular2": "cycle", "exp_range": "iterations"}
+
+
+class CyclicLR(_CycledMomentum):
+    """Cyclical learning rates (Smith, 2017): a triangle wave between base_lr and max_lr whose
+    height is scaled by the mode's (or `scale_fn`'s) factor; stepped once per batch.
+
+    With cycle_momentum the momentum runs the opposite triangle, max_momentum to base_momentum.
+    """
+
+    _fn_attrs = ("_scale_fn_custom",)
+
+    def __init__(self, optimizer: Optimizer, base_lr: Union[float, Sequence[float]],
+                 max_lr: Union[float, Sequence[float]], step_size_up: int = 2000,
+                 step_size_down: Optional[int] = None, mode: str = "triangular",
+                 gamma: float = 1.0, scale_fn: Optional[Callable[[float], float]] = None,
+                 scale_mode: str = "cycle", cycle_momentum: bool = True,
+                 base_momentum: Union[float, Sequence[float]] = 0.8,
+                 max_momentum: Union[float, Sequence[float]] = 0.9, last_epoch: int = -1):
+        _require_optimizer("CyclicLR", optimizer)
+        self.optimizer = optimizer
+        base_lrs = _per_group("CyclicLR: base_lr", optimizer, base_lr)
+        if last_epoch == -1:
+            for lr, group in zip(base_lrs, optimizer.param_groups):
+                group["lr"] = lr
+        self.max_lrs = _per_group("CyclicLR: max_lr", optimizer, max_lr)
+        up = check_number(step_size_up, "step_size_up", "CyclicLR")
+        down = up if step_size_down is None else check_number(step_size_down,
+                                                               "step_size_down", "CyclicLR")
+        if up <= 0 or down < 0:
+            raise ValueError(f"CyclicLR: step_size_up must be > 0 and step_size_down >= 0, got "
+                             f"{step_size_up!r} and {step_size_down!r}")
+        self.total_size = up + down
+        self.step_ratio = up / self.total_size
+        if scale_fn is None and mode not in _CYCLIC_MODES:
+            raise ValueError(f"CyclicLR: mode must be one of {sorted(_CYCLIC_MODES)} (or give "
+                             f"scale_fn), got {mode!r}")
+        if scale_fn is not None and not callable(scale_fn):
+            raise TypeError(f"CyclicLR: scale_fn must be a function, got "
+                            f"{type(scale_fn).__name__} {scale_fn!r}")
+        if scale_mode not in ("cycle", "iterations"):
+            raise ValueError(f"CyclicLR: scale_mode must be 'cycle' or 'iterations', got "
+                             f"{scale_mode!r}")
+        self.mode = mode
+        self.gamma = check_number(gamma, "gamma", "CyclicLR")
+        self._scale_fn_custom = scale_fn
+        # A built-in mode fixes what its scale counts; scale_mode is only for a custom scale_fn.
+        self.scale_mode = scale_mode if scale_fn is not None else _CYCLIC_MODES[mode]
+        self.cycle_momentum = cycle_momentum
+        if cycle_momentum:
+            self.base_momentums, self.max_momentums = self._init_momentum(
+                optimizer, base_momentum, max_momentum, last_epoch)
+        super().__init__(optimizer, last_epoch)
+        # Set after the construction step, as torch does, which used the groups' initial_lr.
+        self.base_lrs = base_lrs
+
+    def scale_fn(self, x: float) -> float:
+        """The wave's height factor at cycle (or iteration) x."""
+        if self._scale_fn_custom is not None:
+            return self._scale_fn_custom(x)
+        if self.mode == "triangular2":
+            return 1 / (2.0 ** (x - 1))
+        if self.mode == "exp_range":
+            return self.gamma ** x
+        return 1.0
+
+    def get_lr(self) -> list:
+        e = self.last_epoch
+        cycle = math.floor(1 + e / self.total_size)
+        x = 1.0 + e / self.total_size - cycle           # position within the cycle, [0, 1)
+        if x <= self.step_ratio:
+            frac = x / self.step_ratio
+        else:
+            frac = (x - 1) / (self.step_ratio - 1)
+        scale = self.scale_fn(cycle if self.scale_mode == "cycle" else e)
+        lrs = [base + (top - base) * frac * scale
+               for base, top in zip(self.base_lrs, self.max_lrs)]
+        if self.cycle_momentum:
+            for group, lo, hi in zip(self.optimizer.param_groups, self.base_momentums,
+                                     self.max_momentums):
+                self._set_momentum(group, hi - (hi - lo) * frac * scale)
+        return lrs
+
+
+class OneCycleLR(_CycledMomentum):
     """The 1cycle policy (Smith & Topin): warm up to max_lr, then anneal far below the start.
 
     Momentum (SGD's `momentum` or Adam's beta1) cycles the opposite way when cycle_momentum.
@@ -346,8 +620,7 @@ class OneCycleLR(LRScheduler):
                  max_momentum: Union[float, Sequence[float]] = 0.95, div_factor: float = 25.0,
                  final_div_factor: float = 1e4, three_phase: bool = False,
                  last_epoch: int = -1):
-        if not isinstance(optimizer, Optimizer):
-            raise TypeError(f"OneCycleLR: {type(optimizer).__name__} is not an Optimizer")
+        _require_optimizer("OneCycleLR", optimizer)
         self.optimizer = optimizer
         if total_steps is not None:
             if not isinstance(total_steps, int) or total_steps <= 0:
@@ -390,24 +663,8 @@ class OneCycleLR(LRScheduler):
                 group["min_lr"] = group["initial_lr"] / final_div_factor
         self.cycle_momentum = cycle_momentum
         if cycle_momentum:
-            if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
-                raise ValueError(f"OneCycleLR: cycle_momentum needs an optimizer with momentum "
-                                 f"or betas; {type(optimizer).__name__} has neither")
-            self.use_beta1 = "betas" in optimizer.defaults
-            highs = _per_group("OneCycleLR: max_momentum", optimizer, max_momentum)
-            lows = _per_group("OneCycleLR: base_momentum", optimizer, base_momentum)
-            if last_epoch == -1:
-                for hi, lo, group in zip(highs, lows, optimizer.param_groups):
-                    self._set_momentum(group, hi)
-                    group["max_momentum"] = hi
-                    group["base_momentum"] = lo
+            self._init_momentum(optimizer, base_momentum, max_momentum, last_epoch)
         super().__init__(optimizer, last_epoch)
-
-    def _set_momentum(self, group: dict, value: float) -> None:
-        if self.use_beta1:
-            group["betas"] = (value, *tuple(group["betas"])[1:])
-        else:
-            group["momentum"] = value
 
     def _anneal(self, start: float, end: float, pct: float) -> float:
         if self._anneal_func_type == "cos":
@@ -447,9 +704,7 @@ class ReduceLROnPlateau(LRScheduler):
                  eps: float = 1e-8):
         if factor >= 1.0:
             raise ValueError(f"ReduceLROnPlateau: factor must be < 1.0, got {factor!r}")
-        if not isinstance(optimizer, Optimizer):
-            raise TypeError(f"ReduceLROnPlateau: {type(optimizer).__name__} is not an "
-                            "Optimizer")
+        _require_optimizer("ReduceLROnPlateau", optimizer)
         self.factor = factor
         self.optimizer = optimizer
         if isinstance(min_lr, (list, tuple)):
