@@ -1,0 +1,279 @@
+"""torch.nn.functional.interpolate: argument checks, then one separable resampling pass per axis.
+
+Every mode here is separable: along one axis, output position o reads a few input positions
+idx[o, k] with weights w[o, k] (one tap for nearest, two for linear, four for bicubic, a window
+for area), so an N-d resize is one 1-d pass per spatial axis. A pass is a Function pair:
+forward gathers the taps and sums them (O(out * taps), and a NaN stays where torch keeps it);
+its adjoint contracts the gradient with the dense [out, in] matrix A[o, idx[o, k]] += w[o, k]
+(one GEMM, O(in) per element but no scatter-add, and as fast as torch's backward at feature-map
+sizes). Each differentiates into the other, so create_graph works to any order. Source
+coordinates follow torch's UpSample.h in the input's precision, as torch's CPU kernels compute
+them (float32 for float32), so even the nearest indices agree (see _nearest_index for the ties).
+"""
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Optional, Sequence, Union
+
+from .. import dtypes as D
+from ..autograd.function import Function
+from ..backend import array_module
+from ..tensor import Tensor
+
+__all__ = ["interpolate"]
+
+# spatial dims each mode accepts (None: any of 1, 2, 3)
+_MODES = {"nearest": None, "nearest-exact": None, "area": None, "linear": 1, "bilinear": 2,
+          "bicubic": 2, "trilinear": 3}
+_CUBIC_A = -0.75        # torch's (and OpenCV's) bicubic convolution constant
+
+_Size = Union[int, Sequence[int]]
+_Scale = Union[float, Sequence[float]]
+
+
+# -- the 1-d pass and its adjoint ------------------------------------------------------------------
+def _tap_shape(w_col, ndim: int, axis: int):
+    """A per-output-position weight column shaped to broadcast along `axis`."""
+    return w_col.reshape(w_col.shape + (1,) * (ndim - axis - 1))
+
+
+class Resample(Function):
+    """y[.., o, ..] = sum_k w[o, k] x[.., idx[o, k], ..] along axis;  dx = A^T dy"""
+
+    def forward(self, x, idx, w, axis, n_in):
+        self.idx, self.w, self.axis, self.n_in = idx, w, axis, n_in
+        xp = array_module(x)
+        if w is None:                           # nearest: a plain gather
+            return xp.take(x, idx[:, 0], axis=axis)
+        y = xp.take(x, idx[:, 0], axis=axis) * _tap_shape(w[:, 0], x.ndim, axis)
+        for k in range(1, idx.shape[1]):
+            y += xp.take(x, idx[:, k], axis=axis) * _tap_shape(w[:, k], x.ndim, axis)
+        return y
+
+    def backward(self, grad):
+        return ResampleAdjoint.apply(grad, idx=self.idx, w=self.w, axis=self.axis,
+                                     n_in=self.n_in)
+
+
+class ResampleAdjoint(Function):
+    """y = A^T g along axis, with A[o, idx[o, k]] += w[o, k] of shape [out, in];  dg = A dy"""
+
+    def forward(self, g, idx, w, axis, n_in):
+        self.idx, self.w, self.axis, self.n_in = idx, w, axis, n_in
+        xp = array_module(g)
+        n_out = idx.shape[0]
+        a = xp.zeros((n_out, n_in), dtype=g.dtype)
+        rows = xp.arange(n_out)
+        for k in range(idx.shape[1]):
+            # within one tap each row is hit once, so a fancy += cannot drop a repeat
+            a[rows, idx[:, k]] += 1.0 if w is None else w[:, k]
+        lead, tail = g.shape[:axis], g.shape[axis + 1:]
+        if not tail:
+            y = g.reshape(-1, n_out) @ a
+        else:
+            y = xp.matmul(a.T, g.reshape(-1, n_out, math.prod(tail)))
+        return y.reshape(lead + (n_in,) + tail)
+
+    def backward(self, grad):
+        return Resample.apply(grad, idx=self.idx, w=self.w, axis=self.axis, n_in=self.n_in)
+
+
+# -- source coordinates (torch's UpSample.h) -------------------------------------------------------
+def _linear_scale(dt, n_in: int, n_out: int, align: bool, scale: Optional[float]):
+    """Input pixels per output pixel, as torch's area_pixel_compute_scale."""
+    if align:
+        return dt.type(n_in - 1) / dt.type(n_out - 1) if n_out > 1 else dt.type(0)
+    if scale is not None and scale > 0:
+        return dt.type(1.0 / scale)
+    return dt.type(n_in) / dt.type(n_out)
+
+
+def _source(xp, dt, n_in, n_out, align, scale, cubic: bool):
+    """Real source coordinate of each output position (clamped at 0 except for cubic)."""
+    s = _linear_scale(dt, n_in, n_out, align, scale)
+    o = xp.arange(n_out, dtype=dt)
+    if align:
+        return o * s
+    src = (o + dt.type(0.5)) * s - dt.type(0.5)
+    return src if cubic else xp.maximum(src, dt.type(0))
+
+
+def _nearest_index(xp, dt, n_in, n_out, scale, exact: bool, halve: bool):
+    """floor(o * s), or floor((o + 0.5) * s) for nearest-exact, at most n_in - 1.
+
+    As torch's CPU kernels: s and the product in the input's precision, then rounded to float32
+    before the floor (floorf). With `halve` (torch's 2-d kernel) out == 2 * in maps to o // 2
+    whatever the scale. Where o * s is an exact integer torch's 2-d kernel can round either way.
+    """
+    if halve and n_out == 2 * n_in:
+        return xp.arange(n_out) // 2
+    t = dt.type
+    s = t(1.0 / scale) if scale is not None and scale > 0 else t(n_in) / t(n_out)
+    o = xp.arange(n_out, dtype=dt)
+    pos = (o + t(0.5)) * s if exact else o * s
+    return xp.minimum(xp.floor(pos.astype("float32")).astype("int64"), n_in - 1)
+
+
+def _cubic_weights(t):
+    """The four Keys cubic-convolution weights at offsets -1, 0, 1, 2 from floor(src)."""
+    a = _CUBIC_A
+
+    def near(d):        # |d| <= 1
+        return ((a + 2) * d - (a + 3)) * d * d + 1
+
+    def far(d):         # 1 < |d| < 2
+        return ((a * d - 5 * a) * d + 8 * a) * d - 4 * a
+    return far(t + 1), near(t), near(1 - t), far(2 - t)
+
+
+def _taps(xp, dt, mode: str, n_in: int, n_out: int, align: bool, scale: Optional[float],
+          dim: int):
+    """(idx [out, K] int64, w [out, K] or None) for one axis of a `dim`-d resize."""
+    if mode in ("nearest", "nearest-exact"):
+        exact, halve = mode == "nearest-exact", mode == "nearest" and dim == 2
+        return _nearest_index(xp, dt, n_in, n_out, scale, exact, halve)[:, None], None
+    if mode == "area":      # adaptive_avg_pool: windows [floor(o*in/out), ceil((o+1)*in/out))
+        o = xp.arange(n_out)
+        lo, hi = (o * n_in) // n_out, -((-(o + 1) * n_in) // n_out)
+        width = -(-n_in // n_out) + (1 if n_in % n_out else 0)
+        k = xp.arange(width)
+        # a short window repeats its last position with weight 0, so no stray NaN gets in
+        idx = xp.minimum(lo[:, None] + k, hi[:, None] - 1)
+        w = (lo[:, None] + k < hi[:, None]) / (hi - lo)[:, None]
+        return idx, w.astype(dt)
+    src = _source(xp, dt, n_in, n_out, align, scale, cubic=mode == "bicubic")
+    base = xp.floor(src)
+    t = src - base
+    base = base.astype("int64")
+    if mode == "bicubic":
+        idx = xp.clip(base[:, None] + xp.arange(-1, 3), 0, n_in - 1)
+        return idx, xp.stack(_cubic_weights(t), axis=1).astype(dt)
+    idx = xp.stack([base, xp.minimum(base + 1, n_in - 1)], axis=1)
+    return idx, xp.stack([1 - t, t], axis=1).astype(dt)
+
+
+def _is_identity(mode: str, n_in: int, n_out: int, align: bool, scale: Optional[float],
+                 dim: int) -> bool:
+    """Whether torch leaves this axis as it is. Its CPU kernels copy an axis whose size does not
+    change in the linear modes, and so does its 2-d nearest kernel (but not the 1-d and 3-d
+    ones), even where a given scale_factor such as 1.05 would map it otherwise."""
+    if n_in != n_out:
+        return False
+    return (scale is None or scale == 1.0 or align or mode in ("area", "linear", "bilinear",
+                                                               "trilinear")
+            or mode == "nearest" and dim == 2)
+
+
+# -- argument checks -------------------------------------------------------------------------------
+def check_size_and_scale(op: str, size, scale_factor) -> None:
+    """Exactly one of size and scale_factor; sizes positive ints, scales positive finite."""
+    if size is not None and scale_factor is not None:
+        raise ValueError(f"{op}: only one of size or scale_factor should be defined, got "
+                         f"size={size!r} and scale_factor={scale_factor!r}")
+    if size is None and scale_factor is None:
+        raise ValueError(f"{op}: either size or scale_factor should be defined")
+    for v in _as_list(size):
+        if isinstance(v, bool) or not isinstance(v, numbers.Integral):
+            raise TypeError(f"{op}: size must be an int or a tuple of ints, got {size!r}")
+        if v < 1:
+            raise ValueError(f"{op}: size must be positive, got {size!r}")
+    for v in _as_list(scale_factor):
+        if isinstance(v, bool) or not isinstance(v, numbers.Real):
+            raise TypeError(f"{op}: scale_factor must be a number or a tuple of numbers, got "
+                            f"{scale_factor!r}")
+        if not (math.isfinite(v) and v > 0):
+            raise ValueError(f"{op}: scale_factor must be positive and finite, got "
+                             f"{scale_factor!r}")
+
+
+def check_mode(op: str, mode, align_corners) -> None:
+    if mode not in _MODES:
+        raise ValueError(f"{op}: mode must be one of {', '.join(_MODES)}; got {mode!r}")
+    if mode in ("nearest", "nearest-exact", "area") and align_corners is not None:
+        raise ValueError(f"{op}: align_corners={align_corners!r} can only be set with the "
+                         f"interpolating modes linear | bilinear | bicubic | trilinear, not "
+                         f"mode={mode!r}")
+
+
+def _as_list(v) -> list:
+    if v is None:
+        return []
+    return list(v) if isinstance(v, (tuple, list)) else [v]
+
+
+def _per_dim(op: str, name: str, v, dim: int, shape: tuple) -> list:
+    vals = _as_list(v)
+    if not isinstance(v, (tuple, list)):
+        return vals * dim
+    if len(vals) != dim:
+        raise ValueError(f"{op}: {name}={v!r} must have {dim} values, one per spatial dimension "
+                         f"of input {shape}")
+    return vals
+
+
+def _plan(x, size, scale_factor, mode, align_corners, recompute_scale_factor, antialias):
+    """Check everything; return (output sizes, scales for the coordinate map, align)."""
+    op = "interpolate"
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}: input must be a Tensor, got {type(x).__name__}")
+    shape = tuple(x.shape)
+    check_mode(op, mode, align_corners)
+    if x.ndim not in (3, 4, 5):
+        raise ValueError(f"{op}: expected a 3-D, 4-D or 5-D input (N, C, d1[, d2[, d3]]), got "
+                         f"{shape}")
+    dim = x.ndim - 2
+    want = _MODES[mode]
+    if want is not None and want != dim:
+        raise ValueError(f"{op}: mode={mode!r} needs a {want + 2}-D input, got {x.ndim}-D "
+                         f"{shape}")
+    if mode not in ("nearest", "nearest-exact") and x.dtype.kind != "f":
+        raise TypeError(f"{op}: mode={mode!r} needs a floating-point input, got {shape} "
+                        f"{x.dtype}")
+    check_size_and_scale(op, size, scale_factor)
+    if recompute_scale_factor and size is not None:
+        raise ValueError(f"{op}: recompute_scale_factor is not meaningful with an explicit size "
+                         f"(size={size!r})")
+    if antialias:
+        if not (mode in ("bilinear", "bicubic") and dim == 2):
+            raise ValueError(f"{op}: antialias=True is restricted to bilinear and bicubic modes "
+                             f"on a 4-D input, got mode={mode!r} and {shape}")
+        raise NotImplementedError(f"{op}: antialias=True (mode={mode!r}) is not implemented")
+    spatial = shape[2:]
+    if min(spatial) < 1:
+        raise ValueError(f"{op}: input {shape} has an empty spatial dimension")
+    if size is not None:
+        return [int(s) for s in _per_dim(op, "size", size, dim, shape)], [None] * dim, \
+            bool(align_corners)
+    scales = [float(s) for s in _per_dim(op, "scale_factor", scale_factor, dim, shape)]
+    out = [math.floor(n * s) for n, s in zip(spatial, scales)]
+    if min(out) < 1:
+        raise ValueError(f"{op}: scale_factor={scale_factor!r} shrinks input {shape} to an "
+                         f"empty output {tuple(out)}")
+    # torch maps coordinates with the given scale unless asked to recompute it (area always does)
+    if recompute_scale_factor or mode == "area":
+        scales = [None] * dim
+    return out, scales, bool(align_corners)
+
+
+def interpolate(input: Tensor, size: Optional[_Size] = None,
+                scale_factor: Optional[_Scale] = None, mode: str = "nearest",
+                align_corners: Optional[bool] = None,
+                recompute_scale_factor: Optional[bool] = None,
+                antialias: bool = False) -> Tensor:
+    """y = x resampled to `size` (or floor(in * scale_factor)) along each spatial axis."""
+    out, scales, align = _plan(input, size, scale_factor, mode, align_corners,
+                               recompute_scale_factor, antialias)
+    xp = array_module(input.data)
+    dt = input.dtype if input.dtype.kind == "f" else D.float32   # nearest on integers
+    spatial = tuple(input.shape[2:])
+    # shrinking axes first keeps the later passes small
+    order = sorted(range(len(out)), key=lambda d: out[d] / spatial[d])
+    y = input
+    for d in order:
+        n_in, n_out, scale = spatial[d], out[d], scales[d]
+        if _is_identity(mode, n_in, n_out, align, scale, len(out)):
+            continue
+        idx, w = _taps(xp, dt, mode, n_in, n_out, align, scale, len(out))
+        y = Resample.apply(y, idx=idx, w=w, axis=2 + d, n_in=n_in)
+    return y if y is not input else input.clone()
