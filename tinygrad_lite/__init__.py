@@ -11,12 +11,14 @@ from .creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, fu
 from .dtypes import (bool_, double, float, float16, float32, float64, half, int8, int16, int32,
                      int64, long, short, uint8)
 from .dtypes import bool_ as bool  # noqa: A001  (torch's name)
+from .dtypes import finfo, get_default_dtype, iinfo, set_default_dtype
 from .dtypes import int32 as int  # noqa: A001
 from .functions import *  # noqa: F401,F403  (the torch-level functions, listed in functions.py)
 from .functions import abs, all, any, max, min, pow, round, sum  # noqa: A004
+from .functions_extra import *  # noqa: F401,F403  (less common ones, listed in its __all__)
 from .random import initial_seed, manual_seed, seed
 from .serialization import load, save
-from .tensor import Tensor
+from .tensor import Size, Tensor
 from . import nn  # noqa: E402  (layers; need Tensor loaded)
 from . import optim  # noqa: E402  (optimizers and lr schedulers)
 from . import data, utils  # noqa: E402  (datasets and loaders; also as tl.utils.data)

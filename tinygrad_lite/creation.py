@@ -37,7 +37,7 @@ def _xp(device):
 
 
 def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    """A new tensor holding a copy of `data` (float lists -> float32; NumPy arrays keep dtype)."""
+    """A new tensor holding a copy of `data` (Python floats get the default dtype)."""
     t = _as_tensor(data, dtype, device)
     if isinstance(data, Tensor) or t.data is data:
         t = Tensor._make(t.data.copy(), False, None, None)
@@ -57,7 +57,7 @@ def from_numpy(array: np.ndarray) -> Tensor:
 
 def _filled(size, value, dtype, device, requires_grad):
     xp, dev = _xp(device)
-    dt = D.to_dtype(dtype) if dtype is not None else D.float32
+    dt = D.to_dtype(dtype) if dtype is not None else D.get_default_dtype()
     t = Tensor._make(xp.full(_size(size), value, dtype=dt), False, None, None)
     return t.requires_grad_(True) if requires_grad else t
 
@@ -77,7 +77,7 @@ def empty(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
 def full(size, fill_value, dtype=None, device=None, requires_grad=False) -> Tensor:
     if dtype is None:
         dtype = D.bool_ if isinstance(fill_value, bool) else (
-            D.int64 if isinstance(fill_value, int) else D.float32)
+            D.int64 if isinstance(fill_value, int) else D.get_default_dtype())
     return _filled((size,) if isinstance(size, int) else tuple(size), fill_value, dtype, device,
                    requires_grad)
 
@@ -122,7 +122,7 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
         raise ValueError("arange: step must be nonzero")
     if dtype is None:
         ints = all(isinstance(v, int) for v in (start, end, step))
-        dtype = D.int64 if ints else D.float32
+        dtype = D.int64 if ints else D.get_default_dtype()
     a = np.arange(start, end, step, dtype=np.float64 if D.to_dtype(dtype).kind == "f" else None)
     return _finish(a, dtype, device, requires_grad)
 
@@ -130,22 +130,23 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
 def linspace(start, end, steps, dtype=None, device=None, requires_grad=False) -> Tensor:
     if steps < 0:
         raise ValueError(f"linspace: number of steps must be non-negative, got {steps}")
-    return _finish(np.linspace(start, end, int(steps)), dtype or D.float32, device, requires_grad)
+    return _finish(np.linspace(start, end, int(steps)), dtype or D.get_default_dtype(), device,
+                   requires_grad)
 
 
 def eye(n, m=None, dtype=None, device=None, requires_grad=False) -> Tensor:
-    return _finish(np.eye(n, m), dtype or D.float32, device, requires_grad)
+    return _finish(np.eye(n, m), dtype or D.get_default_dtype(), device, requires_grad)
 
 
 def rand(*size, dtype=None, device=None, requires_grad=False, generator=None) -> Tensor:
     dev = device if device is not None else backend.get_default_device()
-    dt = D.to_dtype(dtype) if dtype is not None else D.float32
+    dt = D.to_dtype(dtype) if dtype is not None else D.get_default_dtype()
     return _finish(R.uniform(_size(size), 0.0, 1.0, dt, dev), dt, dev, requires_grad)
 
 
 def randn(*size, dtype=None, device=None, requires_grad=False, generator=None) -> Tensor:
     dev = device if device is not None else backend.get_default_device()
-    dt = D.to_dtype(dtype) if dtype is not None else D.float32
+    dt = D.to_dtype(dtype) if dtype is not None else D.get_default_dtype()
     return _finish(R.normal(_size(size), 0.0, 1.0, dt, dev), dt, dev, requires_grad)
 
 

@@ -29,7 +29,7 @@ def to_dtype(dtype) -> np.dtype:
             return _by_name[dtype]
         raise TypeError(f"dtype: unknown dtype name {dtype!r}")
     if dtype is builtins_float:
-        return float32
+        return _default_float
     if dtype is builtins_int:
         return int64
     if dtype is builtins_bool:
@@ -74,5 +74,66 @@ def scalar_dtype(tensor_dtype: np.dtype, value) -> np.dtype:
     if isinstance(value, (_b.int, np.integer)):
         return tensor_dtype
     if isinstance(value, (_b.float, np.floating)):
-        return tensor_dtype if tensor_dtype.kind == "f" else float32
+        return tensor_dtype if tensor_dtype.kind == "f" else _default_float
     raise TypeError(f"unsupported scalar type {type(value).__name__}")
+
+
+# -- the default floating dtype (torch.set_default_dtype) -----------------------------------
+# read by the creation functions and by tensor() of Python floats; float32 unless changed
+_default_float = float32
+
+
+def get_default_dtype() -> np.dtype:
+    """The dtype that Python floats and float factories (zeros, rand, arange(0.5)...) get."""
+    return _default_float
+
+
+def set_default_dtype(dtype) -> None:
+    """torch.set_default_dtype: float32 or float64 only."""
+    global _default_float
+    try:
+        dt = to_dtype(dtype)
+    except TypeError:
+        dt = None
+    if dt is None or dt not in (float32, float64):   # (np.dtype == None compares to float64)
+        raise TypeError(f"set_default_dtype: only float32 and float64 are supported, got "
+                        f"{dtype!r}")
+    _default_float = dt
+
+
+class finfo:
+    """torch.finfo: machine limits of a floating dtype (the default dtype when none is given)."""
+
+    def __init__(self, dtype=None):
+        dt = _default_float if dtype is None else to_dtype(dtype)
+        if dt.kind != "f":
+            raise TypeError(f"finfo: expected a floating dtype, got {dt}")
+        info = np.finfo(dt)
+        self.dtype = dt
+        self.bits = info.bits
+        self.eps = _b.float(info.eps)
+        self.max = _b.float(info.max)
+        self.min = _b.float(info.min)
+        self.tiny = self.smallest_normal = _b.float(info.smallest_normal)
+        self.resolution = _b.float(info.resolution)
+
+    def __repr__(self) -> str:
+        return (f"finfo(resolution={self.resolution:g}, min={self.min:g}, max={self.max:g}, "
+                f"eps={self.eps:g}, tiny={self.tiny:g}, dtype={self.dtype})")
+
+
+class iinfo:
+    """torch.iinfo: the range of an integer (or bool) dtype."""
+
+    def __init__(self, dtype):
+        dt = to_dtype(dtype)
+        if dt.kind not in "iub":
+            raise TypeError(f"iinfo: expected an integer dtype, got {dt}")
+        info = np.iinfo(np.uint8 if dt.kind == "b" else dt)
+        self.dtype = dt
+        self.bits = 8 if dt.kind == "b" else info.bits
+        self.max = 1 if dt.kind == "b" else _b.int(info.max)
+        self.min = 0 if dt.kind == "b" else _b.int(info.min)
+
+    def __repr__(self) -> str:
+        return f"iinfo(min={self.min}, max={self.max}, dtype={self.dtype})"

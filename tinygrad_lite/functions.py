@@ -165,7 +165,7 @@ def normal(mean, std=1.0, size=None, generator=None, dtype=None, device=None,
         if size is None:
             raise TypeError("normal: with float mean and std, give size=")
         shape = (size,) if isinstance(size, int) else tuple(size)
-        dt = _D.to_dtype(dtype) if dtype is not None else _D.float32
+        dt = _D.to_dtype(dtype) if dtype is not None else _D.get_default_dtype()
         dev = device if device is not None else _B.get_default_device()
         out = Tensor._make(_R.normal(shape, float(mean), float(std), dt, dev), False, None, None)
     return out.requires_grad_(True) if requires_grad else out

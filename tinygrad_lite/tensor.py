@@ -27,6 +27,26 @@ class _Version:
         self.v = 0
 
 
+class Size(tuple):
+    """torch.Size: what Tensor.size() returns, a tuple with numel(). Tensor.shape stays a plain
+    tuple, so no op pays to build one."""
+
+    __slots__ = ()
+
+    def numel(self) -> int:
+        n = 1
+        for s in self:
+            n *= s
+        return n
+
+    def __getitem__(self, i):
+        out = tuple.__getitem__(self, i)
+        return Size(out) if isinstance(i, slice) else out
+
+    def __repr__(self) -> str:
+        return f"tl.Size({list(self)})"
+
+
 class RemovableHandle:
     """Returned by register_hook; `.remove()` takes the hook out again."""
 
@@ -58,11 +78,11 @@ class Tensor:
         # torch.Tensor(2, 3) is an uninitialised (here: zero) float tensor of that size, and
         # torch.Tensor([1, 2]) is float32 too; arrays and Tensors keep their dtype
         if isinstance(data, builtins.int) and not isinstance(data, builtins.bool):
-            data = np.zeros((data,) + tuple(sizes), dtype=dtype or D.float32)
+            data = np.zeros((data,) + tuple(sizes), dtype=dtype or D.get_default_dtype())
         elif sizes:
             raise TypeError(f"Tensor: expected sizes as ints, got {data!r}, {sizes!r}")
         elif dtype is None and isinstance(data, (list, tuple, builtins.float)):
-            dtype = D.float32
+            dtype = D.get_default_dtype()
         t = _as_tensor(data, dtype, device)
         self.data = t.data
         self.grad = None
@@ -147,7 +167,7 @@ class Tensor:
 
     def size(self, dim: Optional[int] = None):
         if dim is None:
-            return self.data.shape
+            return Size(self.data.shape)
         return self.data.shape[_dim(dim, self.ndim, "size")]
 
     def numel(self) -> int:
@@ -407,7 +427,10 @@ class Tensor:
         return _nondiff_binary(_like(other, self), self, "floor_divide")
 
     def __mod__(self, other):
-        return _nondiff_binary(self, other, "remainder")
+        return FX.remainder(self, other)
+
+    def __rmod__(self, other):  # other % self
+        return FX.remainder(other, self)
 
     def __neg__(self):
         return E.Neg.apply(self)
@@ -623,12 +646,14 @@ class Tensor:
             return tuple(_const(i.astype(np.int64)) for i in idx)
         return _const(xp.stack(idx, axis=1).astype(np.int64))
 
-    def unique(self, sorted=True, return_counts=False):
-        xp = backend.array_module(self.data)
-        if return_counts:
-            u, c = xp.unique(self.data, return_counts=True)
-            return _const(u), _const(c.astype(np.int64))
-        return _const(xp.unique(self.data))
+    def unique(self, sorted=True, return_inverse=False, return_counts=False, dim=None):
+        return FX.unique(self, sorted, return_inverse, return_counts, dim)
+
+    def bincount(self, weights=None, minlength=0):
+        return FX.bincount(self, weights, minlength)
+
+    def histc(self, bins=100, min=0, max=0):
+        return FX.histc(self, bins, min, max)
 
     # -- elementwise math ----------------------------------------------------------------
     def exp(self):
@@ -674,7 +699,63 @@ class Tensor:
         return E.Cos.apply(_floating(self))
 
     def tan(self):
-        return self.sin() / self.cos()
+        return X.Tan.apply(_floating(self))
+
+    # inverse trig, hyperbolic, erf/erfc, exp2 (ops/extra.py; erf from ops/elementwise.py)
+    def asin(self):
+        return X.Asin.apply(_floating(self))
+
+    def acos(self):
+        return X.Acos.apply(_floating(self))
+
+    def atan(self):
+        return X.Atan.apply(_floating(self))
+
+    def sinh(self):
+        return X.Sinh.apply(_floating(self))
+
+    def cosh(self):
+        return X.Cosh.apply(_floating(self))
+
+    def asinh(self):
+        return X.Asinh.apply(_floating(self))
+
+    def acosh(self):
+        return X.Acosh.apply(_floating(self))
+
+    def atanh(self):
+        return X.Atanh.apply(_floating(self))
+
+    arcsin, arccos, arctan, arcsinh, arccosh, arctanh = asin, acos, atan, asinh, acosh, atanh
+
+    def erf(self):
+        return E.Erf.apply(_floating(self))
+
+    def erfc(self):
+        return X.Erfc.apply(_floating(self))
+
+    def exp2(self):
+        return X.Exp2.apply(_floating(self))
+
+    def atan2(self, other):
+        return FX.atan2(self, other)
+
+    arctan2 = atan2
+
+    def hypot(self, other):
+        return FX.hypot(self, other)
+
+    def remainder(self, other):
+        return FX.remainder(self, other)
+
+    def fmod(self, other):
+        return FX.fmod(self, other)
+
+    def floor_divide(self, other):
+        return FX.floor_divide(self, other)
+
+    def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        return FX.isclose(self, other, rtol, atol, equal_nan)
 
     def tanh(self):
         return E.Tanh.apply(_floating(self))
@@ -823,6 +904,12 @@ class Tensor:
     def cumsum(self, dim):
         return R.Cumsum.apply(self, axis=_dim(dim, self.ndim, "cumsum"))
 
+    def cumprod(self, dim, dtype=None):
+        return FX.cumprod(self, dim, dtype)
+
+    def diff(self, n=1, dim=-1, prepend=None, append=None):
+        return FX.diff(self, n, dim, prepend, append)
+
     # -- shape and movement ----------------------------------------------------------------
     def reshape(self, *shape):
         return M.reshape(self, _shape_arg(shape))
@@ -920,11 +1007,36 @@ class Tensor:
     def triu(self, diagonal=0):
         return M.tri(self, diagonal, lower=False)
 
-    def diagonal(self):
-        xp = backend.array_module(self.data)
-        n = builtins.min(self.shape[-2:])
-        i = xp.arange(n)
-        return self[..., i, i]
+    def diagonal(self, offset=0, dim1=0, dim2=1):
+        return FX.diagonal(self, offset, dim1, dim2)
+
+    def diag(self, diagonal=0):
+        return FX.diag(self, diagonal)
+
+    def trace(self):
+        return FX.trace(self)
+
+    # matrix products and linear algebra (functions_extra.py, ops/linalg.py)
+    def kron(self, other):
+        return FX.kron(self, other)
+
+    def cross(self, other, dim=None):
+        return FX.cross(self, other, dim)
+
+    def addmm(self, mat1, mat2, *, beta=1, alpha=1):
+        return FX.addmm(self, mat1, mat2, beta=beta, alpha=alpha)
+
+    def baddbmm(self, batch1, batch2, *, beta=1, alpha=1):
+        return FX.baddbmm(self, batch1, batch2, beta=beta, alpha=alpha)
+
+    def det(self):
+        return FX.det(self)
+
+    def inverse(self):
+        return FX.inverse(self)
+
+    def matrix_power(self, n):
+        return FX.matrix_power(self, n)
 
 
 # -- helpers shared by the methods above ------------------------------------------------
@@ -971,7 +1083,7 @@ def _const(array) -> Tensor:
 
 
 def _floating(t: Tensor) -> Tensor:
-    return t if t.data.dtype.kind == "f" else t.to(D.float32)
+    return t if t.data.dtype.kind == "f" else t.to(D.get_default_dtype())
 
 
 def _like(value, ref: Tensor) -> Tensor:
@@ -1136,7 +1248,7 @@ def _as_tensor(data, dtype=None, device=None) -> Tensor:
             raise ValueError(f"tensor: cannot build a tensor from {type(data).__name__}: {e}") \
                 from None
         if arr.dtype.kind == "f":
-            arr = arr.astype(D.float32)
+            arr = arr.astype(D.get_default_dtype())
         elif arr.dtype.kind in "iu":
             arr = arr.astype(D.int64)
         elif arr.dtype.kind not in "bc":
@@ -1181,3 +1293,5 @@ from .ops import elementwise as E  # noqa: E402  (ops need Tensor defined first)
 from .ops import linalg as L  # noqa: E402
 from .ops import movement as M  # noqa: E402
 from .ops import reduce as R  # noqa: E402
+from .ops import extra as X  # noqa: E402
+from . import functions_extra as FX  # noqa: E402  (needs the names above)

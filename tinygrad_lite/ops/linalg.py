@@ -54,3 +54,42 @@ def matmul(a, b):
     if b.ndim == 1:
         return MatMul.apply(a, b.reshape(-1, 1)).squeeze(-1)
     return MatMul.apply(a, b)
+
+
+def _inv(xp, a, op):
+    try:
+        return xp.linalg.inv(a)
+    except xp.linalg.LinAlgError:
+        raise RuntimeError(f"{op}: the matrix (batch of shape {tuple(a.shape)}, {a.dtype}) is "
+                           "singular") from None
+
+
+class Inverse(Function):
+    """y = a^-1 (batched);  da = -y^T @ dy @ y^T"""
+
+    def forward(self, a):
+        y = _inv(array_module(a), a, "inverse")
+        self.save_for_backward(y)
+        return y
+
+    def backward(self, grad):
+        (y,) = self.saved_tensors
+        yt = y.mT
+        return -(yt @ grad @ yt)
+
+
+class Det(Function):
+    """y = det(a) (batched);  da = dy * y * a^-T  (needs a invertible)"""
+
+    def forward(self, a):
+        xp = array_module(a)
+        y = xp.asarray(xp.linalg.det(a))     # NumPy hands back a scalar for one matrix
+        self.save_for_backward(a, y)
+        return y
+
+    def backward(self, grad):
+        a, y = self.saved_tensors
+        if not (y.data != 0).all():
+            raise RuntimeError(f"det: backward at a singular matrix (shape {tuple(a.shape)}) is "
+                               "not supported")
+        return (grad * y).unsqueeze(-1).unsqueeze(-1) * Inverse.apply(a).mT

@@ -1,0 +1,312 @@
+"""Less common differentiable ops: inverse trig and hyperbolic functions, erfc, exp2, atan2,
+hypot, remainder/fmod, cumprod and the diagonal pair. Broadcasting is undone by the engine."""
+from __future__ import annotations
+
+import math
+
+from ..autograd.function import Function
+from ..backend import array_module
+from .elementwise import _erf
+
+_LN2 = math.log(2.0)
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+
+
+def _erfc(x):
+    """erfc from SciPy (CuPy's on the GPU) when installed; else 1 - erf, which loses the tail."""
+    xp = array_module(x)
+    if xp.__name__ != "numpy":
+        import cupyx.scipy.special as sp  # noqa: PLC0415
+        return sp.erfc(x)
+    try:
+        from scipy.special import erfc  # noqa: PLC0415
+    except ImportError:
+        return 1.0 - _erf(x)
+    return erfc(x)
+
+
+# -- unary ------------------------------------------------------------------------------------
+class Tan(Function):
+    """y = tan(x);  dx = dy * (1 + y**2)"""
+
+    arithmetic_backward = True
+
+    def forward(self, x):
+        y = array_module(x).tan(x)
+        self.save_for_backward(y)
+        return y
+
+    def backward(self, grad):
+        (y,) = self.saved_tensors
+        return grad * (y * y + 1.0)
+
+
+class Asin(Function):
+    """y = asin(x);  dx = dy / sqrt(1 - x**2)"""
+
+    def forward(self, x):
+        self.save_for_backward(x)
+        return array_module(x).arcsin(x)
+
+    def backward(self, grad):
+        (x,) = self.saved_tensors
+        return grad * (1.0 - x * x).rsqrt()
+
+
+class Acos(Function):
+    """y = acos(x);  dx = -dy / sqrt(1 - x**2)"""
+
+    def forward(self, x):
+        self.save_for_backward(x)
+        return array_module(x).arccos(x)
+
+    def backward(self, grad):
+        (x,) = self.saved_tensors
+        return -grad * (1.0 - x * x).rsqrt()
+
+
+class Atan(Function):
+    """y = atan(x);  dx = dy / (1 + x**2)"""
+
+    arithmetic_backward = True
+
+    def forward(self, x):
+        self.save_for_backward(x)
+        return array_module(x).arctan(x)
+
+    def backward(self, grad):
+        (x,) = self.saved_tensors
+        return grad / (x * x + 1.0)
+
+
+class Sinh(Function):
+    """y = sinh(x);  dx = dy * cosh(x)"""
+
+    def forward(self, x):
+        self.save_for_backward(x)
+        return array_module(x).sinh(x)
+
+    def backward(self, grad):
+        (x,) = self.saved_tensors
+        return grad * Cosh.apply(x)
+
+
+class Cosh(Function):
+    """y = cosh(x);  dx = dy * sinh(x)"""
+
+    def forward(self, x):
+        self.save_for_backward(x)
+        return array_module(x).cosh(x)
+
+    def backward(self, grad):
+        (x,) = self.saved_tensors
+        return grad * Sinh.apply(x)
+
+
+class Asinh(Function):
+    """y = asinh(x);  dx = dy / sqrt(x**2 + 1)"""
+
+    def forward(self, x):
+        self.save_for_backward(x)
+        return array_module(x).arcsinh(x)
+
+    def backward(self, grad):
+        (x,) = self.saved_tensors
+        return grad * (x * x + 1.0).rsqrt()
+
+
+class Acosh(Function):
+    """y = acosh(x);  dx = dy / sqrt(x**2 - 1)"""
+
+    def forward(self, x):
+        self.save_for_backward(x)
+        return array_module(x).arccosh(x)
+
+    def backward(self, grad):
+        (x,) = self.saved_tensors
+        return grad * (x * x - 1.0).rsqrt()
+
+
+class Atanh(Function):
+    """y = atanh(x);  dx = dy / (1 - x**2)"""
+
+    arithmetic_backward = True
+
+    def forward(self, x):
+        self.save_for_backward(x)
+        return array_module(x).arctanh(x)
+
+    def backward(self, grad):
+        (x,) = self.saved_tensors
+        return grad / (1.0 - x * x)
+
+
+class Erfc(Function):
+    """y = erfc(x) = 1 - erf(x);  dx = -dy * 2/sqrt(pi) * exp(-x**2)"""
+
+    def forward(self, x):
+        self.save_for_backward(x)
+        return _erfc(x).astype(x.dtype, copy=False)
+
+    def backward(self, grad):
+        (x,) = self.saved_tensors
+        return grad * ((x * x * -1.0).exp() * -_TWO_OVER_SQRT_PI)
+
+
+class Exp2(Function):
+    """y = 2**x;  dx = dy * y * ln 2"""
+
+    arithmetic_backward = True
+
+    def forward(self, x):
+        y = array_module(x).exp2(x)
+        self.save_for_backward(y)
+        return y
+
+    def backward(self, grad):
+        (y,) = self.saved_tensors
+        return grad * y * _LN2
+
+
+# -- binary -----------------------------------------------------------------------------------
+class Atan2(Function):
+    """y = atan2(a, b);  da = dy * b / (a**2 + b**2);  db = -dy * a / (a**2 + b**2)"""
+
+    arithmetic_backward = True
+
+    def forward(self, a, b):
+        self.save_for_backward(a, b)
+        return array_module(a, b).arctan2(a, b)
+
+    def backward(self, grad):
+        a, b = self.saved_tensors
+        scaled = grad / (a * a + b * b)
+        return (scaled * b if self.needs_input_grad[0] else None,
+                -scaled * a if self.needs_input_grad[1] else None)
+
+
+class Hypot(Function):
+    """y = sqrt(a**2 + b**2);  da = dy * a / y;  db = dy * b / y"""
+
+    arithmetic_backward = True
+
+    def forward(self, a, b):
+        y = array_module(a, b).hypot(a, b)
+        self.save_for_backward(a, b, y)
+        return y
+
+    def backward(self, grad):
+        a, b, y = self.saved_tensors
+        scaled = grad / y
+        return (scaled * a if self.needs_input_grad[0] else None,
+                scaled * b if self.needs_input_grad[1] else None)
+
+
+class Remainder(Function):
+    """y = a - floor(a / b) * b (sign of b);  da = dy;  db = -dy * floor(a / b)"""
+
+    arithmetic_backward = True
+
+    def forward(self, a, b):
+        xp = array_module(a, b)
+        self.save_for_backward(xp.floor_divide(a, b) if self.needs_input_grad[1] else None)
+        return xp.remainder(a, b)
+
+    def backward(self, grad):
+        (q,) = self.saved_tensors
+        return grad, (-grad * q if self.needs_input_grad[1] else None)
+
+
+class Fmod(Function):
+    """y = a - trunc(a / b) * b (sign of a);  da = dy;  db = -dy * trunc(a / b)"""
+
+    arithmetic_backward = True
+
+    def forward(self, a, b):
+        xp = array_module(a, b)
+        self.save_for_backward(xp.trunc(a / b) if self.needs_input_grad[1] else None)
+        return xp.fmod(a, b)
+
+    def backward(self, grad):
+        (q,) = self.saved_tensors
+        return grad, (-grad * q if self.needs_input_grad[1] else None)
+
+
+# -- scans ------------------------------------------------------------------------------------
+class Cumprod(Function):
+    """y_i = prod_{j<=i} x_j;  dx_k = sum_{i>=k} dy_i * prod_{j<=i, j!=k} x_j.
+
+    Without zeros that is revcumsum(dy * y) / x. With zeros, along each slice let z be the
+    first zero: before z the same formula holds (every later term already contains x_z = 0);
+    at z it is revcumsum(dy * y') with y' = cumprod(x with x_z set to 1); after z it is 0, since
+    every term contains x_z. That is exact for any number of zeros (a test holds it to torch).
+    Its double backward is not exact there (the zero branch treats its masks as constants), so
+    create_graph through a cumprod with zeros raises rather than answer wrongly.
+    """
+
+    def forward(self, x, axis):
+        xp = array_module(x)
+        self.axis = axis
+        y = xp.cumprod(x, axis=axis)
+        zeros = x == 0
+        self.has_zero = bool(zeros.any())
+        if self.has_zero:
+            seen = xp.cumsum(zeros, axis=axis)
+            self.save_for_backward(x, y, seen == 0, zeros & (seen == 1))
+        else:
+            self.save_for_backward(x, y, None, None)
+        return y
+
+    def backward(self, grad):
+        from ..autograd.grad_mode import state
+        from ..tensor import where
+        x, y, before, first_zero = self.saved_tensors
+        ax = self.axis
+
+        def revcumsum(t):
+            return t.flip(ax).cumsum(ax).flip(ax)
+
+        if not self.has_zero:
+            return revcumsum(grad * y) / x
+        if state.grad_enabled:
+            raise RuntimeError("cumprod: double backward (create_graph=True) through a cumprod "
+                               "whose input has zeros is not supported")
+        at_zero = revcumsum(grad * Cumprod.apply(where(first_zero, 1.0, x), axis=ax))
+        head = revcumsum(grad * y) / where(before, x, 1.0)
+        return where(before, head, where(first_zero, at_zero, 0.0))
+
+
+# -- diagonals --------------------------------------------------------------------------------
+def _diag_index(xp, length, offset):
+    """Row and column indices of the `offset` diagonal, `length` entries long."""
+    i = xp.arange(length)
+    return (i, i + offset) if offset >= 0 else (i - offset, i)
+
+
+class Diagonal(Function):
+    """y = the offset diagonal of x over (dim1, dim2), as a new last axis;  dx = dy put back
+    on that diagonal of zeros"""
+
+    def forward(self, x, offset, dim1, dim2):
+        self.in_shape, self.offset, self.dims = x.shape, offset, (dim1, dim2)
+        return array_module(x).diagonal(x, offset, dim1, dim2).copy()
+
+    def backward(self, grad):
+        return DiagonalScatter.apply(grad, shape=self.in_shape, offset=self.offset,
+                                     dim1=self.dims[0], dim2=self.dims[1])
+
+
+class DiagonalScatter(Function):
+    """y = zeros(shape) with g on the offset diagonal over (dim1, dim2);  dg = that diagonal of dy.
+    Makes a matrix from a vector (diag) and is Diagonal's backward."""
+
+    def forward(self, g, shape, offset, dim1, dim2):
+        xp = array_module(g)
+        self.offset, self.dims = offset, (dim1, dim2)
+        out = xp.zeros(shape, dtype=g.dtype)
+        rows, cols = _diag_index(xp, g.shape[-1], offset)
+        xp.moveaxis(out, (dim1, dim2), (-2, -1))[..., rows, cols] = g
+        return out
+
+    def backward(self, grad):
+        return Diagonal.apply(grad, offset=self.offset, dim1=self.dims[0], dim2=self.dims[1])
