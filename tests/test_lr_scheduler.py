@@ -31,6 +31,7 @@ class _Scale:
 # Each case builds a scheduler from (module, optimizer); `lib` is our module or torch's.
 CASES = {
     "StepLR": lambda lib, o: lib.StepLR(o, step_size=3, gamma=0.5),
+    "StepLR-float-step": lambda lib, o: lib.StepLR(o, 2.0, gamma=0.95),
     "MultiStepLR": lambda lib, o: lib.MultiStepLR(o, milestones=[9, 2, 5, 5], gamma=0.3),
     "ExponentialLR": lambda lib, o: lib.ExponentialLR(o, gamma=0.9),
     "CosineAnnealingLR": lambda lib, o: lib.CosineAnnealingLR(o, T_max=7, eta_min=0.01),
@@ -370,6 +371,8 @@ def test_bad_arguments_raise():
     o, _ = _optimizers()
     with pytest.raises(TypeError, match="not an Optimizer"):
         ours_sched.StepLR(object(), step_size=1)
+    with pytest.raises(TypeError, match="StepLR: step_size must be an int, got float 1.5"):
+        ours_sched.StepLR(o, step_size=1.5)
     with pytest.raises(ValueError, match="factor"):
         ours_sched.ReduceLROnPlateau(o, factor=1.5)
     with pytest.raises(ValueError, match="mode"):

@@ -882,3 +882,21 @@ def test_tensor_constructor_and_new_helpers_follow_torch():
     assert x.new_zeros(2, 2).dtype == tl.float64 and x.new_ones((3,)).tolist() == [1.0] * 3
     with pytest.raises(NotImplementedError, match="einsum"):
         tl.einsum("ij->ji", x)
+
+
+def test_small_idioms_from_tutorials_follow_torch():
+    import tinygrad_lite as tl
+    for lib, prefix in ((tl, "tinygrad_lite"), (torch, "torch")):
+        y = lib.tensor([[1.0, -2.0], [0.0, 3.0]])
+        assert y.type() == f"{prefix}.FloatTensor" and y.long().type() == f"{prefix}.LongTensor"
+        assert y.type(lib.float64).dtype == lib.float64
+        rows, cols = lib.where(y > 0)
+        assert rows.tolist() == [0, 1] and cols.tolist() == [0, 1]
+        assert y.t().contiguous().is_contiguous()
+        opt = lib.optim.SGD([lib.zeros(1, requires_grad=True)], lr=5.0)
+        sched = lib.optim.lr_scheduler.StepLR(opt, 1.0, gamma=0.5)   # the Transformer tutorial's
+        opt.step()
+        sched.step()
+        assert sched.get_last_lr() == [2.5]
+    with pytest.raises(TypeError, match="where: condition must be a Tensor"):
+        tl.where([True, False])

@@ -27,6 +27,12 @@ class _Version:
         self.v = 0
 
 
+# dtype -> the type name torch's Tensor.type() gives
+_TYPE_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
+               "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char",
+               "uint8": "Byte", "bool": "Bool"}
+
+
 class Size(tuple):
     """torch.Size: what Tensor.size() returns, a tuple with numel(). Tensor.shape stays a plain
     tuple, so no op pays to build one."""
@@ -242,6 +248,11 @@ class Tensor:
     def contiguous(self) -> "Tensor":
         return self
 
+    def is_contiguous(self, memory_format=None) -> bool:
+        """True: view() and every op here take any memory layout, so each tensor behaves as a
+        contiguous one does in torch (and contiguous() returns it unchanged)."""
+        return True
+
     def to(self, *args, **kwargs) -> "Tensor":
         """to(device), to(dtype), to(device, dtype), to(other_tensor); a copy only when needed."""
         device = kwargs.pop("device", None)
@@ -269,8 +280,14 @@ class Tensor:
             out = E.ToDevice.apply(out, device=backend.Device(device))
         return out
 
-    def type(self, dtype) -> "Tensor":
-        return self.to(dtype)
+    def type(self, dtype=None):
+        """With a dtype: a converted tensor. Without: the type name, as torch's spells it
+        ("tinygrad_lite.FloatTensor", "tinygrad_lite.cuda.LongTensor", ...)."""
+        if dtype is not None:
+            return self.to(dtype)
+        kind = _TYPE_NAMES.get(self.data.dtype.name, self.data.dtype.name.capitalize())
+        place = ".cuda" if self.device == "cuda" else ""
+        return f"tinygrad_lite{place}.{kind}Tensor"
 
     def cpu(self) -> "Tensor":
         return self.to("cpu")
@@ -1264,8 +1281,13 @@ def _as_tensor(data, dtype=None, device=None) -> Tensor:
     return Tensor._make(arr, False, None, None)
 
 
-def where(condition, input, other) -> Tensor:
-    """out = input where condition else other; the gradient goes only to the branch taken."""
+def where(condition, input=None, other=None) -> Tensor:
+    """out = input where condition else other; the gradient goes only to the branch taken.
+    where(condition) alone is nonzero(condition, as_tuple=True), as in torch."""
+    if input is None and other is None:
+        if not isinstance(condition, Tensor):
+            raise TypeError(f"where: condition must be a Tensor, got {type(condition).__name__}")
+        return condition.nonzero(as_tuple=True)
     ref = input if isinstance(input, Tensor) else other if isinstance(other, Tensor) else None
     if ref is None:
         raise TypeError("where: input or other must be a Tensor")

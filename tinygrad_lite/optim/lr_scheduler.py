@@ -180,6 +180,8 @@ class StepLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1,
                  last_epoch: int = -1):
+        if isinstance(step_size, float) and step_size.is_integer():
+            step_size = int(step_size)      # torch takes 1.0 (its Transformer tutorial does)
         self.step_size = check_int(step_size, "step_size", "StepLR")
         self.gamma = check_number(gamma, "gamma", "StepLR")
         super().__init__(optimizer, last_epoch)
