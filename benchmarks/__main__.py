@@ -177,9 +177,10 @@ def write_docs(result, text, path=None) -> None:
         "times the same work in tinygrad_lite and PyTorch, interleaved in one process; the ratio",
         "is the median of per-pair ratios ours/torch (below 1 means tinygrad_lite is faster) and",
         "q1-q3 its spread. Memory is the peak extra RSS of a fresh process per framework and",
-        "workload during two steps, after a warm-up step (imports, model and data excluded on",
-        "both sides). `% roof` is the workload's FLOP rate as a share of this machine's measured",
-        "NumPy SGEMM rate.", "",
+        "workload during two steps, after a warm-up step and a heap trim (imports, model, data",
+        "and optimizer state excluded on both sides; the trim hands back what the warm-up freed,",
+        "so reused pages still count). `% roof` is the workload's FLOP rate as a share of this",
+        "machine's measured NumPy SGEMM rate.", "",
         f"Run at {result['when']} on {m['platform']}, Python {m['python']}, {m['cpu_count']} "
         f"cores, {m['threads']} BLAS/torch threads, NumPy {m['numpy']}, PyTorch {m['torch']}, "
         f"device {m['device']}.", "",
