@@ -27,6 +27,10 @@ CONV2D_GRID = [
     ((2, 3, 7, 8), (4, 3, 3, 3), dict(padding="same", dilation=2)),
     ((2, 3, 7, 8), (4, 3, 3, 2), dict(padding="valid", stride=2)),
     ((1, 2, 5, 5), (3, 2, 5, 5), dict()),                               # output 1x1
+    # stride-1 outputs above ops.conv.SMALL_PLANE pixels: the flat-canvas data gradient
+    ((1, 2, 17, 18), (3, 2, 3, 3), dict(padding=1)),
+    ((1, 4, 18, 17), (4, 2, 3, 2), dict(padding=(2, 1), dilation=(2, 1), groups=2)),
+    ((2, 3, 17, 16), (2, 3, 4, 2), dict(padding="same")),
 ]
 
 
