@@ -16,6 +16,8 @@ from .dtypes import int32 as int  # noqa: A001
 from .functions import *  # noqa: F401,F403  (the torch-level functions, listed in functions.py)
 from .functions import abs, all, any, max, min, pow, round, sum  # noqa: A004
 from .functions_extra import *  # noqa: F401,F403  (less common ones, listed in its __all__)
+from .functions_math import *  # noqa: F401,F403  (addcmul, median, quantile, ...; its __all__)
+from .functions_shape import *  # noqa: F401,F403  (shape and indexing, its __all__)
 from .random import initial_seed, manual_seed, seed
 from .serialization import load, save
 from .tensor import Size, Tensor

@@ -64,3 +64,10 @@ def bernoulli_mask(shape, keep: float, dtype, device):
     """A 0/1 mask drawn on the device itself (dropout runs every step; no host round trip)."""
     gen = generator(device)
     return (gen.random(size=shape, dtype=np.float32) < keep).astype(dtype)
+
+
+def sample(method: str, shape, dtype, device, *args, **kwargs):
+    """Draw with the CPU generator's `method` (exponential, poisson, geometric, ...), like the
+    parameter draws above, so one seed gives the same numbers on any device."""
+    args = tuple(backend.to_device(a, "cpu") if hasattr(a, "shape") else a for a in args)
+    return _cast(getattr(_state["cpu"], method)(*args, size=shape, **kwargs), dtype, device)

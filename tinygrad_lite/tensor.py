@@ -841,6 +841,173 @@ class Tensor:
     def lerp(self, end, weight):
         return self + (end - self) * weight
 
+    # more math, order statistics, scans and random fills (functions_math.py; it imports this
+    # module, so the methods reach it through _fm() at call time)
+    @staticmethod
+    def _fm():
+        from . import functions_math
+        return functions_math
+
+    def addcmul(self, tensor1, tensor2, *, value=1):
+        return self._fm().addcmul(self, tensor1, tensor2, value=value)
+
+    def addcdiv(self, tensor1, tensor2, *, value=1):
+        return self._fm().addcdiv(self, tensor1, tensor2, value=value)
+
+    def addcmul_(self, tensor1, tensor2, *, value=1):
+        return _inplace(self, lambda t: t.addcmul(tensor1, tensor2, value=value), False)
+
+    def addcdiv_(self, tensor1, tensor2, *, value=1):
+        return _inplace(self, lambda t: t.addcdiv(tensor1, tensor2, value=value), False)
+
+    def nan_to_num(self, nan=0.0, posinf=None, neginf=None):
+        return self._fm().nan_to_num(self, nan, posinf, neginf)
+
+    def nan_to_num_(self, nan=0.0, posinf=None, neginf=None):
+        return _inplace(self, lambda t: t.nan_to_num(nan, posinf, neginf), False)
+
+    def clamp_min(self, min):
+        return self.clamp(min=min)
+
+    def clamp_max(self, max):
+        return self.clamp(max=max)
+
+    def clamp_min_(self, min):
+        return self.clamp_(min=min)
+
+    def clamp_max_(self, max):
+        return self.clamp_(max=max)
+
+    def float_power(self, exponent):
+        return self._fm().float_power(self, exponent)
+
+    def logaddexp(self, other):
+        return self._fm().logaddexp(self, other)
+
+    def logaddexp2(self, other):
+        return self._fm().logaddexp2(self, other)
+
+    def xlogy(self, other):
+        return self._fm().xlogy(self, other)
+
+    def sinc(self):
+        return self._fm().sinc(self)
+
+    def deg2rad(self):
+        return self._fm().deg2rad(self)
+
+    def rad2deg(self):
+        return self._fm().rad2deg(self)
+
+    def frac(self):
+        return self._fm().frac(self)
+
+    def logit(self, eps=None):
+        return self._fm().logit(self, eps)
+
+    def true_divide(self, other):
+        return self.div(other)
+
+    fix, absolute = trunc, abs
+
+    def signbit(self):
+        return self._fm().signbit(self)
+
+    def isposinf(self):
+        return self._fm().isposinf(self)
+
+    def isneginf(self):
+        return self._fm().isneginf(self)
+
+    def heaviside(self, values):
+        return self._fm().heaviside(self, values)
+
+    def bitwise_and(self, other):
+        return self._fm().bitwise_and(self, other)
+
+    def bitwise_or(self, other):
+        return self._fm().bitwise_or(self, other)
+
+    def bitwise_xor(self, other):
+        return self._fm().bitwise_xor(self, other)
+
+    def bitwise_not(self):
+        return self._fm().bitwise_not(self)
+
+    def log_(self):
+        return _inplace(self, lambda t: t.log())
+
+    def abs_(self):
+        return _inplace(self, lambda t: t.abs())
+
+    def sigmoid_(self):
+        return _inplace(self, lambda t: t.sigmoid())
+
+    def tanh_(self):
+        return _inplace(self, lambda t: t.tanh())
+
+    def cummax(self, dim):
+        return self._fm().cummax(self, dim)
+
+    def cummin(self, dim):
+        return self._fm().cummin(self, dim)
+
+    def logcumsumexp(self, dim):
+        return self._fm().logcumsumexp(self, dim)
+
+    def nansum(self, dim=None, keepdim=False, *, dtype=None):
+        return self._fm().nansum(self, dim, keepdim, dtype=dtype)
+
+    def nanmean(self, dim=None, keepdim=False, *, dtype=None):
+        return self._fm().nanmean(self, dim, keepdim, dtype=dtype)
+
+    def median(self, dim=None, keepdim=False):
+        return self._fm().median(self, dim, keepdim)
+
+    def nanmedian(self, dim=None, keepdim=False):
+        return self._fm().nanmedian(self, dim, keepdim)
+
+    def mode(self, dim=-1, keepdim=False):
+        return self._fm().mode(self, dim, keepdim)
+
+    def kthvalue(self, k, dim=-1, keepdim=False):
+        return self._fm().kthvalue(self, k, dim, keepdim)
+
+    def quantile(self, q, dim=None, keepdim=False, *, interpolation="linear"):
+        return self._fm().quantile(self, q, dim, keepdim, interpolation=interpolation)
+
+    def nanquantile(self, q, dim=None, keepdim=False, *, interpolation="linear"):
+        return self._fm().nanquantile(self, q, dim, keepdim, interpolation=interpolation)
+
+    def count_nonzero(self, dim=None):
+        return self._fm().count_nonzero(self, dim)
+
+    def renorm(self, p, dim, maxnorm):
+        return self._fm().renorm(self, p, dim, maxnorm)
+
+    def bernoulli(self, p=None, *, generator=None):
+        return self._fm().bernoulli(self, p)
+
+    def bernoulli_(self, p=0.5, *, generator=None):
+        return _fill_no_grad(self, self._fm().bernoulli_fill(self, p))
+
+    def exponential_(self, lambd=1.0, *, generator=None):
+        return _fill_no_grad(self, self._fm().exponential_fill(self, lambd))
+
+    def cauchy_(self, median=0.0, sigma=1.0, *, generator=None):
+        return _fill_no_grad(self, self._fm().cauchy_fill(self, median, sigma))
+
+    def log_normal_(self, mean=1.0, std=2.0, *, generator=None):
+        return _fill_no_grad(self, self._fm().log_normal_fill(self, mean, std))
+
+    def geometric_(self, p, *, generator=None):
+        return _fill_no_grad(self, self._fm().geometric_fill(self, p))
+
+    def random_(self, *args, **kwargs):
+        """random_(to) or random_(from, to): integers in [from, to); `from` is a keyword."""
+        kwargs.pop("generator", None)
+        return _fill_no_grad(self, self._fm().random_fill(self, *args, **kwargs))
+
     # -- reductions ----------------------------------------------------------------------
     def sum(self, dim=None, keepdim=False, dtype=None):
         x = self if dtype is None else self.to(dtype)
@@ -1032,6 +1199,148 @@ class Tensor:
 
     def trace(self):
         return FX.trace(self)
+
+    # more shape, indexing and scatter methods (functions_shape.py, ops/movement_extra.py);
+    # in-place forms run the out-of-place op through _inplace, like add_
+    @staticmethod
+    def _fs():
+        """functions_shape, imported on first use (it imports this module)."""
+        from . import functions_shape
+        return functions_shape
+
+    def repeat_interleave(self, repeats, dim=None, *, output_size=None):
+        return self._fs().repeat_interleave(self, repeats, dim, output_size=output_size)
+
+    def tile(self, *dims):
+        return self._fs().tile(self, _shape_arg(dims))
+
+    def movedim(self, source, destination):
+        return self._fs().movedim(self, source, destination)
+
+    moveaxis = movedim
+
+    def tensor_split(self, indices_or_sections, dim=0):
+        return self._fs().tensor_split(self, indices_or_sections, dim)
+
+    def hsplit(self, indices_or_sections):
+        return self._fs().hsplit(self, indices_or_sections)
+
+    def vsplit(self, indices_or_sections):
+        return self._fs().vsplit(self, indices_or_sections)
+
+    def dsplit(self, indices_or_sections):
+        return self._fs().dsplit(self, indices_or_sections)
+
+    def rot90(self, k=1, dims=(0, 1)):
+        return self._fs().rot90(self, k, dims)
+
+    def fliplr(self):
+        return self._fs().fliplr(self)
+
+    def flipud(self):
+        return self._fs().flipud(self)
+
+    def take(self, index):
+        return self._fs().take(self, index)
+
+    def take_along_dim(self, indices, dim=None):
+        return self._fs().take_along_dim(self, indices, dim)
+
+    def scatter(self, dim, index, src=None, value=None, *, reduce=None):
+        return self._fs().scatter(self, dim, index, src, value, reduce=reduce)
+
+    def scatter_(self, dim, index, src=None, value=None, *, reduce=None):
+        return _inplace(self, lambda t: t.scatter(dim, index, src, value, reduce=reduce), False)
+
+    def scatter_add_(self, dim, index, src):
+        return _inplace(self, lambda t: t.scatter_add(dim, index, src), False)
+
+    def index_add(self, dim, index, source, *, alpha=1):
+        return self._fs().index_add(self, dim, index, source, alpha=alpha)
+
+    def index_add_(self, dim, index, source, *, alpha=1):
+        return _inplace(self, lambda t: t.index_add(dim, index, source, alpha=alpha), False)
+
+    def index_copy(self, dim, index, source):
+        return self._fs().index_copy(self, dim, index, source)
+
+    def index_copy_(self, dim, index, source):
+        return _inplace(self, lambda t: t.index_copy(dim, index, source), False)
+
+    def index_fill(self, dim, index, value):
+        return self._fs().index_fill(self, dim, index, value)
+
+    def index_fill_(self, dim, index, value):
+        return _inplace(self, lambda t: t.index_fill(dim, index, value), False)
+
+    def index_put(self, indices, values, accumulate=False):
+        return self._fs().index_put(self, indices, values, accumulate)
+
+    def index_put_(self, indices, values, accumulate=False):
+        return self._fs().index_put_(self, indices, values, accumulate)
+
+    def masked_select(self, mask):
+        return self._fs().masked_select(self, mask)
+
+    def masked_scatter(self, mask, source):
+        return self._fs().masked_scatter(self, mask, source)
+
+    def masked_scatter_(self, mask, source):
+        return _inplace(self, lambda t: t.masked_scatter(mask, source), False)
+
+    def unfold(self, dimension, size, step):
+        return self._fs().unfold(self, dimension, size, step)
+
+    def diag_embed(self, offset=0, dim1=-2, dim2=-1):
+        return self._fs().diag_embed(self, offset, dim1, dim2)
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+        """Zero-filled here (torch leaves it uninitialised)."""
+        return self.new_full(_shape_arg(size), 0, dtype, device, requires_grad)
+
+    def nelement(self) -> int:
+        return self.numel()
+
+    def ndimension(self) -> int:
+        return self.ndim
+
+    def stride(self, dim=None):
+        return self._fs().stride(self, dim)
+
+    def get_device(self) -> int:
+        return 0 if self.device == "cuda" else -1
+
+    def type_as(self, other):
+        if not isinstance(other, Tensor):
+            raise TypeError(f"type_as: expected a Tensor, got {type(other).__name__}")
+        return self.to(other.dtype)
+
+    def byte(self) -> "Tensor":
+        return self.to(D.uint8)
+
+    def char(self) -> "Tensor":
+        return self.to(D.int8)
+
+    def short(self) -> "Tensor":
+        return self.to(D.int16)
+
+    def mm(self, mat2):
+        return self._fs().mm(self, mat2)
+
+    def bmm(self, mat2):
+        return self._fs().bmm(self, mat2)
+
+    def mv(self, vec):
+        return self._fs().mv(self, vec)
+
+    def dot(self, other):
+        return self._fs().dot(self, other)
+
+    def outer(self, vec2):
+        return self._fs().outer(self, vec2)
+
+    def inner(self, other):
+        return self._fs().inner(self, other)
 
     # matrix products and linear algebra (functions_extra.py, ops/linalg.py)
     def kron(self, other):
@@ -1265,7 +1574,8 @@ def _as_tensor(data, dtype=None, device=None) -> Tensor:
             raise ValueError(f"tensor: cannot build a tensor from {type(data).__name__}: {e}") \
                 from None
         if arr.dtype.kind == "f":
-            arr = arr.astype(D.get_default_dtype())
+            # straight to the asked dtype: through float32 first, 1e-200 would become 0
+            arr = arr.astype(D.get_default_dtype() if dtype is None else D.to_dtype(dtype))
         elif arr.dtype.kind in "iu":
             arr = arr.astype(D.int64)
         elif arr.dtype.kind not in "bc":

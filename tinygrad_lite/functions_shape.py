@@ -1,0 +1,688 @@
+"""More of torch's shape and indexing functions: repeat_interleave, tile, movedim, tensor_split
+and the h/v/d splits and stacks, rot90, take, scatter and the index_* family, masked_select and
+masked_scatter, unfold, diag_embed, broadcasting helpers, atleast_*d, block_diag,
+cartesian_prod, tril/triu_indices, and checked matrix products (mm, bmm, mv, dot, outer, inner).
+
+All differentiable ones are composed from existing ops, except scatter/index_copy (one Function in
+ops/movement_extra.py, since a scatter-add composition would sum repeated indices). The Tensor
+methods in tensor.py call these; in-place forms go through tensor._inplace like add_ does."""
+from __future__ import annotations
+
+import builtins
+import math
+
+import numpy as np
+
+from . import dtypes as D
+from .backend import array_module
+from .functions_extra import _desc, _need_int, _t, meshgrid, tensordot
+from .ops import extra as X
+from .ops import movement as M
+from .ops import movement_extra as ME
+from .tensor import Size, Tensor, _const, _dim, _inplace, _like, where
+
+__all__ = [
+    "repeat_interleave", "tile", "movedim", "moveaxis", "tensor_split", "hsplit", "vsplit",
+    "dsplit", "hstack", "vstack", "row_stack", "dstack", "column_stack", "rot90", "fliplr",
+    "flipud", "take", "take_along_dim", "scatter", "index_add", "index_copy", "index_fill",
+    "index_put", "index_put_", "masked_select", "masked_scatter", "diag_embed",
+    "broadcast_tensors", "broadcast_shapes", "atleast_1d", "atleast_2d", "atleast_3d",
+    "block_diag", "cartesian_prod", "tril_indices", "triu_indices", "mv", "dot", "inner",
+]
+
+
+# -- checks shared by the functions below ------------------------------------------------------
+def _int_tensor(index, op: str, ref: Tensor, what: str = "index") -> Tensor:
+    if not isinstance(index, Tensor):
+        raise TypeError(f"{op}: {what} must be a Tensor, got {type(index).__name__}")
+    if index.dtype.kind not in "iu":
+        raise TypeError(f"{op}: {what} must be an integer tensor, got {_desc(index)}")
+    if index.device != ref.device:
+        raise RuntimeError(f"{op}: {what} is on {index.device} but input is on {ref.device}")
+    return index
+
+
+def _in_range(index, n: int, d: int, op: str, negative: bool = False) -> None:
+    """IndexError naming the first bad index unless every entry lies in [0, n) ([-n, n))."""
+    if not index.size:
+        return
+    lo, hi = int(index.min()), int(index.max())
+    bad = hi if hi >= n else lo if lo < (-n if negative else 0) else None
+    if bad is not None:
+        raise IndexError(f"{op}: index {bad} is out of range for dimension {d} of size {n}")
+
+
+def _non_negative(values, op: str, what: str) -> tuple:
+    values = tuple(_need_int(v, op) for v in values)
+    if any(v < 0 for v in values):
+        raise ValueError(f"{op}: {what} must be non-negative, got {values}")
+    return values
+
+
+def _need_ndim(x: Tensor, n: int, op: str) -> Tensor:
+    if x.ndim < n:
+        raise ValueError(f"{op}: expects a tensor with at least {n} dimension(s), got shape "
+                         f"{tuple(x.shape)}")
+    return x
+
+
+def _same_dtype(op: str, a: Tensor, b: Tensor, what: str = "source") -> None:
+    if a.dtype != b.dtype:
+        raise TypeError(f"{op}: input and {what} must have the same dtype, got {_desc(a, b)}")
+
+
+def _tensors(tensors, op: str) -> list:
+    """A non-empty sequence of Tensors (torch's stacking functions take one sequence)."""
+    if isinstance(tensors, Tensor) or not isinstance(tensors, (list, tuple)):
+        raise TypeError(f"{op}: expected a sequence of Tensors, got {type(tensors).__name__}")
+    if not tensors:
+        raise ValueError(f"{op}: expected a non-empty sequence of tensors")
+    return [_t(t, op) for t in tensors]
+
+
+def _varargs(tensors, op: str) -> list:
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tensors[0]
+    return [_t(t, op) for t in tensors]
+
+
+# -- repeating and moving ------------------------------------------------------------------
+def repeat_interleave(input, repeats=None, dim=None, *, output_size=None) -> Tensor:
+    """Repeat each slice along dim (flattened input when dim is None) repeats[i] times.
+    repeat_interleave(counts) alone gives arange(len(counts)) repeated that way."""
+    op = "repeat_interleave"
+    if repeats is None:
+        counts = _int_tensor(input, op, input, "repeats")
+        if counts.ndim != 1:
+            raise ValueError(f"{op}: repeats must be 1-D, got {_desc(counts)}")
+        xp = array_module(counts.data)
+        return repeat_interleave(_const(xp.arange(counts.shape[0])), counts, 0,
+                                 output_size=output_size)
+    x = _t(input, op)
+    if dim is None:
+        x, d = x.reshape(-1), 0
+    else:
+        d = _dim(dim, x.ndim, op)
+        x = x.reshape(1) if x.ndim == 0 else x
+    n = x.shape[d]
+    if isinstance(repeats, Tensor):
+        _int_tensor(repeats, op, x, "repeats")
+        if repeats.ndim > 1 or repeats.numel() not in (1, n):
+            raise ValueError(f"{op}: repeats must have 1 or {n} entries (the size of dimension "
+                             f"{d} of {tuple(x.shape)}), got {_desc(repeats)}")
+        counts = repeats.data.reshape(-1)
+        if counts.size and int(counts.min()) < 0:
+            raise ValueError(f"{op}: repeats must be non-negative, got {counts.tolist()}")
+        if counts.size == 1:
+            repeats = int(counts[0])
+    else:
+        repeats = _non_negative((repeats,), op, "repeats")[0]
+    xp = array_module(x.data)
+    total = n * repeats if isinstance(repeats, int) else int(counts.sum())
+    if output_size is not None and output_size != total:
+        raise ValueError(f"{op}: output_size={output_size} but the repeats give {total}")
+    if isinstance(repeats, int):
+        # each slice broadcast along a new axis right after d, then the two axes merged
+        wide = x.unsqueeze(d + 1)
+        wide = wide.expand(wide.shape[:d + 1] + (repeats,) + wide.shape[d + 2:])
+        return wide.reshape(x.shape[:d] + (total,) + x.shape[d + 1:])
+    # counts as a list: CuPy's repeat takes no array of repeats
+    positions = xp.repeat(xp.arange(n), counts.tolist()).astype(np.int64)
+    return x.index_select(d, _const(positions))
+
+
+def tile(input, dims) -> Tensor:
+    """repeat, with dims padded by leading 1s when it is shorter than input's dimensions."""
+    x = _t(input, "tile")
+    dims = _non_negative(dims, "tile", "dims")
+    return x.repeat((1,) * (x.ndim - len(dims)) + dims)
+
+
+def movedim(input, source, destination) -> Tensor:
+    """Move dims `source` to positions `destination`; the rest keep their order."""
+    x = _t(input, "movedim")
+    src = (source,) if isinstance(source, (int, np.integer)) else tuple(source)
+    dst = (destination,) if isinstance(destination, (int, np.integer)) else tuple(destination)
+    if len(src) != len(dst):
+        raise ValueError(f"movedim: source {src} and destination {dst} differ in length")
+    src = [_dim(s, x.ndim, "movedim") for s in src]
+    dst = [_dim(s, x.ndim, "movedim") for s in dst]
+    if len(set(src)) != len(src) or len(set(dst)) != len(dst):
+        raise ValueError(f"movedim: repeated dim in source {src} or destination {dst}")
+    if x.ndim == 0:
+        return x
+    order = [None] * x.ndim
+    for s, t in zip(src, dst):
+        order[t] = s
+    rest = iter(d for d in range(x.ndim) if d not in src)
+    return x.permute(*[o if o is not None else next(rest) for o in order])
+
+
+moveaxis = movedim
+
+
+# -- splitting and stacking ----------------------------------------------------------------
+def tensor_split(input, indices_or_sections, dim=0) -> tuple:
+    """An int n: n nearly equal parts (the first n % size one longer). A list: cut before each
+    index, with Python's slice rules (negative indices count from the end)."""
+    op = "tensor_split"
+    x = _need_ndim(_t(input, op), 1, op)
+    d = _dim(dim, x.ndim, op)
+    n = x.shape[d]
+    cuts = indices_or_sections
+    if isinstance(cuts, Tensor):
+        _int_tensor(cuts, op, x, "indices_or_sections")
+        if cuts.ndim > 1:
+            raise ValueError(f"{op}: indices_or_sections must be 0-D or 1-D, got {_desc(cuts)}")
+        cuts = int(cuts.item()) if cuts.ndim == 0 else cuts.tolist()
+    if isinstance(cuts, (int, np.integer)) and not isinstance(cuts, bool):
+        if cuts <= 0:
+            raise ValueError(f"{op}: number of sections must be positive, got {cuts}")
+        q, r = divmod(n, int(cuts))
+        sizes = [q + 1] * r + [q] * (int(cuts) - r)
+        cuts = [sum(sizes[:i + 1]) for i in range(len(sizes) - 1)]
+    elif isinstance(cuts, (list, tuple)):
+        cuts = [_need_int(c, op) for c in cuts]
+    else:
+        raise TypeError(f"{op}: indices_or_sections must be an int, a list of ints or an "
+                        f"integer tensor, got {type(cuts).__name__}")
+    bounds = [None] + cuts + [None]
+    head = (slice(None),) * d
+    return tuple(x[head + (slice(a, b),)] for a, b in zip(bounds[:-1], bounds[1:]))
+
+
+def _split_dim(op: str, input, indices_or_sections, min_ndim: int, d) -> tuple:
+    x = _need_ndim(_t(input, op), min_ndim, op)
+    d = d(x)
+    s = indices_or_sections
+    if isinstance(s, (int, np.integer)) and (s <= 0 or x.shape[d] % s):
+        raise ValueError(f"{op}: dimension {d} of size {x.shape[d]} (shape {tuple(x.shape)}) "
+                         f"does not split into {s} equal sections")
+    return tensor_split(x, s, d)
+
+
+def hsplit(input, indices_or_sections) -> tuple:
+    """tensor_split along dim 1 (dim 0 for a 1-D input); an int must divide the size."""
+    return _split_dim("hsplit", input, indices_or_sections, 1, lambda x: 1 if x.ndim > 1 else 0)
+
+
+def vsplit(input, indices_or_sections) -> tuple:
+    """tensor_split along dim 0 of an input with at least 2 dims; an int must divide the size."""
+    return _split_dim("vsplit", input, indices_or_sections, 2, lambda x: 0)
+
+
+def dsplit(input, indices_or_sections) -> tuple:
+    """tensor_split along dim 2 of an input with at least 3 dims; an int must divide the size."""
+    return _split_dim("dsplit", input, indices_or_sections, 3, lambda x: 2)
+
+
+def _atleast(x: Tensor, n: int) -> Tensor:
+    """Leading 1s up to n dims, except that atleast_3d puts a 1-D (k,) at (1, k, 1) and a
+    2-D (m, k) at (m, k, 1), as NumPy and torch do."""
+    if x.ndim >= n:
+        return x
+    if n == 3 and x.ndim == 2:
+        return x.unsqueeze(-1)
+    if n == 3 and x.ndim == 1:
+        return x.reshape(1, -1, 1)
+    return x.reshape((1,) * (n - x.ndim) + tuple(x.shape))
+
+
+def _atleast_all(tensors, n: int, op: str):
+    listed = len(tensors) == 1 and isinstance(tensors[0], (list, tuple))
+    out = tuple(_atleast(t, n) for t in _varargs(tensors, op))
+    return out[0] if len(out) == 1 and not listed else out
+
+
+def atleast_1d(*tensors):
+    """Each tensor viewed with at least 1 dimension (one tensor in, one out; else a tuple)."""
+    return _atleast_all(tensors, 1, "atleast_1d")
+
+
+def atleast_2d(*tensors):
+    """Each tensor viewed with at least 2 dimensions: 0-D -> (1, 1), (k,) -> (1, k)."""
+    return _atleast_all(tensors, 2, "atleast_2d")
+
+
+def atleast_3d(*tensors):
+    """Each tensor viewed with at least 3 dims: (k,) -> (1, k, 1), (m, k) -> (m, k, 1)."""
+    return _atleast_all(tensors, 3, "atleast_3d")
+
+
+def hstack(tensors) -> Tensor:
+    """Concatenate along dim 1 (dim 0 when the inputs are 1-D)."""
+    ts = [_atleast(t, 1) for t in _tensors(tensors, "hstack")]
+    return M.cat(ts, 0 if ts[0].ndim == 1 else 1)
+
+
+def vstack(tensors) -> Tensor:
+    """Concatenate along dim 0 after making each input at least 2-D."""
+    return M.cat([_atleast(t, 2) for t in _tensors(tensors, "vstack")], 0)
+
+
+row_stack = vstack
+
+
+def dstack(tensors) -> Tensor:
+    """Concatenate along dim 2 after making each input at least 3-D."""
+    return M.cat([_atleast(t, 3) for t in _tensors(tensors, "dstack")], 2)
+
+
+def column_stack(tensors) -> Tensor:
+    """0-D and 1-D inputs become columns; everything is concatenated along dim 1."""
+    ts = _tensors(tensors, "column_stack")
+    return M.cat([t.reshape(-1, 1) if t.ndim < 2 else t for t in ts], 1)
+
+
+# -- flips and rotations -------------------------------------------------------------------
+def rot90(input, k=1, dims=(0, 1)) -> Tensor:
+    """Rotate by k * 90 degrees in the plane of dims, from the first towards the second."""
+    x = _need_ndim(_t(input, "rot90"), 2, "rot90")
+    k = _need_int(k, "rot90") % 4
+    dims = tuple(dims)
+    if len(dims) != 2:
+        raise ValueError(f"rot90: dims must hold two dims, got {dims}")
+    a, b = _dim(dims[0], x.ndim, "rot90"), _dim(dims[1], x.ndim, "rot90")
+    if a == b:
+        raise ValueError(f"rot90: dims must differ, got {dims}")
+    if k == 0:
+        return x.clone()
+    if k == 2:
+        return x.flip((a, b))
+    return x.flip(b if k == 1 else a).transpose(a, b)
+
+
+def fliplr(input) -> Tensor:
+    """Reverse dim 1 (left-right) of an input with at least 2 dims."""
+    return _need_ndim(_t(input, "fliplr"), 2, "fliplr").flip(1)
+
+
+def flipud(input) -> Tensor:
+    """Reverse dim 0 (up-down)."""
+    return _need_ndim(_t(input, "flipud"), 1, "flipud").flip(0)
+
+
+# -- gathering -----------------------------------------------------------------------------
+def take(input, index) -> Tensor:
+    """input viewed as 1-D, picked at index; the result has index's shape."""
+    x = _t(input, "take")
+    idx = _int_tensor(index, "take", x)
+    _in_range(idx.data, x.numel(), 0, "take", negative=True)
+    return x.reshape(-1)[idx]
+
+
+def take_along_dim(input, indices, dim=None) -> Tensor:
+    """gather along dim, with input and indices broadcast against each other in the other dims;
+    dim None: both are flattened first."""
+    op = "take_along_dim"
+    x = _t(input, op)
+    idx = _int_tensor(indices, op, x, "indices")
+    if dim is None:
+        return x.reshape(-1).gather(0, idx.reshape(-1))
+    d = _dim(dim, x.ndim, op)
+    if idx.ndim != x.ndim:
+        raise ValueError(f"{op}: input and indices must have the same number of dimensions, got "
+                         f"{_desc(x, idx)}")
+    try:
+        rest = np.broadcast_shapes(x.shape[:d] + x.shape[d + 1:], idx.shape[:d] + idx.shape[d + 1:])
+    except ValueError:
+        raise ValueError(f"{op}: input and indices do not broadcast outside dim {d}: "
+                         f"{_desc(x, idx)}") from None
+    x = x.expand(rest[:d] + (x.shape[d],) + rest[d:])
+    return x.gather(d, idx.expand(rest[:d] + (idx.shape[d],) + rest[d:]))
+
+
+# -- scattering ----------------------------------------------------------------------------
+def _scatter_index(x: Tensor, dim, index, op: str):
+    idx = _int_tensor(index, op, x)
+    d = _dim(dim, x.ndim, op)
+    if idx.ndim != x.ndim or any(i > n for k, (i, n) in enumerate(zip(idx.shape, x.shape))
+                                 if k != d):
+        raise ValueError(f"{op}: index {tuple(idx.shape)} must have input's dimensions and be "
+                         f"no larger outside dim {d} (input {tuple(x.shape)})")
+    _in_range(idx.data, x.shape[d] if x.ndim else 1, d, op)
+    return d, idx.data
+
+
+def scatter(input, dim, index, src=None, value=None, *, reduce=None) -> Tensor:
+    """out = input with out[..index[i]..] = src[i] (or value) along dim. With repeated indices
+    which write wins is undefined (as in torch); reduce= is not supported."""
+    x = _t(input, "scatter")
+    if reduce is not None:
+        raise ValueError(f"scatter: reduce={reduce!r} is not supported (only reduce=None); use "
+                         "scatter_add or index_add for sums")
+    if src is not None and not isinstance(src, Tensor):
+        src, value = value, src          # scatter(dim, index, 1.5): the number is the value
+    if (src is None) == (value is None):
+        raise TypeError("scatter: expected exactly one of src (a Tensor) and value (a number)")
+    d, idx = _scatter_index(x, dim, index, "scatter")
+    xp = array_module(x.data)
+    if src is None:
+        return x.masked_fill(_const(ME.written_mask(xp, x.shape, idx, d)), value)
+    _same_dtype("scatter", x, src, "src")
+    if src.ndim != idx.ndim or any(s < i for s, i in zip(src.shape, idx.shape)):
+        raise ValueError(f"scatter: src {tuple(src.shape)} must be at least as large as index "
+                         f"{tuple(idx.shape)} in every dimension")
+    if src.shape != idx.shape:
+        src = src[tuple(slice(0, n) for n in idx.shape)]
+    return ME.Scatter.apply(x, src, index=idx, axis=d)
+
+
+def _index_along(x: Tensor, dim, index, op: str, negative: bool = False):
+    """dim and the 1-D index array of the index_* ops, checked against x's size along dim."""
+    _need_ndim(x, 1, op)
+    d = _dim(dim, x.ndim, op)
+    idx = _int_tensor(index, op, x)
+    if idx.ndim > 1:
+        raise ValueError(f"{op}: index must be 0-D or 1-D, got {_desc(idx)}")
+    _in_range(idx.data, x.shape[d], d, op, negative)
+    return d, idx.data.reshape(-1)
+
+
+def _source_along(x: Tensor, d: int, k: int, source, op: str) -> Tensor:
+    src = _t(source, op)
+    _same_dtype(op, x, src)
+    want = x.shape[:d] + (k,) + x.shape[d + 1:]
+    if tuple(src.shape) != want:
+        raise ValueError(f"{op}: source of shape {tuple(src.shape)} must have shape {want} "
+                         f"(input {tuple(x.shape)}, {k} indices along dim {d})")
+    return src
+
+
+def _spread(idx, d: int, shape: tuple):
+    """The 1-D index placed along dim d and broadcast to shape (a scatter index)."""
+    view = [1] * len(shape)
+    view[d] = -1
+    return array_module(idx).broadcast_to(idx.reshape(view), shape)
+
+
+def index_add(input, dim, index, source, *, alpha=1) -> Tensor:
+    """out = input with alpha * source[i] added at input[.., index[i], ..] (repeats accumulate)."""
+    x = _t(input, "index_add")
+    d, idx = _index_along(x, dim, index, "index_add")
+    src = _source_along(x, d, idx.shape[0], source, "index_add")
+    if alpha != 1:
+        src = src * alpha
+    return M.ScatterAdd.apply(x, src, index=_spread(idx, d, src.shape), axis=d)
+
+
+def index_copy(input, dim, index, source) -> Tensor:
+    """out = input with input[.., index[i], ..] replaced by source[i] along dim."""
+    x = _t(input, "index_copy")
+    d, idx = _index_along(x, dim, index, "index_copy")
+    src = _source_along(x, d, idx.shape[0], source, "index_copy")
+    return ME.Scatter.apply(x, src, index=_spread(idx, d, src.shape), axis=d)
+
+
+def index_fill(input, dim, index, value) -> Tensor:
+    """out = input with the slices at index along dim set to value."""
+    x = _t(input, "index_fill")
+    d, idx = _index_along(x, dim, index, "index_fill", negative=True)
+    mask = array_module(x.data).zeros(x.shape, dtype=bool)
+    mask[(slice(None),) * d + (idx,)] = True
+    return x.masked_fill(_const(mask), value)
+
+
+def index_put_(input, indices, values, accumulate=False) -> Tensor:
+    """input[indices] = values in place (+= with accumulate, where repeated indices add up)."""
+    x = _t(input, "index_put_")
+    if not isinstance(indices, (tuple, list)) or not all(isinstance(i, Tensor) for i in indices):
+        raise TypeError(f"index_put_: indices must be a tuple of Tensors, got {indices!r}")
+    for i in indices:
+        if i.dtype.kind not in "biu":
+            raise TypeError(f"index_put_: indices must be integer or bool tensors, got {_desc(i)}")
+    idx, _ = M._convert_index(tuple(indices), x)
+    try:
+        target = x.data[idx].shape
+    except IndexError as e:
+        raise IndexError(f"index_put_: indices {[tuple(i.shape) for i in indices]} do not fit "
+                         f"a tensor of shape {tuple(x.shape)}: {e}") from None
+    v = _like(values, x)
+    if isinstance(values, Tensor):
+        _same_dtype("index_put_", x, v, "values")
+    elif v.dtype != x.dtype:
+        v = v.to(x.dtype)
+    if not _broadcasts_to(v.shape, target):
+        raise ValueError(f"index_put_: values of shape {tuple(v.shape)} do not broadcast to the "
+                         f"indexed shape {target} (input {tuple(x.shape)})")
+    if not accumulate:
+        M.setitem(x, idx, v)
+        return x
+    v = v.expand(target)
+    return _inplace(x, lambda t: t + M.IndexAdd.apply(v, shape=x.shape, index=idx,
+                                                      advanced=True), False)
+
+
+def _broadcasts_to(shape, target) -> bool:
+    try:
+        return tuple(np.broadcast_shapes(tuple(shape), tuple(target))) == tuple(target)
+    except ValueError:
+        return False
+
+
+def index_put(input, indices, values, accumulate=False) -> Tensor:
+    """Out-of-place index_put_: a copy of input with input[indices] = values (or +=)."""
+    return index_put_(_t(input, "index_put").clone(), indices, values, accumulate)
+
+
+def _bool_mask(mask, x: Tensor, op: str) -> Tensor:
+    if not isinstance(mask, Tensor) or mask.dtype.kind != "b":
+        kind = _desc(mask) if isinstance(mask, Tensor) else type(mask).__name__
+        raise TypeError(f"{op}: mask must be a bool tensor, got {kind}")
+    if mask.device != x.device:
+        raise RuntimeError(f"{op}: mask is on {mask.device} but input is on {x.device}")
+    return mask
+
+
+def masked_select(input, mask) -> Tensor:
+    """The 1-D tensor of input's entries where mask (broadcast with input) is True."""
+    x = _t(input, "masked_select")
+    m = _bool_mask(mask, x, "masked_select")
+    shape = broadcast_shapes(x.shape, m.shape)
+    return x.expand(shape)[m.expand(shape)]
+
+
+def masked_scatter(input, mask, source) -> Tensor:
+    """out = input with the places where mask is True filled, in row-major order, by the first
+    entries of source."""
+    x = _t(input, "masked_scatter")
+    m = _bool_mask(mask, x, "masked_scatter")
+    src = _t(source, "masked_scatter")
+    _same_dtype("masked_scatter", x, src)
+    shape = tuple(broadcast_shapes(x.shape, m.shape))
+    xp = array_module(x.data)
+    where_true = xp.broadcast_to(m.data, shape)
+    pos = xp.nonzero(where_true.reshape(-1))[0]
+    if pos.size > src.numel():
+        raise ValueError(f"masked_scatter: mask selects {pos.size} places but source has only "
+                         f"{src.numel()} elements ({_desc(x, src)})")
+    vals = src.reshape(-1)[:pos.size]
+    placed = M.IndexAdd.apply(vals, shape=(math.prod(shape),), index=(pos,), advanced=True)
+    return where(_const(where_true), placed.reshape(shape), x)
+
+
+# -- windows and diagonals -----------------------------------------------------------------
+def unfold(input, dimension, size, step) -> Tensor:
+    """Tensor.unfold: every window of `size` along dimension, `step` apart, as a new last dim.
+    A copy here (torch returns a view)."""
+    x = _t(input, "unfold")
+    size, step = _need_int(size, "unfold"), _need_int(step, "unfold")
+    if step <= 0 or size < 0:
+        raise ValueError(f"unfold: step must be positive and size non-negative, got size {size} "
+                         f"step {step}")
+    if x.ndim == 0:
+        _dim(dimension, 0, "unfold")
+        return unfold(x.reshape(1), 0, size, step).reshape(size)
+    d = _dim(dimension, x.ndim, "unfold")
+    n = x.shape[d]
+    if size > n:
+        raise ValueError(f"unfold: size {size} is larger than dimension {d}'s size {n} (shape "
+                         f"{tuple(x.shape)})")
+    count = (n - size) // step + 1
+    xp = array_module(x.data)
+    pos = (xp.arange(count)[:, None] * step + xp.arange(size)[None, :]).reshape(-1)
+    out = x.index_select(d, _const(pos.astype(np.int64)))
+    out = out.reshape(x.shape[:d] + (count, size) + x.shape[d + 1:])
+    return movedim(out, d + 1, -1)
+
+
+def diag_embed(input, offset=0, dim1=-2, dim2=-1) -> Tensor:
+    """Put input's last dim on the offset diagonal over (dim1, dim2) of a new zero tensor."""
+    x = _need_ndim(_t(input, "diag_embed"), 1, "diag_embed")
+    offset = _need_int(offset, "diag_embed")
+    nd = x.ndim + 1
+    a, b = _dim(dim1, nd, "diag_embed"), _dim(dim2, nd, "diag_embed")
+    if a == b:
+        raise ValueError(f"diag_embed: dim1 and dim2 must differ, both are {a}")
+    n = x.shape[-1] + abs(offset)
+    rest = iter(x.shape[:-1])
+    shape = tuple(n if i in (a, b) else next(rest) for i in range(nd))
+    return X.DiagonalScatter.apply(x, shape=shape, offset=offset, dim1=a, dim2=b)
+
+
+# -- broadcasting and small builders -------------------------------------------------------
+def broadcast_shapes(*shapes) -> Size:
+    """The shape that all of `shapes` broadcast to (an int counts as a 1-D shape)."""
+    norm = []
+    for s in shapes:
+        if isinstance(s, (int, np.integer)) and not isinstance(s, bool):
+            s = (s,)
+        if not isinstance(s, (tuple, list)):
+            raise TypeError(f"broadcast_shapes: expected shapes (tuples of ints), got "
+                            f"{type(s).__name__} {s!r}")
+        norm.append(_non_negative(s, "broadcast_shapes", "sizes"))
+    try:
+        return Size(np.broadcast_shapes(*norm))
+    except ValueError:
+        raise ValueError(f"broadcast_shapes: shapes {' and '.join(map(str, norm))} do not "
+                         "broadcast") from None
+
+
+def broadcast_tensors(*tensors) -> tuple:
+    """Each tensor expanded (a view) to the common broadcast shape."""
+    ts = _varargs(tensors, "broadcast_tensors")
+    shape = broadcast_shapes(*(t.shape for t in ts))
+    return tuple(t.expand(shape) for t in ts)
+
+
+def block_diag(*tensors) -> Tensor:
+    """The inputs (0-D, 1-D as one row, or 2-D) placed along the diagonal of a zero matrix."""
+    ts = _varargs(tensors, "block_diag")
+    if not ts:
+        from .creation import zeros
+        return zeros(1, 0)
+    for t in ts:
+        if t.ndim > 2:
+            raise ValueError(f"block_diag: inputs must have 2 or fewer dimensions, got "
+                             f"{_desc(t)}")
+    mats = [t.reshape(1, -1) if t.ndim < 2 else t for t in ts]
+    width = builtins.sum(m.shape[1] for m in mats)
+    rows, left = [], 0
+    for m in mats:
+        rows.append(M.pad(m, (left, width - left - m.shape[1])))
+        left += m.shape[1]
+    return M.cat(rows, 0)
+
+
+def cartesian_prod(*tensors) -> Tensor:
+    """All combinations of the 1-D inputs' entries, one per row (one input: itself)."""
+    ts = _varargs(tensors, "cartesian_prod")
+    if not ts or any(t.ndim != 1 for t in ts):
+        raise ValueError(f"cartesian_prod: expects one or more 1-D tensors, got "
+                         f"{[tuple(t.shape) for t in ts]}")
+    if len(ts) == 1:
+        return ts[0]
+    return M.stack([g.reshape(-1) for g in meshgrid(*ts, indexing="ij")], 1)
+
+
+def _tri_indices(op: str, fn, row, col, offset, dtype, device) -> Tensor:
+    from .creation import tensor
+    row, col = _non_negative((row, col), op, "row and col")
+    r, c = fn(row, _need_int(offset, op), col)
+    return tensor(np.stack([r, c]), dtype=dtype, device=device)
+
+
+def tril_indices(row, col, offset=0, *, dtype=D.int64, device=None, layout=None) -> Tensor:
+    """2 x N coordinates of the lower triangle (on and below diagonal `offset`), row by row."""
+    return _tri_indices("tril_indices", np.tril_indices, row, col, offset, dtype, device)
+
+
+def triu_indices(row, col, offset=0, *, dtype=D.int64, device=None, layout=None) -> Tensor:
+    """2 x N coordinates of the upper triangle (on and above diagonal `offset`), row by row."""
+    return _tri_indices("triu_indices", np.triu_indices, row, col, offset, dtype, device)
+
+
+# -- checked matrix products (tl.mm/bmm/outer in functions.py stay the lenient matmul forms) --
+def _product_args(op: str, a, b, ndims: tuple, what: str) -> tuple:
+    a, b = _t(a, op), _t(b, op)
+    if (a.ndim, b.ndim) != ndims:
+        raise ValueError(f"{op}: expected {what}, got {_desc(a, b)}")
+    if a.dtype != b.dtype:
+        raise TypeError(f"{op}: expected both inputs to have the same dtype, got {_desc(a, b)}")
+    k = b.shape[-2] if b.ndim > 1 else b.shape[0]
+    if a.shape[-1] != k:
+        raise ValueError(f"{op}: shapes {tuple(a.shape)} and {tuple(b.shape)} do not line up "
+                         f"({a.shape[-1]} != {k})")
+    return a, b
+
+
+def mm(input, mat2) -> Tensor:
+    """Matrix product of two 2-D tensors."""
+    a, b = _product_args("mm", input, mat2, (2, 2), "two matrices")
+    return a @ b
+
+
+def bmm(input, mat2) -> Tensor:
+    """Batched matrix product of (b, n, m) and (b, m, p)."""
+    a, b = _product_args("bmm", input, mat2, (3, 3), "two 3-D tensors")
+    if a.shape[0] != b.shape[0]:
+        raise ValueError(f"bmm: batch sizes differ: {_desc(a, b)}")
+    return a @ b
+
+
+def mv(input, vec) -> Tensor:
+    """Matrix-vector product: (n, m) @ (m,) -> (n,)."""
+    a, b = _product_args("mv", input, vec, (2, 1), "a matrix and a vector")
+    return a @ b
+
+
+def dot(input, other) -> Tensor:
+    """Inner product of two 1-D tensors of the same length (a 0-D result)."""
+    a, b = _product_args("dot", input, other, (1, 1), "two 1-D tensors")
+    return a @ b
+
+
+def outer(input, vec2) -> Tensor:
+    """out[i, j] = input[i] * vec2[j] for 1-D inputs."""
+    a, b = _t(input, "outer"), _t(vec2, "outer")
+    if a.ndim != 1 or b.ndim != 1:
+        raise ValueError(f"outer: expected two 1-D tensors, got {_desc(a, b)}")
+    return a.reshape(-1, 1) * b.reshape(1, -1)
+
+
+def inner(input, other) -> Tensor:
+    """Sum over the last dims: out[i.., j..] = sum_k input[i.., k] * other[j.., k]."""
+    a, b = _t(input, "inner"), _t(other, "inner")
+    if a.ndim == 0 or b.ndim == 0:
+        return a * b
+    if a.dtype != b.dtype:
+        raise TypeError(f"inner: expected both inputs to have the same dtype, got {_desc(a, b)}")
+    if a.shape[-1] != b.shape[-1]:
+        raise ValueError(f"inner: last dimensions differ: {_desc(a, b)}")
+    return tensordot(a, b, dims=([-1], [-1]))
+
+
+def stride(x: Tensor, dim=None):
+    """The strides, in elements, torch reports for a contiguous tensor of x's shape. This engine
+    keeps NumPy/CuPy arrays, whose real layout may differ (after transpose, say); every op here
+    accepts any layout, so these numbers describe the logical contiguous layout only."""
+    out, step = [], 1
+    for n in reversed(x.shape):
+        out.append(step)
+        step *= builtins.max(n, 1)
+    strides = tuple(reversed(out))
+    if dim is None:
+        return strides
+    if x.ndim == 0:
+        raise IndexError("stride: a 0-D tensor has no dimensions to ask about")
+    return strides[_dim(dim, x.ndim, "stride")]
