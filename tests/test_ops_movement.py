@@ -149,3 +149,22 @@ def test_inplace_on_expanded_view_raises(device):
     x = tl.ones(3, 1, device=device).expand(3, 4)
     with pytest.raises(RuntimeError, match="read-only broadcast view"):
         x.add_(1)
+
+
+def test_gather_and_scatter_add_with_index_smaller_than_input():
+    # torch allows index to be smaller than the input off the gather/scatter dimension
+    rng = np.random.default_rng(12)
+    xa, sa = rng.standard_normal((4, 5)), rng.standard_normal((2, 3))
+    ia = np.array([[0, 1, 4], [2, 2, 3]])
+    g, g2 = rng.standard_normal((4, 5)), rng.standard_normal((2, 3))
+    results = []
+    for lib in (tl, torch):
+        x, s = lib.tensor(xa, requires_grad=True), lib.tensor(sa, requires_grad=True)
+        i = lib.tensor(ia)
+        y, z = x.scatter_add(1, i, s), x.gather(1, i)
+        ((y * lib.tensor(g)).sum() + (z * lib.tensor(g2)).sum()).backward()
+        results.append([t.detach().numpy() for t in (y, z, x.grad, s.grad)])
+    for ours, theirs in zip(*results):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12)
+    with pytest.raises(ValueError, match=r"gather: index \(2, 6\) must not be larger"):
+        tl.zeros(4, 5).gather(0, tl.zeros(2, 6, dtype=tl.int64))

@@ -14,6 +14,8 @@ def test_tensor_dtype_rules(device):
     assert tl.tensor([True], device=device).dtype == np.bool_
     assert tl.tensor(3.0, device=device).shape == ()
     assert tl.tensor([1, 2], dtype=tl.float64, device=device).dtype == np.float64
+    # a float list goes straight to the asked dtype, never through float32
+    assert tl.tensor([1e-200, 1e300], dtype=tl.float64, device=device).tolist() == [1e-200, 1e300]
     a = np.ones(3)
     t = tl.tensor(a, device=device)
     a[0] = 5

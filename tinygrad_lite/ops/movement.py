@@ -286,6 +286,10 @@ class Gather(Function):
 
     def forward(self, x, index, axis):
         self.in_shape, self.index, self.axis = x.shape, index, axis
+        if any(i != n for d, (i, n) in enumerate(zip(index.shape, x.shape)) if d != axis):
+            # torch lets index be smaller than x off the gather axis: read only that corner
+            x = x[tuple(slice(None) if d == axis else slice(0, i)
+                        for d, i in enumerate(index.shape))]
         return array_module(x).take_along_axis(x, index, axis=axis)
 
     def backward(self, grad):
@@ -328,6 +332,9 @@ def _check_index(x, dim, index, op):
         raise ValueError(f"{op}: index {tuple(index.shape)} and input {tuple(x.shape)} must have "
                          "the same number of dimensions")
     d = _dim(dim, x.ndim, op)
+    if any(i > n for k, (i, n) in enumerate(zip(index.shape, x.shape)) if k != d):
+        raise ValueError(f"{op}: index {tuple(index.shape)} must not be larger than input "
+                         f"{tuple(x.shape)} apart from dimension {d}")
     n = x.shape[d]
     if index.numel() and (int(index.data.max()) >= n or int(index.data.min()) < -n):
         raise IndexError(f"{op}: index out of range for dimension {d} of size {x.shape[d]}")
