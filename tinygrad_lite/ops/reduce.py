@@ -231,14 +231,23 @@ class Softmax(Function):
             self.save_for_backward(x)
             return x.copy()
         xp = array_module(x)
-        e = xp.exp(x - _stable_max(x, axis))
+        e = x - _stable_max(x, axis)
+        xp.exp(e, out=e)
         e /= e.sum(axis=axis, keepdims=True)
         self.axis = axis
         self.save_for_backward(e)
         return e
 
+    arithmetic_backward = True
+
     def backward(self, grad):
         (y,) = self.saved_tensors
+        if self._on_arrays:             # the same formula in one buffer
+            dx = grad * y
+            xp = array_module(dx)
+            xp.subtract(grad, dx.sum(axis=self.axis, keepdims=True), out=dx)
+            dx *= y
+            return dx
         return y * (grad - (grad * y).sum(dim=self.axis, keepdim=True))
 
 
@@ -251,14 +260,22 @@ class LogSoftmax(Function):
             self.save_for_backward(x)
             return x.copy()
         xp = array_module(x)
-        shifted = x - _stable_max(x, axis)
-        y = shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
+        y = x - _stable_max(x, axis)
+        y -= xp.log(xp.exp(y).sum(axis=axis, keepdims=True))
         self.axis = axis
         self.save_for_backward(y)
         return y
 
+    arithmetic_backward = True
+
     def backward(self, grad):
         (y,) = self.saved_tensors
+        if self._on_arrays:             # the same formula in one buffer
+            xp = array_module(y)
+            dx = xp.exp(y)
+            dx *= grad.sum(axis=self.axis, keepdims=True)
+            xp.subtract(grad, dx, out=dx)
+            return dx
         return grad - y.exp() * grad.sum(dim=self.axis, keepdim=True)
 
 
