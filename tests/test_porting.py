@@ -880,8 +880,9 @@ def test_tensor_constructor_and_new_helpers_follow_torch():
     assert top.indices.tolist() == [0, 2] and top.values.tolist() == [3.0, 2.0]
     assert x.sort().indices.tolist() == [1, 2, 0]
     assert x.new_zeros(2, 2).dtype == tl.float64 and x.new_ones((3,)).tolist() == [1.0] * 3
-    with pytest.raises(NotImplementedError, match="einsum"):
-        tl.einsum("ij->ji", x)
+    rows = [[1.0, 2.0], [3.0, 4.0]]
+    assert tl.einsum("ij->ji", tl.tensor(rows)).tolist() == \
+        torch.einsum("ij->ji", torch.tensor(rows)).tolist()
 
 
 def test_small_idioms_from_tutorials_follow_torch():

@@ -8,6 +8,7 @@ import numpy as _np
 from . import backend as _B
 from . import dtypes as _D
 from . import random as _R
+from .ops import einsum as _E
 from .ops import movement as _M
 from .tensor import Tensor, where  # noqa: F401
 
@@ -119,9 +120,7 @@ def any(x, dim=None, keepdim=False): return _t(x).any(dim, keepdim)
 def nonzero(x, as_tuple=False): return _t(x).nonzero(as_tuple)
 def lerp(a, b, w): return _t(a).lerp(b, w)
 def outer(a, b): return _t(a).reshape(-1, 1) * _t(b).reshape(1, -1)
-def einsum(*args, **kwargs):
-    raise NotImplementedError("einsum is not part of tinygrad_lite; write the contraction with "
-                              "matmul, reshape and sum")
+def einsum(equation, *operands): return _E.einsum(equation, *operands)
 
 
 def multinomial(input, num_samples: int, replacement: bool = False, generator=None) -> Tensor:
