@@ -39,6 +39,17 @@ UNARY = {
     lambda x: x.unsqueeze(0), "repeat": lambda x: x.repeat(*([2] * max(x.ndim, 1))),
     "var": lambda x: x.var() if x.numel() > 1 else x.sum(),
     "getitem": lambda x: x[..., :1] if x.ndim else x[None],
+    # the less common elementwise ops and scans, each on the domain where it is smooth
+    "tan": lambda x: (x * 0.5).tan(), "asin": lambda x: (x.tanh() * 0.9).asin(),
+    "acos": lambda x: (x.tanh() * 0.9).acos(), "atan": lambda x: x.atan(),
+    "sinh": lambda x: x.sinh(), "cosh": lambda x: x.cosh(), "asinh": lambda x: x.asinh(),
+    "acosh": lambda x: (x * x + 1.5).acosh(), "atanh": lambda x: (x.tanh() * 0.9).atanh(),
+    "erf": lambda x: x.erf(), "erfc": lambda x: x.erfc(), "exp2": lambda x: x.exp2(),
+    "log10": lambda x: (x * x + 0.5).log10(), "logit": lambda x: x.sigmoid().logit(),
+    "mish": lambda x: tl.nn.functional.mish(x), "logsigmoid": lambda x:
+    tl.nn.functional.logsigmoid(x), "cumprod": lambda x: x.cumprod(-1) if x.ndim else x,
+    "logcumsumexp": lambda x: x.logcumsumexp(-1) if x.ndim else x,
+    "addcmul": lambda x: tl.addcmul(x, x, x.sin(), value=0.5),
 }
 
 BINARY = {
@@ -46,6 +57,9 @@ BINARY = {
     "div": lambda a, b: a / (b * b + 0.5), "pow": lambda a, b: (a * a + 0.5) ** b,
     "maximum": lambda a, b: a.maximum(b), "minimum": lambda a, b: a.minimum(b),
     "where": lambda a, b: tl.where(a > b, a, b * 2),
+    "atan2": lambda a, b: tl.atan2(a, b), "hypot": lambda a, b: tl.hypot(a, b),
+    "logaddexp": lambda a, b: tl.logaddexp(a, b), "xlogy": lambda a, b: tl.xlogy(a, b * b + 0.5),
+    "einsum": lambda a, b: tl.einsum("...,...->...", a, b),
 }
 
 
