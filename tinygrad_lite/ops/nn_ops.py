@@ -196,7 +196,8 @@ class CrossEntropy(Function):
         m, c = x.shape
         rows = xp.arange(m)
         mx = x.max(axis=1, keepdims=True)
-        e = xp.exp(x - mx)
+        e = x - mx
+        xp.exp(e, out=e)
         s = e.sum(axis=1)
         lse = xp.log(s) + mx[:, 0]
         safe_t = xp.where(valid, target, 0)
