@@ -107,3 +107,53 @@ def test_inplace_shape_and_dtype_errors():
 def test_gradcheck_rejects_float32():
     with pytest.raises(AssertionError, match="finite differences need float64"):
         tl.autograd.gradcheck(lambda t: t * 2, (tl.zeros(2, requires_grad=True),))
+
+
+_X = tl.ones(2, 3)
+# wrong types and shapes in the less common argument slots: each error names its op
+NAMED_ERRORS = [
+    (lambda: tl.sum(_X, "x"), TypeError, "sum: dim must be an int, got str 'x'"),
+    (lambda: _X.softmax(1.5), TypeError, "softmax: dim must be an int, got float"),
+    (lambda: tl.zeros("3"), TypeError, r"zeros: size must be ints"),
+    (lambda: tl.randn(2, None), TypeError, r"randn: size must be ints"),
+    (lambda: tl.ones(-1), ValueError, r"ones: negative dimension"),
+    (lambda: tl.full((2,), "a"), TypeError, "full: fill value must be a number"),
+    (lambda: tl.zeros_like("a"), TypeError, "zeros_like: expected a Tensor, got str"),
+    (lambda: tl.arange("a"), TypeError, "arange: end must be a number"),
+    (lambda: tl.randint(0, "a", (2,)), TypeError, "randint: high must be an int"),
+    (lambda: tl.eye("a"), TypeError, "eye: size must be ints"),
+    (lambda: _X.reshape("x"), TypeError, "shape: sizes must be ints"),
+    (lambda: _X.permute(0, 1.0), TypeError, "permute: sizes must be ints"),
+    (lambda: _X == tl.ones(4, 5), ValueError, r"eq: shapes \(2, 3\) and \(4, 5\) do not broadcast"),
+    (lambda: _X < "a", TypeError, "lt: unsupported operand of type str"),
+    (lambda: _X.maximum("a"), TypeError, "maximum: unsupported operand of type str"),
+    (lambda: _X.clamp("a"), TypeError, "clamp: min must be a number or a Tensor"),
+    (lambda: tl.cat(None), TypeError, "cat: expected a sequence of Tensors, got NoneType"),
+    (lambda: tl.stack([_X, "a"]), TypeError, "stack: expected a sequence of Tensors"),
+    (lambda: _X.equal("a"), TypeError, "equal: expected a Tensor, got str"),
+    (lambda: _X.roll("x"), TypeError, "roll: shifts must be an int or a sequence of ints"),
+    (lambda: _X.split("x"), TypeError, "split: split_size_or_sections must be an int"),
+    (lambda: _X.chunk(0), ValueError, "chunk: chunks must be positive, got 0"),
+    (lambda: _X.flip(1.5), TypeError, "flip: dims must be an int or a sequence of ints"),
+    (lambda: _X.tril("x"), TypeError, "tril: diagonal must be an int"),
+    (lambda: tl.ones(()).unbind(), IndexError, "unbind: a 0-d tensor has no dimension"),
+    (lambda: _X.topk("x"), TypeError, "topk: k must be an int"),
+    (lambda: _X.round("x"), TypeError, "round: decimals must be an int"),
+    (lambda: tl.multinomial(_X, "x"), TypeError, "multinomial: num_samples must be an int"),
+    (lambda: tl.nn.functional.pad(_X, 5), TypeError, "pad: padding must be a sequence of ints"),
+    (lambda: tl.nn.functional.layer_norm(_X, 1.5), TypeError,
+     "layer_norm: normalized_shape must be an int or a sequence of ints"),
+]
+
+
+@pytest.mark.parametrize("call,exc,words", NAMED_ERRORS, ids=[w.split(":")[0] + str(i) for i, (
+    _, _, w) in enumerate(NAMED_ERRORS)])
+def test_argument_errors_name_the_op(call, exc, words):
+    with pytest.raises(exc, match=words):
+        call()
+
+
+def test_zero_dim_nonzero_and_where_follow_torch():
+    assert [t.tolist() for t in tl.where(tl.tensor(2.0))] == [[0]]
+    assert tl.tensor(2.0).nonzero().shape == (1, 0) and tl.tensor(0.0).nonzero().shape == (0, 0)
+    assert tl.full((2,), tl.tensor(1.5)).tolist() == [1.5, 1.5]

@@ -1,6 +1,9 @@
 """Factory functions: tensor(), zeros(), ones(), randn(), arange(), ... with torch's dtypes."""
 from __future__ import annotations
 
+import numbers
+import operator
+
 import numpy as np
 
 from . import backend
@@ -9,15 +12,16 @@ from . import random as R
 from .tensor import Tensor, _as_tensor
 
 
-def _size(size) -> tuple:
+def _size(size, op="size") -> tuple:
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = size[0]
     try:
-        out = tuple(int(s) for s in size)
+        out = tuple(operator.index(s) for s in size)
     except TypeError:
-        raise TypeError(f"size must be ints or one tuple of ints, got {size!r}") from None
+        raise TypeError(f"{op}: size must be ints or one tuple of ints, got {tuple(size)!r}") \
+            from None
     if any(s < 0 for s in out):
-        raise ValueError(f"negative dimension in size {out}")
+        raise ValueError(f"{op}: negative dimension in size {out}")
     return out
 
 
@@ -55,44 +59,54 @@ def from_numpy(array: np.ndarray) -> Tensor:
     return Tensor._make(array, False, None, None)
 
 
-def _filled(size, value, dtype, device, requires_grad):
+def _filled(size, value, dtype, device, requires_grad, op):
     xp, dev = _xp(device)
     dt = D.to_dtype(dtype) if dtype is not None else D.get_default_dtype()
-    t = Tensor._make(xp.full(_size(size), value, dtype=dt), False, None, None)
+    if not isinstance(value, (numbers.Number, np.generic)):
+        raise TypeError(f"{op}: fill value must be a number, got {type(value).__name__} "
+                        f"{value!r}")
+    t = Tensor._make(xp.full(_size(size, op), value, dtype=dt), False, None, None)
     return t.requires_grad_(True) if requires_grad else t
 
 
 def zeros(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
-    return _filled(size, 0, dtype, device, requires_grad)
+    return _filled(size, 0, dtype, device, requires_grad, "zeros")
 
 
 def ones(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
-    return _filled(size, 1, dtype, device, requires_grad)
+    return _filled(size, 1, dtype, device, requires_grad, "ones")
 
 
 def empty(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
-    return _filled(size, 0, dtype, device, requires_grad)
+    return _filled(size, 0, dtype, device, requires_grad, "empty")
 
 
 def full(size, fill_value, dtype=None, device=None, requires_grad=False) -> Tensor:
+    if isinstance(fill_value, Tensor) and fill_value.numel() == 1:
+        fill_value = fill_value.item()
     if dtype is None:
         dtype = D.bool_ if isinstance(fill_value, bool) else (
             D.int64 if isinstance(fill_value, int) else D.get_default_dtype())
+    if isinstance(size, Tensor) or not isinstance(size, (int, tuple, list)):
+        raise TypeError(f"full: size must be an int or a tuple of ints, got "
+                        f"{type(size).__name__}")
     return _filled((size,) if isinstance(size, int) else tuple(size), fill_value, dtype, device,
-                   requires_grad)
+                   requires_grad, "full")
 
 
-def _like_args(t, dtype, device):
+def _like_args(t, dtype, device, op):
+    if not isinstance(t, Tensor):
+        raise TypeError(f"{op}: expected a Tensor, got {type(t).__name__}")
     return (dtype if dtype is not None else t.dtype), (device if device is not None else t.device)
 
 
 def zeros_like(t, dtype=None, device=None, requires_grad=False) -> Tensor:
-    dt, dev = _like_args(t, dtype, device)
+    dt, dev = _like_args(t, dtype, device, "zeros_like")
     return zeros(t.shape, dtype=dt, device=dev, requires_grad=requires_grad)
 
 
 def ones_like(t, dtype=None, device=None, requires_grad=False) -> Tensor:
-    dt, dev = _like_args(t, dtype, device)
+    dt, dev = _like_args(t, dtype, device, "ones_like")
     return ones(t.shape, dtype=dt, device=dev, requires_grad=requires_grad)
 
 
@@ -101,23 +115,26 @@ def empty_like(t, dtype=None, device=None, requires_grad=False) -> Tensor:
 
 
 def full_like(t, fill_value, dtype=None, device=None, requires_grad=False) -> Tensor:
-    dt, dev = _like_args(t, dtype, device)
+    dt, dev = _like_args(t, dtype, device, "full_like")
     return full(t.shape, fill_value, dtype=dt, device=dev, requires_grad=requires_grad)
 
 
 def rand_like(t, dtype=None, device=None, requires_grad=False) -> Tensor:
-    dt, dev = _like_args(t, dtype, device)
+    dt, dev = _like_args(t, dtype, device, "rand_like")
     return rand(t.shape, dtype=dt, device=dev, requires_grad=requires_grad)
 
 
 def randn_like(t, dtype=None, device=None, requires_grad=False) -> Tensor:
-    dt, dev = _like_args(t, dtype, device)
+    dt, dev = _like_args(t, dtype, device, "randn_like")
     return randn(t.shape, dtype=dt, device=dev, requires_grad=requires_grad)
 
 
 def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False) -> Tensor:
     if end is None:
         start, end = 0, start
+    for name, v in (("start", start), ("end", end), ("step", step)):
+        if isinstance(v, bool) or not isinstance(v, (numbers.Real, np.generic)):
+            raise TypeError(f"arange: {name} must be a number, got {type(v).__name__} {v!r}")
     if step == 0:
         raise ValueError("arange: step must be nonzero")
     if dtype is None:
@@ -135,19 +152,20 @@ def linspace(start, end, steps, dtype=None, device=None, requires_grad=False) ->
 
 
 def eye(n, m=None, dtype=None, device=None, requires_grad=False) -> Tensor:
+    n, m = _size((n, n if m is None else m), "eye")
     return _finish(np.eye(n, m), dtype or D.get_default_dtype(), device, requires_grad)
 
 
 def rand(*size, dtype=None, device=None, requires_grad=False, generator=None) -> Tensor:
     dev = device if device is not None else backend.get_default_device()
     dt = D.to_dtype(dtype) if dtype is not None else D.get_default_dtype()
-    return _finish(R.uniform(_size(size), 0.0, 1.0, dt, dev), dt, dev, requires_grad)
+    return _finish(R.uniform(_size(size, "rand"), 0.0, 1.0, dt, dev), dt, dev, requires_grad)
 
 
 def randn(*size, dtype=None, device=None, requires_grad=False, generator=None) -> Tensor:
     dev = device if device is not None else backend.get_default_device()
     dt = D.to_dtype(dtype) if dtype is not None else D.get_default_dtype()
-    return _finish(R.normal(_size(size), 0.0, 1.0, dt, dev), dt, dev, requires_grad)
+    return _finish(R.normal(_size(size, "randn"), 0.0, 1.0, dt, dev), dt, dev, requires_grad)
 
 
 def randint(low, high=None, size=(), dtype=None, device=None, generator=None) -> Tensor:
@@ -155,21 +173,29 @@ def randint(low, high=None, size=(), dtype=None, device=None, generator=None) ->
         low, high = 0, low
     elif isinstance(high, (tuple, list)):
         low, high, size = 0, low, high    # torch's randint(high, size) form
+    for name, v in (("low", low), ("high", high)):
+        if isinstance(v, bool) or not isinstance(v, (numbers.Integral, np.integer)):
+            raise TypeError(f"randint: {name} must be an int, got {type(v).__name__} {v!r}")
     if high <= low:
         raise ValueError(f"randint: high ({high}) must be greater than low ({low})")
     dev = device if device is not None else backend.get_default_device()
     dt = D.to_dtype(dtype) if dtype is not None else D.int64
-    return _finish(R.integers(_size((size,) if isinstance(size, int) else size), low, high, dt,
+    return _finish(R.integers(_size((size,) if isinstance(size, int) else size, "randint"), low, high, dt,
                               dev), dt, dev, False)
 
 
 def randperm(n, dtype=None, device=None) -> Tensor:
-    return _finish(R.generator("cpu").permutation(int(n)), dtype or D.int64, device, False)
+    n = _size((n,), "randperm")[0]
+    return _finish(R.generator("cpu").permutation(n), dtype or D.int64, device, False)
 
 
 def triu(t, diagonal=0) -> Tensor:
+    if not isinstance(t, Tensor):
+        raise TypeError(f"triu: expected a Tensor, got {type(t).__name__}")
     return t.triu(diagonal)
 
 
 def tril(t, diagonal=0) -> Tensor:
+    if not isinstance(t, Tensor):
+        raise TypeError(f"tril: expected a Tensor, got {type(t).__name__}")
     return t.tril(diagonal)

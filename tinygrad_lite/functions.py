@@ -126,6 +126,7 @@ def einsum(equation, *operands): return _E.einsum(equation, *operands)
 def multinomial(input, num_samples: int, replacement: bool = False, generator=None) -> Tensor:
     """Draw `num_samples` category indices per row, with probability proportional to `input`."""
     w = _t(input)
+    num_samples = _M._int(num_samples, "multinomial", "num_samples")
     if w.ndim not in (1, 2):
         raise RuntimeError(f"multinomial: input must be 1-D or 2-D, got shape {tuple(w.shape)}")
     # sampling is a host-side loop over rows; the weights are few, so the copy is cheap

@@ -6,6 +6,7 @@ Non-differentiable methods (comparisons, argmax, ...) work on the arrays directl
 from __future__ import annotations
 
 import builtins
+import operator
 import weakref
 from typing import Optional
 
@@ -598,6 +599,7 @@ class Tensor:
         return _const(backend.array_module(self.data).ceil(self.data))
 
     def round(self, decimals: int = 0):
+        decimals = M._int(decimals, "round", "decimals")
         return _const(backend.array_module(self.data).round(self.data, decimals))
 
     def trunc(self):
@@ -618,6 +620,7 @@ class Tensor:
 
     def topk(self, k, dim=-1, largest=True, sorted=True):
         n = self.shape[_dim(dim, self.ndim, "topk")] if self.ndim else 1
+        k = M._int(k, "topk", "k")
         if not 0 <= k <= n:
             raise ValueError(f"topk: k={k} is out of range for dimension {dim} of size {n} "
                              f"(shape {tuple(self.shape)})")
@@ -654,13 +657,18 @@ class Tensor:
         return builtins.bool(xp.allclose(self.data, _like(other, self).data, rtol, atol, equal_nan))
 
     def equal(self, other) -> bool:
+        if not isinstance(other, Tensor):
+            raise TypeError(f"equal: expected a Tensor, got {type(other).__name__}")
         return self.shape == other.shape and builtins.bool((self.data == other.data).all())
 
     def nonzero(self, as_tuple=False):
         xp = backend.array_module(self.data)
-        idx = xp.nonzero(self.data)
+        # a 0-d tensor counts as one element, as in torch (NumPy refuses 0-d nonzero)
+        idx = xp.nonzero(self.data if self.ndim else self.data.reshape(1))
         if as_tuple:
             return tuple(_const(i.astype(np.int64)) for i in idx)
+        if not self.ndim:
+            return _const(xp.zeros((idx[0].size, 0), dtype=np.int64))
         return _const(xp.stack(idx, axis=1).astype(np.int64))
 
     def unique(self, sorted=True, return_inverse=False, return_counts=False, dim=None):
@@ -807,6 +815,10 @@ class Tensor:
     def clamp(self, min=None, max=None):
         if min is None and max is None:
             raise ValueError("clamp: at least one of min and max must be given")
+        for name, bound in (("min", min), ("max", max)):
+            if bound is not None and not isinstance(bound, (Tensor, _Scalar)):
+                raise TypeError(f"clamp: {name} must be a number or a Tensor, got "
+                                f"{type(bound).__name__} {bound!r}")
         if isinstance(min, Tensor) or isinstance(max, Tensor):
             # where, not maximum/minimum: at a tie torch gives the whole gradient to self
             out = self
@@ -820,10 +832,10 @@ class Tensor:
     clip = clamp
 
     def maximum(self, other):
-        return _binary(E.Maximum, self, _like(other, self))
+        return _binary(E.Maximum, self, _operand(other, self, "maximum"))
 
     def minimum(self, other):
-        return _binary(E.Minimum, self, _like(other, self))
+        return _binary(E.Minimum, self, _operand(other, self, "minimum"))
 
     def where(self, condition, other):
         return where(condition, self, other)
@@ -1127,7 +1139,7 @@ class Tensor:
         return self.T
 
     def permute(self, *dims):
-        return M.permute(self, _shape_arg(dims))
+        return M.permute(self, _shape_arg(dims, "permute"))
 
     def squeeze(self, dim=None):
         return M.squeeze(self, dim)
@@ -1136,7 +1148,7 @@ class Tensor:
         return M.unsqueeze(self, dim)
 
     def expand(self, *sizes):
-        return M.expand(self, _shape_arg(sizes))
+        return M.expand(self, _shape_arg(sizes, "expand"))
 
     def expand_as(self, other):
         return M.expand(self, other.shape)
@@ -1145,7 +1157,7 @@ class Tensor:
         return M.expand(self, tuple(shape))
 
     def repeat(self, *sizes):
-        return M.repeat(self, _shape_arg(sizes))
+        return M.repeat(self, _shape_arg(sizes, "repeat"))
 
     def __getitem__(self, index):
         return M.getitem(self, index)
@@ -1160,6 +1172,8 @@ class Tensor:
         return M.chunk(self, chunks, dim)
 
     def unbind(self, dim=0):
+        if not self.ndim:
+            raise IndexError("unbind: a 0-d tensor has no dimension to unbind")
         return tuple(self.select(dim, i) for i in range(self.shape[_dim(dim, self.ndim, "unbind")]))
 
     def narrow(self, dim, start, length):
@@ -1212,7 +1226,7 @@ class Tensor:
         return self._fs().repeat_interleave(self, repeats, dim, output_size=output_size)
 
     def tile(self, *dims):
-        return self._fs().tile(self, _shape_arg(dims))
+        return self._fs().tile(self, _shape_arg(dims, "tile"))
 
     def movedim(self, source, destination):
         return self._fs().movedim(self, source, destination)
@@ -1369,9 +1383,9 @@ class Tensor:
 def _dim(dim, ndim, op) -> int:
     """Normalise one dimension index (negative counts from the end); name the op on error."""
     try:
-        d = builtins.int(dim)
+        d = operator.index(dim)     # ints and integer scalars; not floats, strings or None
     except TypeError:
-        raise TypeError(f"{op}: dim must be an int, got {type(dim).__name__}") from None
+        raise TypeError(f"{op}: dim must be an int, got {type(dim).__name__} {dim!r}") from None
     n = builtins.max(ndim, 1)
     if not -n <= d < n:
         raise IndexError(f"{op}: dimension out of range (expected to be in range of "
@@ -1390,10 +1404,15 @@ def _axes(dim, ndim, single=False, op="reduce"):
     return (_dim(dim, ndim, op),)
 
 
-def _shape_arg(shape) -> tuple:
+def _shape_arg(shape, op="shape") -> tuple:
+    """Sizes given as separate ints or as one tuple/list (torch's two spellings)."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = shape[0]
-    return tuple(builtins.int(s) for s in shape)
+    try:
+        return tuple(operator.index(s) for s in shape)
+    except TypeError:
+        raise TypeError(f"{op}: sizes must be ints or one tuple of ints, got "
+                        f"{tuple(shape)!r}") from None
 
 
 def _correction(unbiased, correction):
@@ -1467,11 +1486,28 @@ def _broadcastable(*shapes) -> bool:
     return True
 
 
+# NumPy's names for the comparisons -> torch's, for error messages
+_TORCH_NAMES = {"equal": "eq", "not_equal": "ne", "less": "lt", "less_equal": "le",
+                "greater": "gt", "greater_equal": "ge"}
+
+
+def _operand(value, ref: Tensor, op: str) -> Tensor:
+    """_like for a second operand, refusing what is not a tensor, number or numeric array."""
+    t = _like(value, ref)
+    if t.dtype.kind not in "biufc":
+        raise TypeError(f"{op}: unsupported operand of type {type(value).__name__} with a tensor "
+                        f"of shape {tuple(ref.shape)} {ref.dtype}")
+    return t
+
+
 def _nondiff_binary(a: Tensor, b, fn: str) -> Tensor:
-    b = _like(b, a)
+    op = _TORCH_NAMES.get(fn, fn)
+    b = _operand(b, a, op)
     if a.device != b.device:
-        raise RuntimeError(f"{fn}: expected both tensors on one device, got {a.device} and "
+        raise RuntimeError(f"{op}: expected both tensors on one device, got {a.device} and "
                            f"{b.device}")
+    if not _broadcastable(a.shape, b.shape):
+        raise ValueError(f"{op}: shapes {tuple(a.shape)} and {tuple(b.shape)} do not broadcast")
     xp = backend.array_module(a.data)
     if fn == "trunc_divide":
         out = xp.trunc(a.data / b.data)

@@ -221,7 +221,7 @@ def layer_norm(input: Tensor, normalized_shape: Union[int, Sequence[int]],
                eps: float = 1e-5) -> Tensor:
     """y = (x - mean) / sqrt(var + eps) * w + b over the last len(normalized_shape) dims"""
     x = _tensor(input, "layer_norm")
-    ns = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    ns = M._ints(normalized_shape, "layer_norm", "normalized_shape")
     k = len(ns)
     if k == 0 or x.ndim < k or tuple(x.shape[x.ndim - k:]) != ns:
         raise ValueError(f"layer_norm: input {_desc(x)} does not end with normalized_shape {ns}")
@@ -368,7 +368,7 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
 def pad(input: Tensor, pad: Sequence[int], mode: str = "constant",
         value: Optional[float] = None) -> Tensor:
     """F.pad: (left, right) pairs starting from the last dimension"""
-    return M.pad(_tensor(input, "pad"), list(pad), mode, 0.0 if value is None else value)
+    return M.pad(_tensor(input, "pad"), pad, mode, 0.0 if value is None else value)
 
 
 # -- losses -------------------------------------------------------------------------------------

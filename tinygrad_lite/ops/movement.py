@@ -1,6 +1,8 @@
 """Shape, indexing and data-movement ops."""
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
 from ..autograd.function import Function
@@ -15,6 +17,31 @@ def _tensor_cls():
 def _dim(d, ndim, op):
     from ..tensor import _dim as norm
     return norm(d, ndim, op)
+
+
+def _is_sequence(value) -> bool:
+    """A list, tuple, 1-d array or tensor; not a string or a single (0-d) number."""
+    return hasattr(value, "__len__") and not isinstance(value, str) and \
+        getattr(value, "ndim", 1) > 0
+
+
+def _int(value, op: str, name: str) -> int:
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise TypeError(f"{op}: {name} must be an int, got {type(value).__name__} "
+                        f"{value!r}") from None
+
+
+def _ints(value, op: str, name: str) -> tuple:
+    """One int or a sequence of ints as a tuple; a TypeError naming op otherwise."""
+    try:
+        if _is_sequence(value):
+            return tuple(operator.index(v) for v in value)
+        return (operator.index(value),)
+    except TypeError:
+        raise TypeError(f"{op}: {name} must be an int or a sequence of ints, got "
+                        f"{type(value).__name__} {value!r}") from None
 
 
 def _view(out, x):
@@ -382,15 +409,17 @@ def index_select(x, dim, index):
 def split(x, size_or_sections, dim=0):
     d = _dim(dim, x.ndim, "split")
     n = x.shape[d]
-    if isinstance(size_or_sections, int):
+    sections = _ints(size_or_sections, "split", "split_size_or_sections")
+    if not _is_sequence(size_or_sections):
+        size_or_sections = sections[0]
         if size_or_sections <= 0:
             raise ValueError(f"split: split_size must be positive, got {size_or_sections}")
         sizes = [size_or_sections] * (n // size_or_sections)
         if n % size_or_sections:
             sizes.append(n % size_or_sections)
     else:
-        sizes = list(size_or_sections)
-        if sum(sizes) != n:
+        sizes = list(sections)
+        if sum(sizes) != n or any(k < 0 for k in sizes):
             raise ValueError(f"split: sections {sizes} do not sum to dimension {d}'s size {n}")
     out, start = [], 0
     for s in sizes:
@@ -401,6 +430,9 @@ def split(x, size_or_sections, dim=0):
 
 def chunk(x, chunks, dim=0):
     d = _dim(dim, x.ndim, "chunk")
+    chunks = _int(chunks, "chunk", "chunks")
+    if chunks <= 0:
+        raise ValueError(f"chunk: chunks must be positive, got {chunks}")
     size = -(-x.shape[d] // chunks)
     return split(x, max(size, 1), d)
 
@@ -417,12 +449,11 @@ class Roll(Function):
 
 
 def roll(x, shifts, dims=None):
+    shifts = _ints(shifts, "roll", "shifts")
     if dims is None:
         flat = x.reshape(-1)
-        s = shifts if isinstance(shifts, int) else shifts[0]
-        return Roll.apply(flat, shifts=(s,), axes=(0,)).reshape(x.shape)
-    shifts = (shifts,) if isinstance(shifts, int) else tuple(shifts)
-    dims = (dims,) if isinstance(dims, int) else tuple(dims)
+        return Roll.apply(flat, shifts=shifts[:1], axes=(0,)).reshape(x.shape)
+    dims = _ints(dims, "roll", "dims")
     if len(shifts) != len(dims):
         raise ValueError(f"roll: shifts {shifts} and dims {dims} differ in length")
     return Roll.apply(x, shifts=shifts, axes=tuple(_dim(d, x.ndim, "roll") for d in dims))
@@ -440,12 +471,13 @@ class Flip(Function):
 
 
 def flip(x, dims):
-    dims = (dims,) if isinstance(dims, int) else tuple(dims)
+    dims = _ints(dims, "flip", "dims")
     return Flip.apply(x, axes=tuple(_dim(d, x.ndim, "flip") for d in dims))
 
 
 def tri(x, diagonal, lower):
     from ..tensor import _const
+    diagonal = _int(diagonal, "tril" if lower else "triu", "diagonal")
     if x.ndim < 2:
         raise ValueError(f"{'tril' if lower else 'triu'}: input must have at least 2 dimensions, "
                          f"got shape {tuple(x.shape)}")
@@ -477,13 +509,22 @@ class Cat(Function):
         return tuple(grad.split(self.sizes, self.axis))
 
 
-def cat(tensors, dim=0):
+def _tensor_list(tensors, op):
+    """A list of Tensors from a sequence, or a TypeError naming op and what was given."""
     Tensor = _tensor_cls()
+    if isinstance(tensors, Tensor) or not hasattr(tensors, "__iter__"):
+        raise TypeError(f"{op}: expected a sequence of Tensors, got {type(tensors).__name__}")
     tensors = list(tensors)
+    bad = [type(t).__name__ for t in tensors if not isinstance(t, Tensor)]
+    if bad:
+        raise TypeError(f"{op}: expected a sequence of Tensors, got a sequence holding {bad[0]}")
+    return tensors
+
+
+def cat(tensors, dim=0):
+    tensors = _tensor_list(tensors, "cat")
     if not tensors:
         raise ValueError("cat: expected a non-empty list of tensors")
-    if not all(isinstance(t, Tensor) for t in tensors):
-        raise TypeError("cat: expected a sequence of Tensors")
     ref = tensors[0]
     d = _dim(dim, max(ref.ndim, 1), "cat")
     dt = ref.dtype
@@ -502,7 +543,7 @@ def cat(tensors, dim=0):
 
 
 def stack(tensors, dim=0):
-    tensors = list(tensors)
+    tensors = _tensor_list(tensors, "stack")
     if not tensors:
         raise ValueError("stack: expected a non-empty list of tensors")
     shapes = {tuple(t.shape) for t in tensors}
@@ -526,6 +567,10 @@ class PadConstant(Function):
 
 def pad(x, pad_widths, mode="constant", value=0.0):
     """torch's F.pad: pad_widths lists (left, right) pairs starting from the LAST dimension."""
+    if not _is_sequence(pad_widths):
+        raise TypeError(f"pad: padding must be a sequence of ints, got "
+                        f"{type(pad_widths).__name__} {pad_widths!r}")
+    pad_widths = _ints(pad_widths, "pad", "padding")
     if len(pad_widths) % 2 or len(pad_widths) // 2 > x.ndim:
         raise ValueError(f"pad: padding {tuple(pad_widths)} must have an even length of at most "
                          f"2 * ndim (shape {tuple(x.shape)})")
