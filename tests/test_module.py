@@ -174,3 +174,15 @@ def test_parameter_utils_vs_torch():
     assert_close(ours.bias, theirs.bias.detach() * 2, np.float32)
     with pytest.raises(ValueError, match="vector has 3 elements"):
         nn.utils.vector_to_parameters(tl.ones(3), ours.parameters())
+
+
+def test_get_submodule_parameter_and_buffer_follow_torch():
+    for lib in (tl, torch):
+        net = lib.nn.Sequential(lib.nn.Linear(2, 3), lib.nn.Sequential(lib.nn.BatchNorm1d(3)))
+        assert net.get_submodule("1.0") is net[1][0] and net.get_submodule("") is net
+        assert net.get_parameter("0.weight") is net[0].weight
+        assert net.get_buffer("1.0.running_mean") is net[1][0].running_mean
+        with pytest.raises(AttributeError, match="has no"):
+            net.get_submodule("1.7")
+        with pytest.raises(AttributeError):
+            net.get_parameter("0.nope")

@@ -173,6 +173,36 @@ class Module:
         for _, b in self.named_buffers(recurse=recurse):
             yield b
 
+    # -- lookup by dotted name (torch's get_submodule and friends) -----------------------
+    def get_submodule(self, target: str) -> "Module":
+        """The submodule at a dotted path such as "encoder.layers.0"; "" is this module."""
+        mod = self
+        walked = []
+        for part in target.split(".") if target else []:
+            child = mod._modules.get(part)
+            if child is None:
+                where = ".".join(walked) or type(self).__name__
+                raise AttributeError(f"get_submodule: {where} has no submodule {part!r} "
+                                     f"(looking up {target!r})")
+            mod = child
+            walked.append(part)
+        return mod
+
+    def _get_member(self, target: str, table: str, what: str):
+        path, _, name = target.rpartition(".")
+        mod = self.get_submodule(path)
+        member = getattr(mod, table).get(name)
+        if member is None:
+            raise AttributeError(f"get_{what}: {type(mod).__name__} at {path or '(top)'!r} has "
+                                 f"no {what} {name!r} (looking up {target!r})")
+        return member
+
+    def get_parameter(self, target: str) -> Parameter:
+        return self._get_member(target, "_parameters", "parameter")
+
+    def get_buffer(self, target: str) -> Tensor:
+        return self._get_member(target, "_buffers", "buffer")
+
     # -- modes and moves ----------------------------------------------------------------
     def train(self, mode: bool = True) -> "Module":
         for m in self.modules():
