@@ -390,3 +390,167 @@ def test_pad_sequence_bad_input():
         nn.utils.rnn.pad_sequence([tl.ones(3, 3)], padding_side="middle")
     with pytest.raises(ValueError, match=r"unpad_sequence: lengths \[3, 9\]"):
         nn.utils.rnn.unpad_sequence(tl.ones(4, 2, 3), [3, 9])
+
+
+# -- packed sequences ----------------------------------------------------------------------------
+def _rnn_utils(m):
+    """torch's nn.utils.rnn for a torch module or tensor, ours otherwise."""
+    theirs = isinstance(m, (torch.nn.Module, torch.Tensor))
+    return torch.nn.utils.rnn if theirs else nn.utils.rnn
+
+
+@pytest.mark.parametrize("batch_first", [False, True])
+@pytest.mark.parametrize("lengths,enforce_sorted", [([5, 3, 3, 1], True), ([3, 5, 1, 3], False),
+                                                    ([2, 5, 5, 4], False)])
+@pytest.mark.parametrize("total_length", [None, 7])
+def test_pack_pad_round_trip_matches_torch(batch_first, lengths, enforce_sorted, total_length,
+                                           device):
+    rng = np.random.default_rng(30)
+    x = rng.standard_normal((4, 5, 3) if batch_first else (5, 4, 3))
+    xt, xo = torch.tensor(x, requires_grad=True), tl.tensor(x, device=device, requires_grad=True)
+    kw = dict(batch_first=batch_first, enforce_sorted=enforce_sorted)
+    p_t = torch.nn.utils.rnn.pack_padded_sequence(xt, torch.tensor(lengths), **kw)
+    p_o = nn.utils.rnn.pack_padded_sequence(xo, tl.tensor(lengths), **kw)
+    assert isinstance(p_o, nn.utils.rnn.PackedSequence) and isinstance(p_o, tuple)
+    assert_close(p_o.data, p_t.data, msg="data")
+    assert p_o.batch_sizes.tolist() == p_t.batch_sizes.tolist()
+    assert p_o.batch_sizes.dtype == np.int64 and p_o.batch_sizes.device == "cpu"
+    for name in ("sorted_indices", "unsorted_indices"):
+        a, b = getattr(p_o, name), getattr(p_t, name)
+        assert (a is None) == (b is None), name
+        if a is not None:
+            assert a.tolist() == b.tolist(), name
+    kw = dict(batch_first=batch_first, padding_value=-2.0, total_length=total_length)
+    pad_t, len_t = torch.nn.utils.rnn.pad_packed_sequence(p_t, **kw)
+    pad_o, len_o = nn.utils.rnn.pad_packed_sequence(p_o, **kw)
+    assert tuple(pad_o.shape) == tuple(pad_t.shape)
+    assert_close(pad_o, pad_t, msg="padded")
+    assert len_o.tolist() == len_t.tolist() == lengths and len_o.dtype == np.int64
+    # gradients: through data and through the padded round trip, random upstream weights
+    g1 = rng.standard_normal(tuple(p_t.data.shape))
+    g2 = rng.standard_normal(tuple(pad_t.shape))
+    ((p_t.data * torch.from_numpy(g1)).sum() + (pad_t * torch.from_numpy(g2)).sum()).backward()
+    ((p_o.data * tl.tensor(g1, device=device)).sum()
+     + (pad_o * tl.tensor(g2, device=device)).sum()).backward()
+    assert_close(xo.grad, xt.grad, msg="input grad")
+
+
+def _packed_call(lengths, batch_first, enforce_sorted):
+    """Pack the padded input, run the layer, pad its output back: (padded, state)."""
+    def call(m, x, *s):
+        u = _rnn_utils(m)
+        packed = u.pack_padded_sequence(x, lengths, batch_first=batch_first,
+                                        enforce_sorted=enforce_sorted)
+        out, state = m(packed, (tuple(s) if len(s) == 2 else s[0]) if s else None)
+        assert isinstance(out, u.PackedSequence)
+        assert out.batch_sizes.tolist() == packed.batch_sizes.tolist()
+        return u.pad_packed_sequence(out, batch_first=batch_first)[0], state
+    return call
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("num_layers,bidirectional", [(1, False), (2, False), (1, True),
+                                                      (2, True)])
+@pytest.mark.parametrize("batch_first", [False, True])
+@pytest.mark.parametrize("enforce_sorted", [True, False])
+@pytest.mark.parametrize("with_state", [False, True])
+def test_packed_layer_matches_torch(kind, num_layers, bidirectional, batch_first,
+                                    enforce_sorted, with_state, device):
+    rng = np.random.default_rng(31)
+    steps, batch, n_in, hid = 5, 4, 3, 4
+    lengths = [5, 3, 3, 1] if enforce_sorted else [3, 1, 5, 3]
+    kw = dict(num_layers=num_layers, bidirectional=bidirectional, batch_first=batch_first)
+    theirs = getattr(torch.nn, kind)(n_in, hid, **kw).double()
+    ours = _copy_weights(theirs, getattr(nn, kind)(n_in, hid, **kw), device)
+    x = rng.standard_normal((batch, steps, n_in) if batch_first else (steps, batch, n_in))
+    states = []
+    if with_state:
+        states = [rng.standard_normal((num_layers * (2 if bidirectional else 1), batch, hid))
+                  for _ in range(2 if kind == "LSTM" else 1)]
+    _compare(theirs, ours, [x] + states, device,
+             _packed_call(lengths, batch_first, enforce_sorted), rng)
+
+
+def test_packed_states_are_each_sequences_own():
+    # a sequence's packed states equal those of running it alone, unpadded
+    rng = np.random.default_rng(32)
+    gru = nn.GRU(3, 4, num_layers=2, bidirectional=True).double()
+    seqs = [tl.tensor(rng.standard_normal((n, 3))) for n in (2, 5, 1)]
+    out, h = gru(nn.utils.rnn.pack_sequence(seqs, enforce_sorted=False))
+    padded, lengths = nn.utils.rnn.pad_packed_sequence(out)
+    assert lengths.tolist() == [2, 5, 1]
+    for b, s in enumerate(seqs):
+        alone_out, alone_h = gru(s.unsqueeze(1))
+        n = s.shape[0]
+        assert_close(padded[:n, b], alone_out[:, 0], msg=f"output {b}")
+        assert_close(h[:, b], alone_h[:, 0], msg=f"h_n {b}")
+        assert np.all(padded[n:, b].detach().numpy() == 0)
+
+
+@pytest.mark.parametrize("enforce_sorted", [True, False])
+def test_pack_sequence_matches_torch(enforce_sorted, device):
+    rng = np.random.default_rng(33)
+    arrays = [rng.standard_normal((n, 2)) for n in ((4, 4, 2) if enforce_sorted else (1, 4, 3))]
+    ours = [tl.tensor(a, device=device, requires_grad=True) for a in arrays]
+    theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
+    p_o = nn.utils.rnn.pack_sequence(ours, enforce_sorted=enforce_sorted)
+    p_t = torch.nn.utils.rnn.pack_sequence(theirs, enforce_sorted=enforce_sorted)
+    assert_close(p_o.data, p_t.data, msg="data")
+    assert p_o.batch_sizes.tolist() == p_t.batch_sizes.tolist()
+    g = rng.standard_normal(tuple(p_t.data.shape))
+    (p_o.data * tl.tensor(g, device=device)).sum().backward()
+    (p_t.data * torch.from_numpy(g)).sum().backward()
+    for a, b in zip(ours, theirs):
+        assert_close(a.grad, b.grad, msg="grad")
+    for a, b in zip(nn.utils.rnn.unpack_sequence(p_o), arrays):
+        np.testing.assert_array_equal(a.detach().numpy() if device == "cpu" else to_numpy(a), b)
+
+
+def test_packed_sequence_to_and_fields():
+    p = nn.utils.rnn.pack_sequence([tl.ones(3, 2), tl.ones(1, 2)])
+    assert p.to("cpu") is p and p.cpu() is p and not p.is_cuda
+    q = p.double()
+    assert q.data.dtype == np.float64 and q.batch_sizes is p.batch_sizes
+    data, batch_sizes, sorted_indices, unsorted_indices = p
+    assert sorted_indices is None and unsorted_indices is None and batch_sizes.tolist() == [2, 1, 1]
+    r = nn.utils.rnn.PackedSequence(data, batch_sizes, tl.tensor([1, 2, 0]))
+    assert r.unsorted_indices.tolist() == [2, 0, 1]
+
+
+def test_packed_lstm_dropout_and_no_grad():
+    lstm = nn.LSTM(3, 4, num_layers=2, dropout=0.5)
+    packed = nn.utils.rnn.pack_sequence([tl.randn(4, 3), tl.randn(2, 3)])
+    out, (h, c) = lstm(packed)
+    assert out.data.shape == (6, 4) and h.shape == (2, 2, 4) and c.shape == (2, 2, 4)
+    with tl.no_grad():
+        out, (h, c) = lstm.eval()(packed)
+    assert out.data.grad_fn is None and h.grad_fn is None
+
+
+def test_packed_bad_input_raises():
+    pack = nn.utils.rnn.pack_padded_sequence
+    x = tl.randn(5, 4, 3)
+    with pytest.raises(RuntimeError, match=r"pack_padded_sequence: `lengths` array must be "
+                                           r"sorted in decreasing order.*enforce_sorted=False"):
+        pack(x, [1, 3, 3, 5])
+    with pytest.raises(RuntimeError, match=r"pack_padded_sequence: Length of all samples has to "
+                                           r"be greater than 0"):
+        pack(x, [5, 3, 0, 1], enforce_sorted=False)
+    with pytest.raises(RuntimeError, match=r"pack_padded_sequence: a length of 6 is longer than "
+                                           r"the input's 5 time steps"):
+        pack(x, [6, 3, 2, 1])
+    with pytest.raises(RuntimeError, match=r"pack_padded_sequence: Expected `len\(lengths\)` to "
+                                           r"be equal to batch_size, but got 3 \(batch_size=4\)"):
+        pack(x, [5, 3, 3])
+    with pytest.raises(RuntimeError, match="pack_padded_sequence: Cannot pack empty tensors"):
+        pack(tl.randn(5, 0, 3), [])
+    with pytest.raises(ValueError, match=r"pad_packed_sequence: Expected total_length to be at "
+                                         r"least .* total_length=3 .* being 5"):
+        nn.utils.rnn.pad_packed_sequence(pack(x, [5, 3, 3, 1]), total_length=3)
+    with pytest.raises(TypeError, match="pad_packed_sequence: expected a PackedSequence"):
+        nn.utils.rnn.pad_packed_sequence(x)
+    with pytest.raises(ValueError, match=r"LSTM: a PackedSequence's data must be \[N, "
+                                         r"input_size=2\]"):
+        nn.LSTM(2, 4)(pack(x, [5, 3, 3, 1]))
+    with pytest.raises(ValueError, match=r"GRU: expected h_0 of shape \(1, 4, 4\)"):
+        nn.GRU(3, 4)(pack(x, [5, 3, 3, 1]), tl.zeros(1, 3, 4))

@@ -16,6 +16,7 @@ from ..ops.movement import cat, stack
 from ..tensor import Tensor, _const
 from .fn_basic import dropout
 from .module import Module, Parameter
+from .utils.rnn import PackedSequence
 
 __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
 
@@ -123,17 +124,11 @@ class RNNBase(Module):
             raise TypeError(f"{self._name}: {what} is {h.dtype} on {h.device} but the weights "
                             f"are {w.dtype} on {w.device}")
 
-    # -- the layer loop ------------------------------------------------------------------------
-    def forward(self, input: Tensor, hx=None):
-        self._check_input(input)
-        unbatched = input.ndim == 2
-        x = input.unsqueeze(1) if unbatched else \
-            (input.transpose(0, 1) if self.batch_first else input)
-        steps, batch = x.shape[0], x.shape[1]
-        lstm = self.mode == "LSTM"
+    def _split_state(self, hx, batch, unbatched):
+        """(h_0, c_0) from hx, checked; c_0 is None except for an LSTM, both None without hx."""
         h0 = c0 = None
         if hx is not None:
-            if lstm:
+            if self.mode == "LSTM":
                 if not isinstance(hx, (tuple, list)) or len(hx) != 2:
                     raise TypeError("LSTM: hx must be a tuple (h_0, c_0)")
                 h0, c0 = hx
@@ -141,9 +136,35 @@ class RNNBase(Module):
             else:
                 h0 = hx
             self._check_state(h0, batch, "h_0", unbatched)
-            if unbatched:
-                h0 = h0.unsqueeze(1)
-                c0 = c0.unsqueeze(1) if c0 is not None else None
+        return h0, c0
+
+    # -- the layer loop ------------------------------------------------------------------------
+    def forward(self, input: Tensor, hx=None):
+        if isinstance(input, PackedSequence):
+            return self._forward_packed(input, hx)
+        self._check_input(input)
+        unbatched = input.ndim == 2
+        x = input.unsqueeze(1) if unbatched else \
+            (input.transpose(0, 1) if self.batch_first else input)
+        steps, batch = x.shape[0], x.shape[1]
+        lstm = self.mode == "LSTM"
+        h0, c0 = self._split_state(hx, batch, unbatched)
+        if unbatched and h0 is not None:
+            h0 = h0.unsqueeze(1)
+            c0 = c0.unsqueeze(1) if c0 is not None else None
+        x, h_n, c_n = self._layers(x, h0, c0, batch, self._run)
+        out = x.squeeze(1) if unbatched else (x.transpose(0, 1) if self.batch_first else x)
+        h_n = stack(h_n)
+        if unbatched:
+            h_n = h_n.squeeze(1)
+        if lstm:
+            c_n = stack(c_n)
+            return out, (h_n, c_n.squeeze(1) if unbatched else c_n)
+        return out, h_n
+
+    def _layers(self, x, h0, c0, batch, run):
+        """Every layer and direction in turn, each reading the one below's outputs (both
+        directions side by side): (last layer's outputs, [h_T per layer/direction], [c_T])."""
         dirs = 2 if self.bidirectional else 1
         zeros = _zeros(x, (batch, self.hidden_size))
         h_n, c_n = [], []
@@ -153,21 +174,14 @@ class RNNBase(Module):
                 k = layer * dirs + d
                 h = h0[k] if h0 is not None else zeros
                 c = c0[k] if c0 is not None else zeros
-                y, h_last, c_last = self._run(x, k, h, c, reverse=d == 1)
+                y, h_last, c_last = run(x, k, h, c, reverse=d == 1)
                 outs.append(y)
                 h_n.append(h_last)
                 c_n.append(c_last)
             x = outs[0] if dirs == 1 else cat(outs, dim=-1)
             if self.training and self.dropout > 0 and layer < self.num_layers - 1:
                 x = dropout(x, self.dropout, True)
-        out = x.squeeze(1) if unbatched else (x.transpose(0, 1) if self.batch_first else x)
-        h_n = stack(h_n)
-        if unbatched:
-            h_n = h_n.squeeze(1)
-        if lstm:
-            c_n = stack(c_n)
-            return out, (h_n, c_n.squeeze(1) if unbatched else c_n)
-        return out, h_n
+        return x, h_n, c_n
 
     def _run(self, x, k, h, c, reverse):
         """One layer in one direction: (outputs [T, B, H], final h, final c or None)."""
@@ -198,6 +212,86 @@ class RNNBase(Module):
         y = R.RNNSequence.apply(gi, h, w_hh, reverse=reverse, nonlinearity=act)
         return y, y[0 if reverse else steps - 1], None
 
+    # -- packed input ----------------------------------------------------------------------
+    # The packed batch is longest first, so the sequences still running at step t are always a
+    # prefix of it. Steps with the same batch size form a segment whose rows of data are one
+    # contiguous [steps, size, *] block; the fused loop runs once per segment, and the state
+    # carries over from segment to segment shrinking (forward) or growing (reverse, which starts
+    # each sequence at its own last step from its initial state). So every sequence's final
+    # state is taken after its own last step and no padding is ever computed.
+    def _forward_packed(self, packed, hx):
+        data, batch_sizes, sorted_indices, unsorted_indices = packed
+        if not isinstance(data, Tensor) or data.ndim != 2 or data.shape[1] != self.input_size:
+            got = tuple(data.shape) if isinstance(data, Tensor) else type(data).__name__
+            raise ValueError(f"{self._name}: a PackedSequence's data must be [N, input_size="
+                             f"{self.input_size}], got {got}")
+        self._check_input(data)
+        sizes = [int(n) for n in batch_sizes.tolist()]
+        segments, row = [], 0          # (first row of data, steps, batch size)
+        for t, n in enumerate(sizes):
+            if t and n == sizes[t - 1]:
+                first, steps, _ = segments[-1]
+                segments[-1] = (first, steps + 1, n)
+            else:
+                segments.append((row, 1, n))
+            row += n
+        h0, c0 = self._split_state(hx, sizes[0], False)
+        if sorted_indices is not None:
+            # hx comes in the caller's batch order, the packed data longest first
+            h0 = h0.index_select(1, sorted_indices) if h0 is not None else None
+            c0 = c0.index_select(1, sorted_indices) if c0 is not None else None
+        run = lambda *a, reverse: self._run_packed(*a, segments, reverse)  # noqa: E731
+        x, h_n, c_n = self._layers(data, h0, c0, sizes[0], run)
+        out = PackedSequence(x, batch_sizes, sorted_indices, unsorted_indices)
+        states = [stack(h_n)] + ([stack(c_n)] if self.mode == "LSTM" else [])
+        if unsorted_indices is not None:
+            states = [s.index_select(1, unsorted_indices) for s in states]
+        return (out, tuple(states)) if self.mode == "LSTM" else (out, states[0])
+
+    def _run_packed(self, x, k, h, c, segments, reverse):
+        """One layer in one direction over packed rows x [N, in]: (outputs [N, H], final h [B, H]
+        and final c (LSTM) or None, longest first), each sequence's final state at its end."""
+        names = self._flat_names[k]
+        w_ih, w_hh = getattr(self, names[0]), getattr(self, names[1])
+        b_ih = getattr(self, names[2]) if self.bias else None
+        b_hh = getattr(self, names[3]) if self.bias else None
+        lstm = self.mode == "LSTM"
+        gi = x @ w_ih.T
+        if b_ih is not None and self.mode == "GRU":
+            gi = gi + b_ih
+        elif b_ih is not None and not lstm:
+            gi = gi + (b_ih + b_hh)
+        b = b_ih + b_hh if lstm and b_ih is not None else None
+        act = "relu" if self.mode == "RNN_RELU" else "tanh"
+        outs, done_h, done_c = [None] * len(segments), [], []
+        h_cur = c_cur = None
+        for i in (reversed(range(len(segments))) if reverse else range(len(segments))):
+            first, steps, n = segments[i]
+            g = gi[first:first + steps * n].reshape(steps, n, gi.shape[-1])
+            if h_cur is None:
+                h_in, c_in = h[:n], c[:n]
+            elif reverse:       # sequences whose last step is in this segment start here
+                h_in = cat([h_cur, h[h_cur.shape[0]:n]])
+                c_in = cat([c_cur, c[c_cur.shape[0]:n]]) if lstm else None
+            else:               # sequences that ended with the last segment keep their state
+                done_h.append(h_cur[n:])
+                done_c.append(c_cur[n:] if lstm else None)
+                h_in, c_in = h_cur[:n], c_cur[:n] if lstm else None
+            if lstm:
+                y = R.LSTMSequence.apply(g, h_in, c_in, w_hh, b, reverse=reverse)
+                c_cur = y[steps]
+                y = y[:steps]
+            elif self.mode == "GRU":
+                y = R.GRUSequence.apply(g, h_in, w_hh, b_hh, reverse=reverse)
+            else:
+                y = R.RNNSequence.apply(g, h_in, w_hh, reverse=reverse, nonlinearity=act)
+            h_cur = y[0 if reverse else steps - 1]
+            outs[i] = y.reshape(steps * n, y.shape[-1])
+        if not reverse and len(segments) > 1:
+            # the longest sequences ended last; their states go first
+            h_cur = cat([h_cur] + done_h[::-1])
+            c_cur = cat([c_cur] + done_c[::-1]) if lstm else None
+        return cat(outs) if len(outs) > 1 else outs[0], h_cur, c_cur
 
 class RNN(RNNBase):
     """Elman RNN: h_t = act(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh), act = tanh or relu."""
