@@ -5,9 +5,9 @@ import math
 from typing import Any
 
 from .. import backend
-from ..nn._checks import is_finite_at_least
 from ..tensor import Tensor
-from .optimizer import Optimizer, ParamsT, _check, _lerp_, _state_tensor, _step_tensor
+from ._common import check_adam_args
+from .optimizer import Optimizer, ParamsT, _lerp_, _state_tensor, _step_tensor
 
 
 class Adam(Optimizer):
@@ -22,15 +22,8 @@ class Adam(Optimizer):
     def __init__(self, params: ParamsT, lr: float = 1e-3, betas: tuple = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0, amsgrad: bool = False,
                  *, maximize: bool = False):
-        name = type(self).__name__
-        _check(name, "learning rate", lr, is_finite_at_least(lr))
-        _check(name, "epsilon value", eps, is_finite_at_least(eps))
-        if len(betas) != 2:
-            raise ValueError(f"{name}: betas must be a pair (beta1, beta2), got {betas!r}")
-        _check(name, "beta parameter at index 0", betas[0], 0.0 <= betas[0] < 1.0)
-        _check(name, "beta parameter at index 1", betas[1], 0.0 <= betas[1] < 1.0)
-        _check(name, "weight_decay value", weight_decay, weight_decay >= 0.0)
-        defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
+        betas = check_adam_args(type(self).__name__, lr, betas, eps, weight_decay)
+        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                         amsgrad=amsgrad, maximize=maximize)
         super().__init__(params, defaults)
 

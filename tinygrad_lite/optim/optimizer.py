@@ -5,6 +5,7 @@ each updated parameter's version counter is bumped so a graph that saved it noti
 """
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from typing import Any, Callable, Iterable, Optional, Union
 
@@ -12,7 +13,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd import enable_grad
-from ..tensor import Tensor
+from ..tensor import RemovableHandle, Tensor
 
 ParamsT = Union[Iterable[Tensor], Iterable[dict]]
 
@@ -57,6 +58,38 @@ def _to_plain(value):
     return value
 
 
+def _with_step_hooks(step: Callable) -> Callable:
+    """Run the optimizer's step pre-hooks before `step` and its post-hooks after, as torch does.
+
+    Hooks see `args` with the optimizer first (torch's layout); a pre-hook may return
+    `(new_args, new_kwargs)` to change what the step is called with.
+    """
+    @functools.wraps(step)
+    def hooked_step(*args, **kwargs):
+        self = args[0]
+        if self._in_step:       # a subclass step calling super().step(): hooks already ran
+            return step(*args, **kwargs)
+        for hook in list(self._step_pre_hooks.values()):
+            result = hook(self, args, kwargs)
+            if result is None:
+                continue
+            if not (isinstance(result, tuple) and len(result) == 2):
+                raise RuntimeError(f"{type(self).__name__}: a step pre-hook must return None or "
+                                   f"a tuple (new_args, new_kwargs), got {result!r}")
+            args, kwargs = result
+        self._in_step = True
+        try:
+            out = step(*args, **kwargs)
+        finally:
+            self._in_step = False
+        for hook in list(self._step_post_hooks.values()):
+            hook(self, args, kwargs)
+        return out
+
+    hooked_step._step_hooks = True
+    return hooked_step
+
+
 class Optimizer:
     """Base class: holds `param_groups` and `state`; subclasses write `_update` for one parameter.
 
@@ -73,6 +106,9 @@ class Optimizer:
             raise TypeError(f"{name}: params must be an ordered iterable, not a set "
                             "(its order changes between runs, so state_dict ids would too)")
         self.defaults: dict[str, Any] = dict(defaults)
+        self._step_pre_hooks: dict[int, Callable] = {}
+        self._step_post_hooks: dict[int, Callable] = {}
+        self._in_step = False
         # A defaultdict, as in torch, so `opt.state[p]` is {} for a parameter not yet stepped.
         self.state: dict[Tensor, dict[str, Any]] = defaultdict(dict)
         self.param_groups: list[dict[str, Any]] = []
@@ -83,6 +119,12 @@ class Optimizer:
             groups = [{"params": groups}]
         for group in groups:
             self.add_param_group(group)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        step = cls.__dict__.get("step")
+        if step is not None and not getattr(step, "_step_hooks", False):
+            cls.step = _with_step_hooks(step)   # a subclass's own step runs the hooks too
 
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__} ("]
@@ -143,6 +185,19 @@ class Optimizer:
                     p.grad.data[...] = 0
 
     # -- stepping --------------------------------------------------------------------------
+    def register_step_pre_hook(self, hook: Callable) -> RemovableHandle:
+        """hook(optimizer, args, kwargs) -> None or (new_args, new_kwargs), before each step."""
+        handle = RemovableHandle(self._step_pre_hooks)
+        self._step_pre_hooks[handle.id] = hook
+        return handle
+
+    def register_step_post_hook(self, hook: Callable) -> RemovableHandle:
+        """hook(optimizer, args, kwargs) -> None, called after each step."""
+        handle = RemovableHandle(self._step_post_hooks)
+        self._step_post_hooks[handle.id] = hook
+        return handle
+
+    @_with_step_hooks
     def step(self, closure: Optional[Callable[[], Any]] = None):
         """Update every parameter that has a gradient; returns `closure()` when one is given."""
         loss = None
