@@ -180,8 +180,8 @@ def randint(low, high=None, size=(), dtype=None, device=None, generator=None) ->
         raise ValueError(f"randint: high ({high}) must be greater than low ({low})")
     dev = device if device is not None else backend.get_default_device()
     dt = D.to_dtype(dtype) if dtype is not None else D.int64
-    return _finish(R.integers(_size((size,) if isinstance(size, int) else size, "randint"), low, high, dt,
-                              dev), dt, dev, False)
+    shape = _size((size,) if isinstance(size, int) else size, "randint")
+    return _finish(R.integers(shape, low, high, dt, dev), dt, dev, False)
 
 
 def randperm(n, dtype=None, device=None) -> Tensor:

@@ -853,18 +853,12 @@ class Tensor:
     def lerp(self, end, weight):
         return self + (end - self) * weight
 
-    # more math, order statistics, scans and random fills (functions_math.py; it imports this
-    # module, so the methods reach it through _fm() at call time)
-    @staticmethod
-    def _fm():
-        from . import functions_math
-        return functions_math
-
+    # more math, order statistics, scans and random fills (functions_math.py, as FM)
     def addcmul(self, tensor1, tensor2, *, value=1):
-        return self._fm().addcmul(self, tensor1, tensor2, value=value)
+        return FM.addcmul(self, tensor1, tensor2, value=value)
 
     def addcdiv(self, tensor1, tensor2, *, value=1):
-        return self._fm().addcdiv(self, tensor1, tensor2, value=value)
+        return FM.addcdiv(self, tensor1, tensor2, value=value)
 
     def addcmul_(self, tensor1, tensor2, *, value=1):
         return _inplace(self, lambda t: t.addcmul(tensor1, tensor2, value=value), False)
@@ -873,7 +867,7 @@ class Tensor:
         return _inplace(self, lambda t: t.addcdiv(tensor1, tensor2, value=value), False)
 
     def nan_to_num(self, nan=0.0, posinf=None, neginf=None):
-        return self._fm().nan_to_num(self, nan, posinf, neginf)
+        return FM.nan_to_num(self, nan, posinf, neginf)
 
     def nan_to_num_(self, nan=0.0, posinf=None, neginf=None):
         return _inplace(self, lambda t: t.nan_to_num(nan, posinf, neginf), False)
@@ -891,31 +885,31 @@ class Tensor:
         return self.clamp_(max=max)
 
     def float_power(self, exponent):
-        return self._fm().float_power(self, exponent)
+        return FM.float_power(self, exponent)
 
     def logaddexp(self, other):
-        return self._fm().logaddexp(self, other)
+        return FM.logaddexp(self, other)
 
     def logaddexp2(self, other):
-        return self._fm().logaddexp2(self, other)
+        return FM.logaddexp2(self, other)
 
     def xlogy(self, other):
-        return self._fm().xlogy(self, other)
+        return FM.xlogy(self, other)
 
     def sinc(self):
-        return self._fm().sinc(self)
+        return FM.sinc(self)
 
     def deg2rad(self):
-        return self._fm().deg2rad(self)
+        return FM.deg2rad(self)
 
     def rad2deg(self):
-        return self._fm().rad2deg(self)
+        return FM.rad2deg(self)
 
     def frac(self):
-        return self._fm().frac(self)
+        return FM.frac(self)
 
     def logit(self, eps=None):
-        return self._fm().logit(self, eps)
+        return FM.logit(self, eps)
 
     def true_divide(self, other):
         return self.div(other)
@@ -923,28 +917,28 @@ class Tensor:
     fix, absolute = trunc, abs
 
     def signbit(self):
-        return self._fm().signbit(self)
+        return FM.signbit(self)
 
     def isposinf(self):
-        return self._fm().isposinf(self)
+        return FM.isposinf(self)
 
     def isneginf(self):
-        return self._fm().isneginf(self)
+        return FM.isneginf(self)
 
     def heaviside(self, values):
-        return self._fm().heaviside(self, values)
+        return FM.heaviside(self, values)
 
     def bitwise_and(self, other):
-        return self._fm().bitwise_and(self, other)
+        return FM.bitwise_and(self, other)
 
     def bitwise_or(self, other):
-        return self._fm().bitwise_or(self, other)
+        return FM.bitwise_or(self, other)
 
     def bitwise_xor(self, other):
-        return self._fm().bitwise_xor(self, other)
+        return FM.bitwise_xor(self, other)
 
     def bitwise_not(self):
-        return self._fm().bitwise_not(self)
+        return FM.bitwise_not(self)
 
     def log_(self):
         return _inplace(self, lambda t: t.log())
@@ -959,66 +953,66 @@ class Tensor:
         return _inplace(self, lambda t: t.tanh())
 
     def cummax(self, dim):
-        return self._fm().cummax(self, dim)
+        return FM.cummax(self, dim)
 
     def cummin(self, dim):
-        return self._fm().cummin(self, dim)
+        return FM.cummin(self, dim)
 
     def logcumsumexp(self, dim):
-        return self._fm().logcumsumexp(self, dim)
+        return FM.logcumsumexp(self, dim)
 
     def nansum(self, dim=None, keepdim=False, *, dtype=None):
-        return self._fm().nansum(self, dim, keepdim, dtype=dtype)
+        return FM.nansum(self, dim, keepdim, dtype=dtype)
 
     def nanmean(self, dim=None, keepdim=False, *, dtype=None):
-        return self._fm().nanmean(self, dim, keepdim, dtype=dtype)
+        return FM.nanmean(self, dim, keepdim, dtype=dtype)
 
     def median(self, dim=None, keepdim=False):
-        return self._fm().median(self, dim, keepdim)
+        return FM.median(self, dim, keepdim)
 
     def nanmedian(self, dim=None, keepdim=False):
-        return self._fm().nanmedian(self, dim, keepdim)
+        return FM.nanmedian(self, dim, keepdim)
 
     def mode(self, dim=-1, keepdim=False):
-        return self._fm().mode(self, dim, keepdim)
+        return FM.mode(self, dim, keepdim)
 
     def kthvalue(self, k, dim=-1, keepdim=False):
-        return self._fm().kthvalue(self, k, dim, keepdim)
+        return FM.kthvalue(self, k, dim, keepdim)
 
     def quantile(self, q, dim=None, keepdim=False, *, interpolation="linear"):
-        return self._fm().quantile(self, q, dim, keepdim, interpolation=interpolation)
+        return FM.quantile(self, q, dim, keepdim, interpolation=interpolation)
 
     def nanquantile(self, q, dim=None, keepdim=False, *, interpolation="linear"):
-        return self._fm().nanquantile(self, q, dim, keepdim, interpolation=interpolation)
+        return FM.nanquantile(self, q, dim, keepdim, interpolation=interpolation)
 
     def count_nonzero(self, dim=None):
-        return self._fm().count_nonzero(self, dim)
+        return FM.count_nonzero(self, dim)
 
     def renorm(self, p, dim, maxnorm):
-        return self._fm().renorm(self, p, dim, maxnorm)
+        return FM.renorm(self, p, dim, maxnorm)
 
     def bernoulli(self, p=None, *, generator=None):
-        return self._fm().bernoulli(self, p)
+        return FM.bernoulli(self, p)
 
     def bernoulli_(self, p=0.5, *, generator=None):
-        return _fill_no_grad(self, self._fm().bernoulli_fill(self, p))
+        return _fill_no_grad(self, FM.bernoulli_fill(self, p))
 
     def exponential_(self, lambd=1.0, *, generator=None):
-        return _fill_no_grad(self, self._fm().exponential_fill(self, lambd))
+        return _fill_no_grad(self, FM.exponential_fill(self, lambd))
 
     def cauchy_(self, median=0.0, sigma=1.0, *, generator=None):
-        return _fill_no_grad(self, self._fm().cauchy_fill(self, median, sigma))
+        return _fill_no_grad(self, FM.cauchy_fill(self, median, sigma))
 
     def log_normal_(self, mean=1.0, std=2.0, *, generator=None):
-        return _fill_no_grad(self, self._fm().log_normal_fill(self, mean, std))
+        return _fill_no_grad(self, FM.log_normal_fill(self, mean, std))
 
     def geometric_(self, p, *, generator=None):
-        return _fill_no_grad(self, self._fm().geometric_fill(self, p))
+        return _fill_no_grad(self, FM.geometric_fill(self, p))
 
     def random_(self, *args, **kwargs):
         """random_(to) or random_(from, to): integers in [from, to); `from` is a keyword."""
         kwargs.pop("generator", None)
-        return _fill_no_grad(self, self._fm().random_fill(self, *args, **kwargs))
+        return _fill_no_grad(self, FM.random_fill(self, *args, **kwargs))
 
     # -- reductions ----------------------------------------------------------------------
     def sum(self, dim=None, keepdim=False, dtype=None):
@@ -1214,54 +1208,48 @@ class Tensor:
     def trace(self):
         return FX.trace(self)
 
-    # more shape, indexing and scatter methods (functions_shape.py, ops/movement_extra.py);
+    # more shape, indexing and scatter methods (functions_shape.py as FS, ops/movement_extra.py);
     # in-place forms run the out-of-place op through _inplace, like add_
-    @staticmethod
-    def _fs():
-        """functions_shape, imported on first use (it imports this module)."""
-        from . import functions_shape
-        return functions_shape
-
     def repeat_interleave(self, repeats, dim=None, *, output_size=None):
-        return self._fs().repeat_interleave(self, repeats, dim, output_size=output_size)
+        return FS.repeat_interleave(self, repeats, dim, output_size=output_size)
 
     def tile(self, *dims):
-        return self._fs().tile(self, _shape_arg(dims, "tile"))
+        return FS.tile(self, _shape_arg(dims, "tile"))
 
     def movedim(self, source, destination):
-        return self._fs().movedim(self, source, destination)
+        return FS.movedim(self, source, destination)
 
     moveaxis = movedim
 
     def tensor_split(self, indices_or_sections, dim=0):
-        return self._fs().tensor_split(self, indices_or_sections, dim)
+        return FS.tensor_split(self, indices_or_sections, dim)
 
     def hsplit(self, indices_or_sections):
-        return self._fs().hsplit(self, indices_or_sections)
+        return FS.hsplit(self, indices_or_sections)
 
     def vsplit(self, indices_or_sections):
-        return self._fs().vsplit(self, indices_or_sections)
+        return FS.vsplit(self, indices_or_sections)
 
     def dsplit(self, indices_or_sections):
-        return self._fs().dsplit(self, indices_or_sections)
+        return FS.dsplit(self, indices_or_sections)
 
     def rot90(self, k=1, dims=(0, 1)):
-        return self._fs().rot90(self, k, dims)
+        return FS.rot90(self, k, dims)
 
     def fliplr(self):
-        return self._fs().fliplr(self)
+        return FS.fliplr(self)
 
     def flipud(self):
-        return self._fs().flipud(self)
+        return FS.flipud(self)
 
     def take(self, index):
-        return self._fs().take(self, index)
+        return FS.take(self, index)
 
     def take_along_dim(self, indices, dim=None):
-        return self._fs().take_along_dim(self, indices, dim)
+        return FS.take_along_dim(self, indices, dim)
 
     def scatter(self, dim, index, src=None, value=None, *, reduce=None):
-        return self._fs().scatter(self, dim, index, src, value, reduce=reduce)
+        return FS.scatter(self, dim, index, src, value, reduce=reduce)
 
     def scatter_(self, dim, index, src=None, value=None, *, reduce=None):
         return _inplace(self, lambda t: t.scatter(dim, index, src, value, reduce=reduce), False)
@@ -1270,43 +1258,43 @@ class Tensor:
         return _inplace(self, lambda t: t.scatter_add(dim, index, src), False)
 
     def index_add(self, dim, index, source, *, alpha=1):
-        return self._fs().index_add(self, dim, index, source, alpha=alpha)
+        return FS.index_add(self, dim, index, source, alpha=alpha)
 
     def index_add_(self, dim, index, source, *, alpha=1):
         return _inplace(self, lambda t: t.index_add(dim, index, source, alpha=alpha), False)
 
     def index_copy(self, dim, index, source):
-        return self._fs().index_copy(self, dim, index, source)
+        return FS.index_copy(self, dim, index, source)
 
     def index_copy_(self, dim, index, source):
         return _inplace(self, lambda t: t.index_copy(dim, index, source), False)
 
     def index_fill(self, dim, index, value):
-        return self._fs().index_fill(self, dim, index, value)
+        return FS.index_fill(self, dim, index, value)
 
     def index_fill_(self, dim, index, value):
         return _inplace(self, lambda t: t.index_fill(dim, index, value), False)
 
     def index_put(self, indices, values, accumulate=False):
-        return self._fs().index_put(self, indices, values, accumulate)
+        return FS.index_put(self, indices, values, accumulate)
 
     def index_put_(self, indices, values, accumulate=False):
-        return self._fs().index_put_(self, indices, values, accumulate)
+        return FS.index_put_(self, indices, values, accumulate)
 
     def masked_select(self, mask):
-        return self._fs().masked_select(self, mask)
+        return FS.masked_select(self, mask)
 
     def masked_scatter(self, mask, source):
-        return self._fs().masked_scatter(self, mask, source)
+        return FS.masked_scatter(self, mask, source)
 
     def masked_scatter_(self, mask, source):
         return _inplace(self, lambda t: t.masked_scatter(mask, source), False)
 
     def unfold(self, dimension, size, step):
-        return self._fs().unfold(self, dimension, size, step)
+        return FS.unfold(self, dimension, size, step)
 
     def diag_embed(self, offset=0, dim1=-2, dim2=-1):
-        return self._fs().diag_embed(self, offset, dim1, dim2)
+        return FS.diag_embed(self, offset, dim1, dim2)
 
     def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
         """Zero-filled here (torch leaves it uninitialised)."""
@@ -1319,7 +1307,7 @@ class Tensor:
         return self.ndim
 
     def stride(self, dim=None):
-        return self._fs().stride(self, dim)
+        return FS.stride(self, dim)
 
     def get_device(self) -> int:
         return 0 if self.device == "cuda" else -1
@@ -1339,22 +1327,22 @@ class Tensor:
         return self.to(D.int16)
 
     def mm(self, mat2):
-        return self._fs().mm(self, mat2)
+        return FS.mm(self, mat2)
 
     def bmm(self, mat2):
-        return self._fs().bmm(self, mat2)
+        return FS.bmm(self, mat2)
 
     def mv(self, vec):
-        return self._fs().mv(self, vec)
+        return FS.mv(self, vec)
 
     def dot(self, other):
-        return self._fs().dot(self, other)
+        return FS.dot(self, other)
 
     def outer(self, vec2):
-        return self._fs().outer(self, vec2)
+        return FS.outer(self, vec2)
 
     def inner(self, other):
-        return self._fs().inner(self, other)
+        return FS.inner(self, other)
 
     # matrix products and linear algebra (functions_extra.py, ops/linalg.py)
     def kron(self, other):
@@ -1663,3 +1651,5 @@ from .ops import movement as M  # noqa: E402
 from .ops import reduce as R  # noqa: E402
 from .ops import extra as X  # noqa: E402
 from . import functions_extra as FX  # noqa: E402  (needs the names above)
+from . import functions_math as FM  # noqa: E402
+from . import functions_shape as FS  # noqa: E402

@@ -146,7 +146,7 @@ class RNNBase(Module):
         unbatched = input.ndim == 2
         x = input.unsqueeze(1) if unbatched else \
             (input.transpose(0, 1) if self.batch_first else input)
-        steps, batch = x.shape[0], x.shape[1]
+        batch = x.shape[1]
         lstm = self.mode == "LSTM"
         h0, c0 = self._split_state(hx, batch, unbatched)
         if unbatched and h0 is not None:

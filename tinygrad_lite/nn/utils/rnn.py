@@ -186,7 +186,7 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False,
     op = "pad_packed_sequence"
     sizes, lengths, position = _packed_layout(sequence, op)
     data = sequence.data
-    longest, batch = len(sizes), int(sizes[0])
+    longest = len(sizes)
     if total_length is not None and total_length < longest:
         raise ValueError(f"{op}: Expected total_length to be at least the length of the longest "
                          f"sequence in input, but got total_length={total_length} and max "
