@@ -1,4 +1,8 @@
 """Devices: 'cpu' always, 'cuda' only with CuPy and a GPU, and clear errors otherwise."""
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -47,3 +51,31 @@ def test_to_device_round_trip_keeps_gradient():
     y = (x.cuda() * 3).cpu()
     y.sum().backward()
     assert x.grad.tolist() == [3.0, 3.0] and x.grad.device == "cpu"
+
+
+_HEAP_PROBE = """
+import numpy as np, tinygrad_lite
+from tinygrad_lite.backend import heap
+def rss():
+    with open("/proc/self/status") as f:
+        return next(int(l.split()[1]) for l in f if l.startswith("VmRSS:"))
+blocks = [np.ones(1 << 18, dtype=np.float32) for _ in range(64)]   # 64 blocks of 1 MB
+held = rss()
+del blocks
+print(heap.applied, (held - rss()) // 1024)
+"""
+
+
+@pytest.mark.skipif(not (sys.platform.startswith("linux") and backend.heap.applied),
+                    reason="the heap setting applies to glibc's malloc on Linux only")
+@pytest.mark.parametrize("keep", ["1", "0"])
+def test_freed_blocks_stay_in_the_heap_unless_turned_off(keep):
+    env = dict(os.environ, TINYGRAD_LITE_KEEP_HEAP=keep)
+    out = subprocess.run([sys.executable, "-c", _HEAP_PROBE], capture_output=True, text=True,
+                         env=env, check=True).stdout.split()
+    applied, returned_mb = out[0] == "True", int(out[1])
+    assert applied == (keep == "1")
+    if applied:
+        assert returned_mb < 8, returned_mb       # kept for the next step
+    else:
+        assert returned_mb > 32, returned_mb      # glibc's defaults give them back

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from . import autograd, backend, dtypes
+from .backend import heap as _heap
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import Device as device
 from .backend import cuda_is_available, get_default_device, set_default_device
@@ -27,6 +28,8 @@ from . import data, utils  # noqa: E402  (datasets and loaders; also as tl.utils
 from . import viz  # noqa: E402  (graph pictures)
 
 __version__ = "0.1.0"
+
+_heap.keep_heap()   # freed arrays stay in the heap for the next step (see backend/heap.py)
 
 
 class _Cuda:
