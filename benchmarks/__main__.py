@@ -13,6 +13,8 @@ import os
 import platform
 import sys
 
+from . import WAIT_POLICY
+
 
 def _progress(items, desc):
     try:
@@ -94,6 +96,7 @@ def run(args) -> dict:
             "cpu_count": os.cpu_count(), "threads": threads, "numpy": np.__version__,
             "torch": torch.__version__, "tinygrad_lite": tl.__version__,
             "device": args.device, "sgemm_gflops": roof,
+            "wait_policy": {k: os.environ.get(k) for k in WAIT_POLICY},
         },
         "when": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "quick": args.quick, "repeat": repeat,
@@ -180,10 +183,12 @@ def write_docs(result, text, path=None) -> None:
         "workload during two steps, after a warm-up step and a heap trim (imports, model, data",
         "and optimizer state excluded on both sides; the trim hands back what the warm-up freed,",
         "so reused pages still count). `% roof` is the workload's FLOP rate as a share of this",
-        "machine's measured NumPy SGEMM rate.", "",
+        "machine's measured NumPy SGEMM rate. Thread pools sleep when idle on both sides",
+        "(see benchmarks/__init__.py), so one side's spinning threads do not slow the other.", "",
         f"Run at {result['when']} on {m['platform']}, Python {m['python']}, {m['cpu_count']} "
         f"cores, {m['threads']} BLAS/torch threads, NumPy {m['numpy']}, PyTorch {m['torch']}, "
-        f"device {m['device']}.", "",
+        f"device {m['device']}, "
+        + ", ".join(f"{k}={v}" for k, v in m.get("wait_policy", {}).items()) + ".", "",
         "```", text, "```", "",
     ]
     if m["device"] == "cpu":
