@@ -143,6 +143,43 @@ NAMED_ERRORS = [
     (lambda: tl.nn.functional.pad(_X, 5), TypeError, "pad: padding must be a sequence of ints"),
     (lambda: tl.nn.functional.layer_norm(_X, 1.5), TypeError,
      "layer_norm: normalized_shape must be an int or a sequence of ints"),
+    (lambda: tl.nn.functional.relu(_X, _X), TypeError, "relu: inplace must be a bool"),
+    (lambda: tl.nn.functional.relu6(_X, _X), TypeError, "relu6: inplace must be a bool"),
+    (lambda: tl.nn.functional.selu(_X, _X), TypeError, "selu: inplace must be a bool"),
+    (lambda: tl.nn.functional.dropout(_X, 0.5, True, _X), TypeError,
+     "dropout: inplace must be a bool"),
+    (lambda: tl.nn.functional.elu(_X, "x"), TypeError, "elu: alpha must be a number, got str"),
+    (lambda: tl.nn.functional.celu(_X, "x"), TypeError, "celu: alpha must be a number"),
+    (lambda: tl.nn.functional.softplus(_X, "x"), TypeError, "softplus: beta must be a number"),
+    (lambda: tl.nn.functional.hardtanh(_X, "x"), TypeError, "hardtanh: min_val must be a number"),
+    (lambda: tl.nn.functional.threshold(_X, "x", 0.0), TypeError,
+     "threshold: threshold must be a number"),
+    (lambda: tl.nn.functional.gelu(_X, _X), ValueError, "gelu: approximate must be 'none'"),
+    (lambda: tl.nn.functional.glu(_X, "x"), TypeError, "glu: dim must be an int, got str"),
+    (lambda: tl.nn.functional.rms_norm(_X, 1.5), TypeError,
+     "rms_norm: normalized_shape must be an int or a sequence of ints"),
+    (lambda: tl.normal(_X, "x"), TypeError, "normal: std must be a Tensor or a number"),
+    (lambda: tl.normal(_X, tl.ones(4, 5)), ValueError,
+     r"normal: mean \(2, 3\) and std \(4, 5\) do not broadcast"),
+    (lambda: tl.allclose(_X, "x"), TypeError, "allclose: unsupported operand of type str"),
+    (lambda: tl.allclose(_X, tl.ones(4, 5)), ValueError,
+     r"allclose: shapes \(2, 3\) and \(4, 5\) do not broadcast"),
+    (lambda: tl.norm(_X, _X), TypeError, "norm: p must be a number or 'fro', got Tensor"),
+    (lambda: tl.arange(0, 5, "x"), TypeError, "arange: step must be a number"),
+    (lambda: tl.linspace(0, 1, "x"), TypeError, "linspace: steps must be a number"),
+    (lambda: tl.randperm("x"), TypeError, "randperm: size must be ints"),
+    (lambda: tl.eye(2, "x"), TypeError, "eye: size must be ints"),
+    (lambda: tl.full_like(_X, "x"), TypeError, "full_like: fill value must be a number"),
+    (lambda: tl.empty_like(5), TypeError, "empty_like: expected a Tensor, got int"),
+    (lambda: tl.tile(_X, 5), TypeError, "tile: dims must be a tuple of ints, got int"),
+    (lambda: tl.broadcast_to(_X, 5), TypeError, "broadcast_to: size must be a tuple of ints"),
+    (lambda: tl.nonzero(_X, _X), TypeError, "nonzero: as_tuple must be a bool"),
+    (lambda: tl.clamp(_X, tl.ones(4, 5)), ValueError,
+     r"clamp: shapes \(2, 3\) and \(4, 5\) do not broadcast"),
+    (lambda: tl.float_power(_X, tl.ones(4, 5)), ValueError, "float_power: shapes"),
+    (lambda: tl.any(_X, "x"), TypeError, "any: dim must be an int, got str"),
+    (lambda: tl.var_mean(_X, "x"), TypeError, "var_mean: dim must be an int, got str"),
+    (lambda: tl.nanmean(_X, "x"), TypeError, "nanmean: dim must be an int, got str"),
 ]
 
 
@@ -151,6 +188,13 @@ NAMED_ERRORS = [
 def test_argument_errors_name_the_op(call, exc, words):
     with pytest.raises(exc, match=words):
         call()
+
+
+def test_zero_dim_sort_softmax_and_empty_glu_follow_torch():
+    values, indices = tl.sort(tl.tensor(2.0))
+    assert values.shape == () and values.item() == 2.0 and indices.item() == 0
+    assert tl.nn.functional.softmax(tl.ones(())).item() == 1.0
+    assert tl.nn.functional.glu(tl.ones(0)).shape == (0,)
 
 
 def test_zero_dim_nonzero_and_where_follow_torch():

@@ -81,7 +81,8 @@ def empty(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
     return _filled(size, 0, dtype, device, requires_grad, "empty")
 
 
-def full(size, fill_value, dtype=None, device=None, requires_grad=False) -> Tensor:
+def full(size, fill_value, dtype=None, device=None, requires_grad=False, *,
+         _op="full") -> Tensor:
     if isinstance(fill_value, Tensor) and fill_value.numel() == 1:
         fill_value = fill_value.item()
     if dtype is None:
@@ -91,7 +92,7 @@ def full(size, fill_value, dtype=None, device=None, requires_grad=False) -> Tens
         raise TypeError(f"full: size must be an int or a tuple of ints, got "
                         f"{type(size).__name__}")
     return _filled((size,) if isinstance(size, int) else tuple(size), fill_value, dtype, device,
-                   requires_grad, "full")
+                   requires_grad, _op)
 
 
 def _like_args(t, dtype, device, op):
@@ -111,12 +112,14 @@ def ones_like(t, dtype=None, device=None, requires_grad=False) -> Tensor:
 
 
 def empty_like(t, dtype=None, device=None, requires_grad=False) -> Tensor:
-    return zeros_like(t, dtype, device, requires_grad)
+    dt, dev = _like_args(t, dtype, device, "empty_like")
+    return zeros(t.shape, dtype=dt, device=dev, requires_grad=requires_grad)
 
 
 def full_like(t, fill_value, dtype=None, device=None, requires_grad=False) -> Tensor:
     dt, dev = _like_args(t, dtype, device, "full_like")
-    return full(t.shape, fill_value, dtype=dt, device=dev, requires_grad=requires_grad)
+    return full(t.shape, fill_value, dtype=dt, device=dev, requires_grad=requires_grad,
+                _op="full_like")
 
 
 def rand_like(t, dtype=None, device=None, requires_grad=False) -> Tensor:
@@ -145,6 +148,9 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
 
 
 def linspace(start, end, steps, dtype=None, device=None, requires_grad=False) -> Tensor:
+    for name, v in (("start", start), ("end", end), ("steps", steps)):
+        if isinstance(v, bool) or not isinstance(v, (numbers.Real, np.generic, Tensor)):
+            raise TypeError(f"linspace: {name} must be a number, got {type(v).__name__} {v!r}")
     if steps < 0:
         raise ValueError(f"linspace: number of steps must be non-negative, got {steps}")
     return _finish(np.linspace(start, end, int(steps)), dtype or D.get_default_dtype(), device,

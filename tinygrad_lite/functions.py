@@ -1,6 +1,7 @@
 """`tl.exp(x)`, `tl.cat([...])`, ...: torch-level functions, each one line onto a method or op."""
 from __future__ import annotations
 
+import numbers as _numbers
 import sys
 
 import numpy as _np
@@ -154,11 +155,19 @@ def multinomial(input, num_samples: int, replacement: bool = False, generator=No
 def normal(mean, std=1.0, size=None, generator=None, dtype=None, device=None,
            requires_grad=False) -> Tensor:
     """Samples of N(mean, std^2): floats with `size=`, or elementwise from tensor mean/std."""
+    for name, v in (("mean", mean), ("std", std)):
+        if isinstance(v, bool) or not isinstance(v, (Tensor, _numbers.Real)):
+            raise TypeError(f"normal: {name} must be a Tensor or a number, got "
+                            f"{type(v).__name__} {v!r}")
     if isinstance(mean, Tensor) or isinstance(std, Tensor):
         ref = mean if isinstance(mean, Tensor) else std
         m = mean.data if isinstance(mean, Tensor) else mean
         s = std.data if isinstance(std, Tensor) else std
-        shape = _np.broadcast_shapes(_np.shape(m), _np.shape(s))
+        try:
+            shape = _np.broadcast_shapes(_np.shape(m), _np.shape(s))
+        except ValueError:
+            raise ValueError(f"normal: mean {_np.shape(m)} and std {_np.shape(s)} do not "
+                             "broadcast") from None
         z = _R.normal(shape, 0.0, 1.0, ref.dtype, ref.device)
         out = Tensor._make((z * s + m).astype(ref.dtype, copy=False), False, None, None)
     else:

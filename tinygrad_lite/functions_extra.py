@@ -14,7 +14,8 @@ from .backend import array_module
 from .ops import extra as X
 from .ops import linalg as L
 from .ops import movement as M
-from .tensor import Tensor, _binary, _const, _dim, _floating, _like, _nondiff_binary, where
+from .tensor import (Tensor, _axes, _binary, _const, _dim, _floating, _like, _nondiff_binary,
+                     where)
 
 __all__ = [
     "tan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh", "arcsin", "arccos",
@@ -291,12 +292,14 @@ def baddbmm(input, batch1, batch2, *, beta=1, alpha=1) -> Tensor:
 def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None) -> tuple:
     """(var, mean) over dim, with var's correction rules."""
     x = _need_float(_t(input, "var_mean"), "var_mean")
+    dim = _axes(dim, x.ndim, op="var_mean")
     return x.var(dim, unbiased, keepdim, correction), x.mean(dim, keepdim)
 
 
 def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None) -> tuple:
     """(std, mean) over dim, with std's correction rules."""
     x = _need_float(_t(input, "std_mean"), "std_mean")
+    dim = _axes(dim, x.ndim, op="std_mean")
     return x.std(dim, unbiased, keepdim, correction), x.mean(dim, keepdim)
 
 

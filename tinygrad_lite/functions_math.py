@@ -17,7 +17,7 @@ from . import random as R
 from .backend import array_module
 from .functions_extra import _desc, _need_float, _need_int, _t
 from .ops import math_extra as MX
-from .tensor import Tensor, _axes, _const, _dim, _floating, _like, where
+from .tensor import Tensor, _axes, _broadcastable, _const, _dim, _floating, _like, where
 
 __all__ = [
     "addcmul", "addcdiv", "nan_to_num", "nanmean", "nansum", "median", "nanmedian", "mode",
@@ -110,6 +110,9 @@ def float_power(input, exponent) -> Tensor:
         return e.__rpow__(_number(input, "float_power", "input"))
     x = input.double()
     if isinstance(exponent, Tensor):
+        if not _broadcastable(x.shape, exponent.shape):
+            raise ValueError(f"float_power: shapes {tuple(x.shape)} and "
+                             f"{tuple(exponent.shape)} do not broadcast")
         return x.pow(exponent.double())
     return x.pow(_number(exponent, "float_power", "exponent"))
 
@@ -276,6 +279,7 @@ def nanmean(input, dim=None, keepdim=False, *, dtype=None) -> Tensor:
     if dtype is not None:
         x = x.to(dtype)
     _need_float(x, "nanmean")
+    dim = _axes(dim, x.ndim, op="nanmean")
     count = (~x.detach().isnan()).sum(dim, keepdim).to(x.dtype)
     return nansum(x, dim, keepdim) / count
 

@@ -134,6 +134,9 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None) -> Ten
 def tile(input, dims) -> Tensor:
     """repeat, with dims padded by leading 1s when it is shorter than input's dimensions."""
     x = _t(input, "tile")
+    if not isinstance(dims, (tuple, list)):
+        raise TypeError(f"tile: dims must be a tuple of ints, got {type(dims).__name__} "
+                        f"{dims!r} (input {tuple(x.shape)} {x.dtype})")
     dims = _non_negative(dims, "tile", "dims")
     return x.repeat((1,) * (x.ndim - len(dims)) + dims)
 

@@ -616,6 +616,8 @@ class Tensor:
 
     def sort(self, dim=-1, descending=False):
         idx = M.argsort(self, dim, descending)
+        if not self.ndim:           # a 0-d tensor sorts to itself, at index 0 (as in torch)
+            return R.SortResult(self.clone(), idx.reshape(()))
         return R.SortResult(self.gather(dim, idx), idx)
 
     def topk(self, k, dim=-1, largest=True, sorted=True):
@@ -645,16 +647,20 @@ class Tensor:
         return self.new_full(_shape_arg(size), 1, dtype, device, requires_grad)
 
     def all(self, dim=None, keepdim=False):
-        return _const(backend.array_module(self.data).all(self.data, axis=_axes(dim, self.ndim),
-                                                              keepdims=keepdim))
+        axes = _axes(dim, self.ndim, op="all")
+        return _const(backend.array_module(self.data).all(self.data, axis=axes, keepdims=keepdim))
 
     def any(self, dim=None, keepdim=False):
-        return _const(backend.array_module(self.data).any(self.data, axis=_axes(dim, self.ndim),
-                                                              keepdims=keepdim))
+        axes = _axes(dim, self.ndim, op="any")
+        return _const(backend.array_module(self.data).any(self.data, axis=axes, keepdims=keepdim))
 
     def allclose(self, other, rtol=1e-5, atol=1e-8, equal_nan=False) -> bool:
+        other = _operand(other, self, "allclose")
+        if not _broadcastable(self.shape, other.shape):
+            raise ValueError(f"allclose: shapes {tuple(self.shape)} and {tuple(other.shape)} do "
+                             "not broadcast")
         xp = backend.array_module(self.data)
-        return builtins.bool(xp.allclose(self.data, _like(other, self).data, rtol, atol, equal_nan))
+        return builtins.bool(xp.allclose(self.data, other.data, rtol, atol, equal_nan))
 
     def equal(self, other) -> bool:
         if not isinstance(other, Tensor):
@@ -662,6 +668,8 @@ class Tensor:
         return self.shape == other.shape and builtins.bool((self.data == other.data).all())
 
     def nonzero(self, as_tuple=False):
+        if not isinstance(as_tuple, (builtins.bool, np.bool_)):
+            raise TypeError(f"nonzero: as_tuple must be a bool, got {type(as_tuple).__name__}")
         xp = backend.array_module(self.data)
         # a 0-d tensor counts as one element, as in torch (NumPy refuses 0-d nonzero)
         idx = xp.nonzero(self.data if self.ndim else self.data.reshape(1))
@@ -792,17 +800,14 @@ class Tensor:
         return E.Relu.apply(self)
 
     def leaky_relu(self, negative_slope=0.01):
-        if isinstance(negative_slope, builtins.bool) or not isinstance(
-                negative_slope, (builtins.int, builtins.float, np.number)):
-            raise TypeError(f"leaky_relu: negative_slope must be a number, got "
-                            f"{type(negative_slope).__name__} {negative_slope!r}")
-        return E.LeakyRelu.apply(self, slope=negative_slope)
+        return E.LeakyRelu.apply(self, slope=_number(negative_slope, "leaky_relu",
+                                                     "negative_slope"))
 
     def elu(self, alpha=1.0):
-        return E.Elu.apply(self, alpha=alpha)
+        return E.Elu.apply(self, alpha=_number(alpha, "elu", "alpha"))
 
     def gelu(self, approximate="none"):
-        if approximate not in ("none", "tanh"):
+        if not isinstance(approximate, str) or approximate not in ("none", "tanh"):
             raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
         return E.Gelu.apply(self, approximate=approximate)
 
@@ -810,7 +815,8 @@ class Tensor:
         return self * self.sigmoid()
 
     def softplus(self, beta=1.0, threshold=20.0):
-        return E.Softplus.apply(self, beta=beta, threshold=threshold)
+        return E.Softplus.apply(self, beta=_number(beta, "softplus", "beta"),
+                                threshold=_number(threshold, "softplus", "threshold"))
 
     def clamp(self, min=None, max=None):
         if min is None and max is None:
@@ -820,6 +826,10 @@ class Tensor:
                 raise TypeError(f"clamp: {name} must be a number or a Tensor, got "
                                 f"{type(bound).__name__} {bound!r}")
         if isinstance(min, Tensor) or isinstance(max, Tensor):
+            for bound in (min, max):
+                if isinstance(bound, Tensor) and not _broadcastable(self.shape, bound.shape):
+                    raise ValueError(f"clamp: shapes {tuple(self.shape)} and "
+                                     f"{tuple(bound.shape)} do not broadcast")
             # where, not maximum/minimum: at a tie torch gives the whole gradient to self
             out = self
             if min is not None:
@@ -1076,7 +1086,7 @@ class Tensor:
         return R.var(self, dim, _correction(unbiased, correction), keepdim)
 
     def std(self, dim=None, unbiased=None, keepdim=False, correction=None):
-        return R.var(self, dim, _correction(unbiased, correction), keepdim).sqrt()
+        return R.var(self, dim, _correction(unbiased, correction), keepdim, "std").sqrt()
 
     def norm(self, p="fro", dim=None, keepdim=False):
         return R.norm(self, p, dim, keepdim)
@@ -1148,7 +1158,10 @@ class Tensor:
         return M.expand(self, other.shape)
 
     def broadcast_to(self, shape):
-        return M.expand(self, tuple(shape))
+        if not isinstance(shape, (tuple, list)):
+            raise TypeError(f"broadcast_to: size must be a tuple of ints, got "
+                            f"{type(shape).__name__}")
+        return M.expand(self, _shape_arg((shape,), "broadcast_to"))
 
     def repeat(self, *sizes):
         return M.repeat(self, _shape_arg(sizes, "repeat"))
@@ -1390,6 +1403,14 @@ def _axes(dim, ndim, single=False, op="reduce"):
             raise TypeError(f"{op}: takes a single dim, got {dim!r}")
         return tuple(sorted(set(_dim(d, ndim, op) for d in dim)))
     return (_dim(dim, ndim, op),)
+
+
+def _number(value, op: str, name: str):
+    """A real number argument (bools and tensors refused), returned unchanged."""
+    if isinstance(value, builtins.bool) or not isinstance(
+            value, (builtins.int, builtins.float, np.integer, np.floating)):
+        raise TypeError(f"{op}: {name} must be a number, got {type(value).__name__} {value!r}")
+    return value
 
 
 def _shape_arg(shape, op="shape") -> tuple:

@@ -19,11 +19,11 @@ def check_ints(values, name: str, who: str, low: int = 1) -> tuple:
     return tuple(check_int(v, name, who, low) for v in values)
 
 
-def check_number(value, name: str, who: str) -> float:
-    """A finite real number (NaN and inf give a ValueError naming `who`)."""
+def check_number(value, name: str, who: str, finite: bool = True) -> float:
+    """A real number, finite unless finite=False (NaN and inf give a ValueError naming `who`)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{who}: {name} must be a number, got {type(value).__name__} {value!r}")
-    if not math.isfinite(value):
+    if finite and not math.isfinite(value):
         raise ValueError(f"{who}: {name} must be finite, got {value}")
     return float(value)
 

@@ -44,8 +44,15 @@ def _same(x: Tensor, other: Optional[Tensor], op: str, name: str) -> None:
                         f"{_desc(x)} on {x.device} (same dtype and device expected)")
 
 
-def _maybe_inplace(x: Tensor, inplace: bool, fn):
-    return _inplace(x, fn) if inplace else fn(x)
+def _check_inplace(inplace, op: str) -> bool:
+    # torch's functional ops take a plain flag; a tensor here is almost always a misplaced arg
+    if not isinstance(inplace, (bool, np.bool_, numbers.Integral)):
+        raise TypeError(f"{op}: inplace must be a bool, got {type(inplace).__name__}")
+    return bool(inplace)
+
+
+def _maybe_inplace(x: Tensor, inplace: bool, fn, op: str):
+    return _inplace(x, fn) if _check_inplace(inplace, op) else fn(x)
 
 
 # -- linear --------------------------------------------------------------------------------------
@@ -88,7 +95,8 @@ def bilinear(input1: Tensor, input2: Tensor, weight: Tensor,
 # -- activations --------------------------------------------------------------------------------
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
     """y = max(x, 0)"""
-    return _tensor(input, "relu").relu_() if inplace else _tensor(input, "relu").relu()
+    x = _tensor(input, "relu")
+    return x.relu_() if _check_inplace(inplace, "relu") else x.relu()
 
 
 def relu_(input: Tensor) -> Tensor:
@@ -98,12 +106,12 @@ def relu_(input: Tensor) -> Tensor:
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     """y = x if x > 0 else slope * x"""
     return _maybe_inplace(_tensor(input, "leaky_relu"), inplace,
-                          lambda t: t.leaky_relu(negative_slope))
+                          lambda t: t.leaky_relu(negative_slope), "leaky_relu")
 
 
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """y = x if x > 0 else alpha * (exp(x) - 1)"""
-    return _maybe_inplace(_tensor(input, "elu"), inplace, lambda t: t.elu(alpha))
+    return _maybe_inplace(_tensor(input, "elu"), inplace, lambda t: t.elu(alpha), "elu")
 
 
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
@@ -113,7 +121,7 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
 
 def silu(input: Tensor, inplace: bool = False) -> Tensor:
     """y = x * sigmoid(x)"""
-    return _maybe_inplace(_tensor(input, "silu"), inplace, lambda t: t.silu())
+    return _maybe_inplace(_tensor(input, "silu"), inplace, lambda t: t.silu(), "silu")
 
 
 def tanh(input: Tensor) -> Tensor:
@@ -276,12 +284,12 @@ def _check_p(p: float, op: str) -> float:
     return float(p)
 
 
-def _dropout_with(x: Tensor, p: float, mask_shape, inplace: bool) -> Tensor:
+def _dropout_with(x: Tensor, p: float, mask_shape, inplace: bool, op: str) -> Tensor:
     if p == 1.0:
-        return _maybe_inplace(x, inplace, lambda t: t * 0.0)
+        return _maybe_inplace(x, inplace, lambda t: t * 0.0, op)
     mask = random.bernoulli_mask(mask_shape, 1.0 - p, x.dtype, x.device)
     mask *= x.dtype.type(1.0 / (1.0 - p))     # keep, then rescale, in one multiply
-    return _maybe_inplace(x, inplace, lambda t: t * _const(mask))
+    return _maybe_inplace(x, inplace, lambda t: t * _const(mask), op)
 
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True,
@@ -294,7 +302,7 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True,
         raise TypeError(f"dropout: input must be floating point, got {_desc(x)}")
     if not training or p == 0.0:
         return x
-    return _dropout_with(x, p, x.shape, inplace)
+    return _dropout_with(x, p, x.shape, inplace, "dropout")
 
 
 def dropout2d(input: Tensor, p: float = 0.5, training: bool = True,
@@ -308,7 +316,7 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True,
         raise ValueError(f"dropout2d: expected a 3-D or 4-D input, got {_desc(x)}")
     if not training or p == 0.0:
         return x
-    return _dropout_with(x, p, x.shape[:2] + (1,) * (x.ndim - 2), inplace)
+    return _dropout_with(x, p, x.shape[:2] + (1,) * (x.ndim - 2), inplace, "dropout2d")
 
 
 def embedding(input: Tensor, weight: Tensor, padding_idx: Optional[int] = None,

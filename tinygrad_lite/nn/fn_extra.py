@@ -12,9 +12,11 @@ from typing import Optional, Sequence, Union
 
 import numpy as np
 
+from ..ops import movement as M
 from ..tensor import Tensor, where
-from .fn_basic import (_check_p, _desc, _dropout_with, _maybe_inplace, _same, _softmax_dim,
-                       _tensor, batch_norm, group_norm, softmax)
+from ._checks import check_number
+from .fn_basic import (_check_inplace, _check_p, _desc, _dropout_with, _maybe_inplace, _same,
+                       _softmax_dim, _tensor, batch_norm, group_norm, softmax)
 
 __all__ = ["relu6", "hardtanh", "hardtanh_", "hardswish", "hardsigmoid", "mish", "glu",
            "logsigmoid", "softsign", "tanhshrink", "threshold", "threshold_", "prelu", "selu",
@@ -31,12 +33,14 @@ def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,
              inplace: bool = False) -> Tensor:
     """y = clamp(x, min_val, max_val);  dx = dy only strictly inside (min_val, max_val)"""
     x = _tensor(input, "hardtanh")
+    check_number(min_val, "min_val", "hardtanh", finite=False)
+    check_number(max_val, "max_val", "hardtanh", finite=False)
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val ({min_val}) must not be greater than max_val "
                          f"({max_val})")
     # where, not clamp: torch gives no gradient at the two bounds themselves
     return _maybe_inplace(x, inplace, lambda t: where(
-        t <= min_val, min_val, where(t >= max_val, max_val, t)))
+        t <= min_val, min_val, where(t >= max_val, max_val, t)), "hardtanh")
 
 
 def hardtanh_(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
@@ -45,24 +49,25 @@ def hardtanh_(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Ten
 
 def relu6(input: Tensor, inplace: bool = False) -> Tensor:
     """y = min(max(x, 0), 6)"""
-    return hardtanh(_tensor(input, "relu6"), 0.0, 6.0, inplace)
+    return hardtanh(_tensor(input, "relu6"), 0.0, 6.0, _check_inplace(inplace, "relu6"))
 
 
 def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
     """y = relu6(x + 3) / 6"""
     return _maybe_inplace(_tensor(input, "hardsigmoid"), inplace,
-                          lambda t: hardtanh(t + 3.0, 0.0, 6.0) / 6.0)
+                          lambda t: hardtanh(t + 3.0, 0.0, 6.0) / 6.0, "hardsigmoid")
 
 
 def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
     """y = x * relu6(x + 3) / 6"""
     return _maybe_inplace(_tensor(input, "hardswish"), inplace,
-                          lambda t: t * hardtanh(t + 3.0, 0.0, 6.0) / 6.0)
+                          lambda t: t * hardtanh(t + 3.0, 0.0, 6.0) / 6.0, "hardswish")
 
 
 def mish(input: Tensor, inplace: bool = False) -> Tensor:
     """y = x * tanh(softplus(x))"""
-    return _maybe_inplace(_tensor(input, "mish"), inplace, lambda t: t * t.softplus().tanh())
+    return _maybe_inplace(_tensor(input, "mish"), inplace, lambda t: t * t.softplus().tanh(),
+                          "mish")
 
 
 def glu(input: Tensor, dim: int = -1) -> Tensor:
@@ -71,13 +76,15 @@ def glu(input: Tensor, dim: int = -1) -> Tensor:
     if x.ndim == 0:
         raise ValueError(f"glu: does not support a 0-d input ({_desc(x)}): there is no "
                          "dimension to halve")
+    dim = M._int(dim, "glu", "dim")
     if not -x.ndim <= dim < x.ndim:
         raise IndexError(f"glu: dim {dim} is out of range for input {_desc(x)}")
     n = x.shape[dim]
     if n % 2:
         raise ValueError(f"glu: halving dimension must be even, but dimension {dim} of input "
                          f"{_desc(x)} has size {n}")
-    a, b = x.chunk(2, dim)
+    # narrow, not chunk: chunk gives no pieces for an empty dim, and torch returns it empty
+    a, b = x.narrow(dim, 0, n // 2), x.narrow(dim, n // 2, n // 2)
     return a * b.sigmoid()
 
 
@@ -102,8 +109,10 @@ def tanhshrink(input: Tensor) -> Tensor:
 
 def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
     """y = x if x > threshold else value"""
+    check_number(threshold, "threshold", "threshold", finite=False)
+    check_number(value, "value", "threshold", finite=False)
     return _maybe_inplace(_tensor(input, "threshold"), inplace,
-                          lambda t: where(t > threshold, t, value))
+                          lambda t: where(t > threshold, t, value), "threshold")
 
 
 _threshold = threshold     # the parameter named `threshold` hides the function below
@@ -134,15 +143,16 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
 def selu(input: Tensor, inplace: bool = False) -> Tensor:
     """y = scale * (x if x > 0 else alpha * (exp(x) - 1)), with the fixed SELU constants"""
     return _maybe_inplace(_tensor(input, "selu"), inplace,
-                          lambda t: t.elu(_SELU_ALPHA) * _SELU_SCALE)
+                          lambda t: t.elu(_SELU_ALPHA) * _SELU_SCALE, "selu")
 
 
 def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """y = x if x > 0 else alpha * (exp(x / alpha) - 1)"""
     x = _tensor(input, "celu")
+    alpha = check_number(alpha, "alpha", "celu", finite=False)
     if alpha == 0:
         raise ValueError(f"celu: alpha must not be 0 (it divides x), input {_desc(x)}")
-    return _maybe_inplace(x, inplace, lambda t: (t / alpha).elu(1.0) * alpha)
+    return _maybe_inplace(x, inplace, lambda t: (t / alpha).elu(1.0) * alpha, "celu")
 
 
 def softmin(input: Tensor, dim: Optional[int] = None, _stacklevel: int = 3,
@@ -258,7 +268,7 @@ def rms_norm(input: Tensor, normalized_shape: Union[int, Sequence[int]],
     """y = x / sqrt(mean(x^2) + eps) * w over the trailing normalized_shape;
     eps=None means the dtype's machine epsilon, as in torch"""
     x = _tensor(input, "rms_norm")
-    ns = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    ns = M._ints(normalized_shape, "rms_norm", "normalized_shape")
     k = len(ns)
     if x.dtype.kind != "f":
         raise TypeError(f"rms_norm: input must be floating point, got {_desc(x)}")
@@ -331,4 +341,4 @@ def dropout1d(input: Tensor, p: float = 0.5, training: bool = True,
         return x
     if x.dtype.kind != "f":         # the 1 / (1 - p) rescale needs a float
         raise TypeError(f"dropout1d: input must be floating point, got {_desc(x)}")
-    return _dropout_with(x, p, x.shape[:-1] + (1,), inplace)
+    return _dropout_with(x, p, x.shape[:-1] + (1,), inplace, "dropout1d")

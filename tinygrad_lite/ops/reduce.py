@@ -144,10 +144,10 @@ def max_min_dim(x, dim, keepdim, kind):
     return MaxMin(values, idx)
 
 
-def var(x, dim, correction, keepdim):
+def var(x, dim, correction, keepdim, op="var"):
     """var = sum((x - mean)^2) / (n - correction), composed so it differentiates twice."""
     from ..tensor import _axes
-    axes = _axes(dim, x.ndim)
+    axes = _axes(dim, x.ndim, op=op)
     n = _count(x.shape, axes)
     mu = x.mean(dim=axes, keepdim=True)
     d = x - mu
@@ -177,6 +177,9 @@ class Norm2(Function):
 def norm(x, p, dim, keepdim):
     from ..tensor import _axes
     axes = _axes(dim, x.ndim)
+    if not isinstance(p, (str, int, float, np.number)):
+        raise TypeError(f"norm: p must be a number or 'fro', got {type(p).__name__} for input "
+                        f"{tuple(x.shape)} {x.dtype}")
     if p in ("fro", 2, 2.0):
         return Norm2.apply(x, axes=axes, keepdim=keepdim)
     if p in (float("inf"), "inf"):
@@ -232,6 +235,8 @@ class Softmax(Function):
             return x.copy()
         xp = array_module(x)
         e = x - _stable_max(x, axis)
+        if not x.ndim:              # 0-d minus 0-d gives a NumPy scalar, which exp can't fill
+            e = xp.asarray(e)
         xp.exp(e, out=e)
         e /= e.sum(axis=axis, keepdims=True)
         self.axis = axis
