@@ -154,7 +154,7 @@ NAMED_ERRORS = [
     (lambda: tl.nn.functional.hardtanh(_X, "x"), TypeError, "hardtanh: min_val must be a number"),
     (lambda: tl.nn.functional.threshold(_X, "x", 0.0), TypeError,
      "threshold: threshold must be a number"),
-    (lambda: tl.nn.functional.gelu(_X, _X), ValueError, "gelu: approximate must be 'none'"),
+    (lambda: tl.nn.functional.gelu(_X, _X), TypeError, "gelu: approximate must be a string"),
     (lambda: tl.nn.functional.glu(_X, "x"), TypeError, "glu: dim must be an int, got str"),
     (lambda: tl.nn.functional.rms_norm(_X, 1.5), TypeError,
      "rms_norm: normalized_shape must be an int or a sequence of ints"),
@@ -201,3 +201,13 @@ def test_zero_dim_nonzero_and_where_follow_torch():
     assert [t.tolist() for t in tl.where(tl.tensor(2.0))] == [[0]]
     assert tl.tensor(2.0).nonzero().shape == (1, 0) and tl.tensor(0.0).nonzero().shape == (0, 0)
     assert tl.full((2,), tl.tensor(1.5)).tolist() == [1.5, 1.5]
+
+
+def test_zero_dim_gather_and_scatter_add_follow_torch():
+    x = tl.tensor(5.0, requires_grad=True)
+    y = x.gather(0, tl.tensor(0))
+    y.backward()
+    assert y.shape == () and y.item() == 5.0 and x.grad.item() == 1.0
+    assert tl.tensor(1.0).scatter_add(0, tl.tensor(0), tl.tensor(2.0)).item() == 3.0
+    with pytest.raises(TypeError, match="gelu: approximate must be a string, got Tensor"):
+        tl.nn.functional.gelu(tl.ones(2), approximate=tl.ones(1))

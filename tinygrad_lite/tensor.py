@@ -807,7 +807,10 @@ class Tensor:
         return E.Elu.apply(self, alpha=_number(alpha, "elu", "alpha"))
 
     def gelu(self, approximate="none"):
-        if not isinstance(approximate, str) or approximate not in ("none", "tanh"):
+        if not isinstance(approximate, str):
+            raise TypeError(f"gelu: approximate must be a string, got "
+                            f"{type(approximate).__name__}")
+        if approximate not in ("none", "tanh"):
             raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
         return E.Gelu.apply(self, approximate=approximate)
 

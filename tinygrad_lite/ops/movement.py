@@ -369,6 +369,8 @@ def _check_index(x, dim, index, op):
 
 
 def gather(x, dim, index):
+    if x.ndim == 0 and isinstance(index, _tensor_cls()) and index.ndim == 0:
+        return gather(x.reshape(1), dim, index.reshape(1)).reshape(())   # torch allows 0-d
     d = _check_index(x, dim, index, "gather")
     return Gather.apply(x, index=index.data, axis=d)
 
@@ -387,6 +389,8 @@ class ScatterAdd(Function):
 
 
 def scatter_add(x, dim, index, src):
+    if x.ndim == 0 and isinstance(index, _tensor_cls()) and index.ndim == 0:
+        return scatter_add(x.reshape(1), dim, index.reshape(1), src.reshape(1)).reshape(())
     d = _check_index(x, dim, index, "scatter_add")
     if src.dtype != x.dtype:
         src = src.to(x.dtype)
