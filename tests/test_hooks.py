@@ -259,3 +259,33 @@ def test_no_backward_hook_work_under_no_grad():
     with tl.no_grad():
         out = ours(tl.ones(1, 3, dtype=tl.float64))
     assert out.grad_fn is None and seen == []
+
+
+def test_full_backward_pre_hook_matches_torch():
+    rng = np.random.default_rng(4)
+    w, xa, g = rng.standard_normal((3, 4)), rng.standard_normal((2, 4)), rng.standard_normal((2, 3))
+    results = []
+    for lib in (tl, torch):
+        layer = lib.nn.Linear(4, 3, bias=False).double()
+        layer.load_state_dict({"weight": lib.tensor(w)})
+        seen = []
+        layer.register_full_backward_pre_hook(lambda m, go: (go[0] * 2,))
+        layer.register_full_backward_pre_hook(lambda m, go: seen.append(go[0].sum().item()))
+        handle = layer.register_full_backward_hook(
+            lambda m, gi, go: seen.append(go[0].sum().item()))
+        x = lib.tensor(xa, requires_grad=True)
+        (layer(x) * lib.tensor(g)).sum().backward()
+        handle.remove()
+        results.append((x.grad.detach().numpy().copy(), layer.weight.grad.detach().numpy().copy(),
+                        seen))
+    ours, theirs = results
+    np.testing.assert_allclose(ours[0], theirs[0], rtol=1e-12)
+    np.testing.assert_allclose(ours[1], theirs[1], rtol=1e-12)
+    np.testing.assert_allclose(ours[2], theirs[2], rtol=1e-12)
+
+
+def test_full_backward_pre_hook_errors():
+    layer = tl.nn.Linear(2, 2)
+    layer.register_full_backward_pre_hook(lambda m, go: (tl.zeros(5),))
+    with pytest.raises(RuntimeError, match=r"backward pre-hook of Linear: grad_output has shape"):
+        layer(tl.ones(1, 2, requires_grad=True)).sum().backward()

@@ -1,4 +1,5 @@
-"""Module.register_full_backward_hook: hook(module, grad_input, grad_output) with torch's meaning.
+"""Module.register_full_backward_hook: hook(module, grad_input, grad_output) with torch's meaning
+(and register_full_backward_pre_hook: hook(module, grad_output), before the module's backward).
 
 grad_input holds the gradients w.r.t. the module's positional arguments (None where an argument is
 not a Tensor or needs no grad), grad_output those w.r.t. its outputs; a hook may return a new
@@ -70,6 +71,24 @@ class _HookState:
         return grad_input
 
 
+    def fire_pre(self, grad: Tensor) -> Tensor:
+        """The backward pre-hooks on (grad_output,) of a single-output module."""
+        name = type(self.module).__name__
+        for hook in list(self.module._backward_pre_hooks.values()):
+            res = hook(self.module, (grad,))
+            if res is None:
+                continue
+            res = tuple(res) if isinstance(res, (list, tuple)) else (res,)
+            if len(res) != 1 or not isinstance(res[0], Tensor):
+                raise TypeError(f"backward pre-hook of {name} must return None or a 1-tuple "
+                                f"holding the new grad_output Tensor, got {res!r:.80}")
+            if res[0].shape != grad.shape:
+                raise RuntimeError(f"backward pre-hook of {name}: grad_output has shape "
+                                   f"{tuple(res[0].shape)}, expected {tuple(grad.shape)}")
+            grad = res[0]
+        return grad
+
+
 def _token_zero(like):
     arr = array_module(like.data).zeros((), dtype=like.dtype)
     return Tensor._make(arr, False, None, None)
@@ -121,6 +140,8 @@ class ModuleOutput(Function):
 
     def backward(self, grad):
         st = self.hook_state
+        if st.module._backward_pre_hooks:
+            grad = st.fire_pre(grad)
         prev = st.grad_outputs[self.slot]
         st.grad_outputs[self.slot] = grad if prev is None else prev + grad
         st.outputs_seen += 1
@@ -159,6 +180,10 @@ def call_with_backward_hooks(module, args: tuple, kwargs: dict):
         args = tuple(args)
     out = module.forward(*args, **kwargs)
     outs = [o for o in _output_tensors(out) if o.requires_grad]
+    if module._backward_pre_hooks and len(outs) > 1:
+        raise NotImplementedError(f"{type(module).__name__}: full backward pre-hooks are "
+                                  f"supported on modules with one output that requires grad, "
+                                  f"this one returned {len(outs)}")
     st.n_outputs = len(outs)
     st.reset()
     if not outs:

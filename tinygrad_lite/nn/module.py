@@ -42,6 +42,7 @@ class Module:
         object.__setattr__(self, "_forward_pre_hooks", OrderedDict())
         object.__setattr__(self, "_forward_hooks", OrderedDict())
         object.__setattr__(self, "_backward_hooks", OrderedDict())
+        object.__setattr__(self, "_backward_pre_hooks", OrderedDict())
 
     # -- registration -------------------------------------------------------------------
     def __setattr__(self, name, value):
@@ -360,7 +361,7 @@ class Module:
                 res = hook(self, args)
                 if res is not None:
                     args = res if isinstance(res, tuple) else (res,)
-        if self._backward_hooks:
+        if self._backward_hooks or self._backward_pre_hooks:
             from .hooks import call_with_backward_hooks
             out = call_with_backward_hooks(self, args, kwargs)
         else:
@@ -388,6 +389,13 @@ class Module:
         """hook(module, grad_input, grad_output) runs when the gradients w.r.t. inputs are known."""
         h = RemovableHandle(self._backward_hooks)
         self._backward_hooks[h.id] = hook
+        return h
+
+    def register_full_backward_pre_hook(self, hook) -> RemovableHandle:
+        """hook(module, grad_output) runs when the gradients w.r.t. the outputs are known, before
+        they flow into the module; a returned tuple replaces grad_output (single-output modules)."""
+        h = RemovableHandle(self._backward_pre_hooks)
+        self._backward_pre_hooks[h.id] = hook
         return h
 
     # -- printing -------------------------------------------------------------------------
