@@ -10,6 +10,7 @@ from .gradcheck import gradcheck, gradgradcheck
 from .anomaly import detect_anomaly, is_anomaly_enabled, set_detect_anomaly
 from .graph import graph_stats
 from .profiler import profile
+from . import functional  # jacobian, hessian, jvp, vjp, hvp, vhp: all built on grad()
 
 __all__ = ["Function", "backward", "grad", "no_grad", "enable_grad", "set_grad_enabled",
            "is_grad_enabled", "inference_mode", "gradcheck", "gradgradcheck", "profile",
