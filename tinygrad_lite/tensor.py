@@ -1518,15 +1518,19 @@ def _nondiff_binary(a: Tensor, b, fn: str) -> Tensor:
     if a.device != b.device:
         raise RuntimeError(f"{op}: expected both tensors on one device, got {a.device} and "
                            f"{b.device}")
-    if not _broadcastable(a.shape, b.shape):
-        raise ValueError(f"{op}: shapes {tuple(a.shape)} and {tuple(b.shape)} do not broadcast")
     xp = backend.array_module(a.data)
-    if fn == "trunc_divide":
-        out = xp.trunc(a.data / b.data)
-        if a.dtype.kind != "f" and b.dtype.kind != "f":
-            out = out.astype(a.dtype)
-        return _const(out)
-    return _const(getattr(xp, fn)(a.data, b.data))
+    try:
+        if fn == "trunc_divide":
+            out = xp.trunc(a.data / b.data)
+            if a.dtype.kind != "f" and b.dtype.kind != "f":
+                out = out.astype(a.dtype)
+            return _const(out)
+        return _const(getattr(xp, fn)(a.data, b.data))
+    except ValueError:      # named here, so valid calls pay no broadcast check
+        if _broadcastable(a.shape, b.shape):
+            raise
+        raise ValueError(f"{op}: shapes {tuple(a.shape)} and {tuple(b.shape)} do not "
+                         "broadcast") from None
 
 
 def _inplace(self: Tensor, compute, saves_self: bool = True) -> Tensor:
