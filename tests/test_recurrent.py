@@ -53,6 +53,20 @@ def _flatten(out):
     return [out]
 
 
+def _layer_pair(kind, num_layers, bidirectional, batch_first, with_state, device, rng,
+                steps, batch, n_in, hid):
+    """A torch layer and ours with its weights, an input and (with_state) initial states."""
+    kw = dict(num_layers=num_layers, bidirectional=bidirectional, batch_first=batch_first)
+    theirs = getattr(torch.nn, kind)(n_in, hid, **kw).double()
+    ours = _copy_weights(theirs, getattr(nn, kind)(n_in, hid, **kw), device)
+    x = rng.standard_normal((batch, steps, n_in) if batch_first else (steps, batch, n_in))
+    states = []
+    if with_state:
+        states = [rng.standard_normal((num_layers * (2 if bidirectional else 1), batch, hid))
+                  for _ in range(2 if kind == "LSTM" else 1)]
+    return theirs, ours, x, states
+
+
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("num_layers,bidirectional", [(1, False), (2, False), (1, True),
                                                       (2, True)])
@@ -60,16 +74,8 @@ def _flatten(out):
 @pytest.mark.parametrize("with_state", [False, True])
 def test_layer_matches_torch(kind, num_layers, bidirectional, batch_first, with_state, device):
     rng = np.random.default_rng(0)
-    steps, batch, n_in, hid = 5, 3, 4, 6
-    kw = dict(num_layers=num_layers, bidirectional=bidirectional, batch_first=batch_first)
-    theirs = getattr(torch.nn, kind)(n_in, hid, **kw).double()
-    ours = _copy_weights(theirs, getattr(nn, kind)(n_in, hid, **kw), device)
-    x = rng.standard_normal((batch, steps, n_in) if batch_first else (steps, batch, n_in))
-    states = []
-    if with_state:
-        n_states = 2 if kind == "LSTM" else 1
-        states = [rng.standard_normal((num_layers * (2 if bidirectional else 1), batch, hid))
-                  for _ in range(n_states)]
+    theirs, ours, x, states = _layer_pair(kind, num_layers, bidirectional, batch_first,
+                                          with_state, device, rng, 5, 3, 4, 6)
 
     def call(m, x, *s):
         if not s:
@@ -457,16 +463,9 @@ def _packed_call(lengths, batch_first, enforce_sorted):
 def test_packed_layer_matches_torch(kind, num_layers, bidirectional, batch_first,
                                     enforce_sorted, with_state, device):
     rng = np.random.default_rng(31)
-    steps, batch, n_in, hid = 5, 4, 3, 4
     lengths = [5, 3, 3, 1] if enforce_sorted else [3, 1, 5, 3]
-    kw = dict(num_layers=num_layers, bidirectional=bidirectional, batch_first=batch_first)
-    theirs = getattr(torch.nn, kind)(n_in, hid, **kw).double()
-    ours = _copy_weights(theirs, getattr(nn, kind)(n_in, hid, **kw), device)
-    x = rng.standard_normal((batch, steps, n_in) if batch_first else (steps, batch, n_in))
-    states = []
-    if with_state:
-        states = [rng.standard_normal((num_layers * (2 if bidirectional else 1), batch, hid))
-                  for _ in range(2 if kind == "LSTM" else 1)]
+    theirs, ours, x, states = _layer_pair(kind, num_layers, bidirectional, batch_first,
+                                          with_state, device, rng, 5, 4, 3, 4)
     _compare(theirs, ours, [x] + states, device,
              _packed_call(lengths, batch_first, enforce_sorted), rng)
 
