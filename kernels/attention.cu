@@ -97,7 +97,7 @@ attn_fwd(const T* __restrict__ Qg, const T* __restrict__ Kg, const T* __restrict
 
     load_rows<T, D, NT>(Qs, Qg + qoff + (long long)m0 * D, BM, Lq - m0);
     for (int e = threadIdx.x; e < BM * LDO; e += NT) Os[e] = 0.0f;
-    for (int r = threadIdx.x; r < BM; r += NT) { m_s[r] = -INFINITY; l_s[r] = 0.0f; }
+    for (int r = threadIdx.x; r < BM; r += NT) { m_s[r] = -inf_f(); l_s[r] = 0.0f; }
     __syncthreads();
 
     BlockAcc<T, MODE, BM, BN, NT> acc_s;
@@ -115,12 +115,12 @@ attn_fwd(const T* __restrict__ Qg, const T* __restrict__ Kg, const T* __restrict
         for (int r = threadIdx.x / 32; r < BM; r += NW) {
             const int lane = threadIdx.x % 32, i = m0 + r;
             float s[BN / 32];
-            float mx = -INFINITY;
+            float mx = -inf_f();
 #pragma unroll
             for (int j = 0; j < BN / 32; ++j) {
                 const int c = lane + 32 * j, col = n0 + c;
                 float v = Ss[r * LDS + c] * scale_log2;
-                if (need_mask && (col >= kend || (causal && col > i))) v = -INFINITY;
+                if (need_mask && (col >= kend || (causal && col > i))) v = -inf_f();
                 s[j] = v;
                 mx = fmaxf(mx, v);
             }
@@ -128,7 +128,7 @@ attn_fwd(const T* __restrict__ Qg, const T* __restrict__ Kg, const T* __restrict
             for (int off = 16; off > 0; off >>= 1) mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, off));
             const float m_old = m_s[r];
             const float m_new = fmaxf(m_old, mx);
-            const float m_use = m_new == -INFINITY ? 0.0f : m_new;   // finite: no (-inf) - (-inf)
+            const float m_use = m_new == -inf_f() ? 0.0f : m_new;   // finite: no (-inf) - (-inf)
             float sum = 0.0f;
 #pragma unroll
             for (int j = 0; j < BN / 32; ++j) {
@@ -162,7 +162,7 @@ attn_fwd(const T* __restrict__ Qg, const T* __restrict__ Kg, const T* __restrict
     for (int r = threadIdx.x; r < BM; r += NT) {
         if (m0 + r < Lq) {
             const float l = l_s[r];
-            LSEg[(long long)bh * Lq + m0 + r] = l > 0.0f ? (m_s[r] + log2f(l)) / LOG2E_F : -INFINITY;
+            LSEg[(long long)bh * Lq + m0 + r] = l > 0.0f ? (m_s[r] + log2f(l)) / LOG2E_F : -inf_f();
         }
     }
 }
@@ -229,7 +229,7 @@ attn_bwd(const T* __restrict__ Qg, const T* __restrict__ Kg, const T* __restrict
         load_rows<T, D, NT>(dOs, dOg + qoff + (long long)m0 * D, BM, Lq - m0);
         for (int r = threadIdx.x; r < BM; r += NT) {
             const bool ok = m0 + r < Lq;
-            lse_s[r] = ok ? LSEg[(long long)bh * Lq + m0 + r] * LOG2E_F : -INFINITY;
+            lse_s[r] = ok ? LSEg[(long long)bh * Lq + m0 + r] * LOG2E_F : -inf_f();
             dd_s[r] = ok ? deltag[(long long)bh * Lq + m0 + r] : 0.0f;
         }
         __syncthreads();
@@ -247,7 +247,7 @@ attn_bwd(const T* __restrict__ Qg, const T* __restrict__ Kg, const T* __restrict
         for (int e = threadIdx.x; e < BM * BN; e += NT) {
             const int r = e / BN, c = e % BN, i = m0 + r, col = n0 + c;
             const float lse = lse_s[r];
-            float p = lse == -INFINITY ? 0.0f : exp2f(Ss[r * LDS + c] * scale_log2 - lse);
+            float p = lse == -inf_f() ? 0.0f : exp2f(Ss[r * LDS + c] * scale_log2 - lse);
             if (need_mask && (col >= kend || (causal && col > i))) p = 0.0f;
             const float ds = p * (dPs[r * LDS + c] - dd_s[r]);
             Ps[r * LDS + c] = from_f<T>(p);                       // same slot as S when T = float

@@ -1,6 +1,7 @@
 // Block-wide GEMM on shared-memory tiles, shared by conv2d.cu and attention.cu.
 //
-// One source for nvcc and NVRTC: device headers only, __device__ on every helper.
+// One source for nvcc and NVRTC: device headers only, __device__ on every helper, no host
+// macros (INFINITY, FLT_MAX, ...); a host include would go behind #ifndef __CUDACC_RTC__.
 // BlockAcc<T, MODE, M, N, NT> is an M x N float32 accumulator spread over the NT threads of a block:
 //   MODE_HALF  (T = __half / __nv_bfloat16): tensor cores through WMMA (mma.sync m16n16k16)
 //   MODE_TF32  (T = float): tensor cores on TF32-rounded operands (mma.sync m16n16k8)
@@ -18,6 +19,10 @@ namespace tl {
 
 enum { MODE_EXACT = 0, MODE_TF32 = 1, MODE_HALF = 2 };
 constexpr int PAD = 8;   // elements added to every shared-memory row
+
+// +infinity for device code. INFINITY is a <math.h> macro: nvcc sees it through the host headers,
+// NVRTC has none, so both compilers get the IEEE-754 bit pattern instead.
+__device__ __forceinline__ float inf_f() { return __int_as_float(0x7f800000); }
 
 __device__ __forceinline__ float to_f(float x) { return x; }
 __device__ __forceinline__ float to_f(__half x) { return __half2float(x); }

@@ -6,7 +6,9 @@ their own use.
 Arrays in and out are cupy arrays, contiguous NCHW / [B, H, L, D]. bfloat16 has no CuPy dtype: pass
 uint16 arrays holding bfloat16 bits with `bf16=True` (or arrays whose dtype is named "bfloat16").
 
-Nothing here imports cupy at import time; only `ptxas_report` (nvcc, no GPU) works without one.
+Nothing here imports cupy at import time. Without a GPU, `compile_options` (what NVRTC is given),
+`find_crt_include`, the `supports_*` predicates, `tolerance` / `error_stats` (the accuracy the
+kernels are held to) and `ptxas_report` (nvcc) still work.
 """
 from __future__ import annotations
 
@@ -35,8 +37,11 @@ MAX_SMEM = 227 * 1024               # per block on sm_90 after the opt-in
 MODE_EXACT, MODE_TF32, MODE_HALF = 0, 1, 2
 SOURCES = ("conv2d.cu", "attention.cu")
 
+GRID_YZ_MAX = 65535                 # CUDA's limit on gridDim.y and gridDim.z
+
 _allow_tf32 = True
-_modules: dict = {}
+_modules: dict = {}     # (source path, source sha256, full options) -> RawModule
+_resolved: dict = {}    # (filename, extra options, $TINYGRAD_LITE_KERNELS) -> RawModule
 _stats: dict = {}
 
 
@@ -124,16 +129,135 @@ def _name_expressions(filename: str) -> list[str]:
     return names
 
 
+# <mma.h> includes "crt/mma.h". CuPy passes NVRTC the include directory of the CUDA it found,
+# which with pip wheels is nvidia-cuda-runtime's (site-packages/nvidia/cu13/include): that wheel
+# has no crt/, so the loader adds a directory that does.
+CRT_HEADER = "crt/mma.h"
+CRT_PACKAGE = "nvidia-cuda-crt"
+_SYSTEM_CUDA = Path("/usr/local/cuda")
+_QUOTED_INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
+
+
+def cuda_include_candidates() -> list[tuple[str, Path]]:
+    """Include directories that may hold crt/mma.h, in search order, each with where it came
+    from: $CUDA_PATH and $CUDA_HOME, /usr/local/cuda, beside nvcc on PATH, then the nvidia pip
+    wheels (nvidia/<name>/include under every sys.path entry; CUDA 13's is nvidia/cu13)."""
+    found = []
+    for var in ("CUDA_PATH", "CUDA_HOME"):
+        if os.environ.get(var):
+            found.append((f"${var}/include", Path(os.environ[var]) / "include"))
+    found.append(("system CUDA", _SYSTEM_CUDA / "include"))
+    nvcc = shutil.which("nvcc")
+    if nvcc:
+        found.append((f"beside nvcc ({nvcc})", Path(nvcc).resolve().parent.parent / "include"))
+    for entry in sys.path:
+        wheels = Path(entry or ".") / "nvidia"
+        if wheels.is_dir():
+            found += [(f"pip wheel nvidia/{inc.parent.name}", inc)
+                      for inc in sorted(wheels.glob("*/include"))]
+    unique, seen = [], set()
+    for how, inc in found:
+        real = os.path.realpath(inc)
+        if real not in seen:
+            seen.add(real)
+            unique.append((how, inc))
+    return unique
+
+
+def _cuda_version(include_dir: Path):
+    """CUDA_VERSION from include_dir/cuda.h (13000 for 13.0), or None when it cannot be read."""
+    try:
+        m = re.search(r"#define\s+CUDA_VERSION\s+(\d+)", (include_dir / "cuda.h").read_text())
+    except OSError:
+        return None
+    return int(m.group(1)) if m else None
+
+
+def _nvrtc_major():
+    """The major version of the NVRTC CuPy compiles with, or None when it cannot be loaded."""
+    try:
+        from cupy_backends.cuda.libs import nvrtc
+        return int(nvrtc.getVersion()[0])
+    except Exception:       # no CuPy, or no NVRTC library: nothing to match against
+        return None
+
+
+def find_crt_include(nvrtc_major=None) -> Path:
+    """The first of `cuda_include_candidates()` that has crt/mma.h. With nvrtc_major given,
+    headers of another CUDA major release are passed over: NVRTC supports only its own."""
+    looked, candidates = [], cuda_include_candidates()
+    for how, inc in candidates:
+        if not (inc / CRT_HEADER).is_file():
+            looked.append(f"{inc} ({how}): no {CRT_HEADER}")
+            continue
+        version = _cuda_version(inc)
+        if nvrtc_major is not None and version is not None and version // 1000 != nvrtc_major:
+            looked.append(f"{inc} ({how}): CUDA {version // 1000}.{version % 1000 // 10} "
+                          f"headers, but NVRTC is {nvrtc_major}.x")
+            continue
+        return inc
+    if not any(how.startswith("pip wheel") for how, _ in candidates):
+        looked.append("nvidia/*/include under every sys.path entry: no nvidia pip wheel found")
+    raise RuntimeError(
+        f"kernels: no usable CUDA include directory with {CRT_HEADER} (<mma.h> includes it); "
+        "looked in:\n  " + "\n  ".join(looked) + f"\nInstall the {CRT_PACKAGE} wheel (pip install "
+        f"{CRT_PACKAGE}; it adds site-packages/nvidia/cu13/include/{CRT_HEADER}) or a full CUDA "
+        "toolkit, or point CUDA_PATH at a toolkit that has it.")
+
+
+def included_headers(filename: str) -> list[Path]:
+    """Every header kernels/<filename> pulls in with #include "...", recursively, in order."""
+    root = kernel_path(filename).parent
+    headers, todo = [], [root / filename]
+    while todo:
+        for name in _QUOTED_INCLUDE.findall(todo.pop().read_text()):
+            path = root / name
+            if path.is_file() and path not in headers:
+                headers.append(path)
+                todo.append(path)
+    return headers
+
+
+def header_hash(filename: str) -> str:
+    """16 hex digits of sha256 over the headers kernels/<filename> includes (names and text)."""
+    h = hashlib.sha256()
+    for path in included_headers(filename):
+        h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()[:16]
+
+
+def compile_options(filename: str) -> tuple:
+    """The NVRTC options of kernels/<filename>, the same for the loader and the NVRTC test.
+    CuPy's on-disk cache keys on source text and options only, so the header hash rides along as
+    -DTL_HEADER_HASH: editing tile_mma.cuh then recompiles instead of loading a stale cubin."""
+    path = kernel_path(filename)
+    return ("-std=c++17", f"-I{path.parent}", f"-I{find_crt_include(_nvrtc_major())}",
+            f"-DTL_HEADER_HASH=0x{header_hash(filename)}")
+
+
 def module(filename: str, options: tuple = ()):
-    """The cupy.RawModule of kernels/<filename>, built once per (file, options)."""
-    key = (filename, tuple(options))
-    if key not in _modules:
+    """The cupy.RawModule of kernels/<filename> (compile_options + options), built once per
+    source text, header hash and options. Sources are read once per process: call
+    `clear_cache()` after editing them in a running process."""
+    fast_key = (filename, tuple(options), os.environ.get("TINYGRAD_LITE_KERNELS"))
+    mod = _resolved.get(fast_key)           # launches stay a dict lookup, no file reads
+    if mod is None:
         cp = get_cupy()
         path = kernel_path(filename)
-        opts = ("-std=c++17", f"-I{path.parent}") + tuple(options)
-        _modules[key] = cp.RawModule(code=path.read_text(), options=opts,
-                                     name_expressions=_name_expressions(filename))
-    return _modules[key]
+        source = path.read_text()
+        opts = compile_options(filename) + tuple(options)
+        key = (str(path), hashlib.sha256(source.encode()).hexdigest(), opts)
+        if key not in _modules:
+            _modules[key] = cp.RawModule(code=source, options=opts,
+                                         name_expressions=_name_expressions(filename))
+        mod = _resolved[fast_key] = _modules[key]
+    return mod
+
+
+def clear_cache() -> None:
+    """Forget which sources were read, so the next launch re-reads kernels/ (and recompiles what
+    changed; CuPy's disk cache still serves what did not)."""
+    _resolved.clear()
 
 
 def _function(filename: str, name: str, smem: int = 0):
@@ -158,7 +282,8 @@ def _conv_sizes(x_shape, w_shape, stride, padding, dilation, groups):
 
 
 def supports_conv(x, w, stride=1, padding=0, dilation=1, groups=1) -> bool:
-    """True when the implicit-GEMM kernels take this conv2d (else use the composed path)."""
+    """True when the implicit-GEMM kernels take this conv2d, forward and both gradients (else
+    use the composed path): sizes below 2**31 elements and every grid within CUDA's limits."""
     try:
         if x.ndim != 4 or w.ndim != 4 or x.dtype != w.dtype:
             return False
@@ -171,7 +296,15 @@ def supports_conv(x, w, stride=1, padding=0, dilation=1, groups=1) -> bool:
     if g < 1 or c % g or k % g or w.shape[1] != c // g or p < 1 or q < 1:
         return False
     biggest = max(n * c * h * wd, n * k * p * q, k * (c // g) * r * s)
-    return biggest < 2**31 - 1
+    if biggest >= 2**31 - 1:
+        return False
+    # grid (ceil(GM/64), ceil(GN/64), groups * splits) of each pass: y and z stop at 65535
+    splits, _ = conv_split_k(k // g, (c // g) * r * s, n * p * q, g)
+    bn = CONV_TILE[1]
+    for gn, zs in ((k // g, g), (c // g, g), ((c // g) * r * s, g * splits)):
+        if math.ceil(gn / bn) > GRID_YZ_MAX or zs > GRID_YZ_MAX:
+            return False
+    return True
 
 
 def _conv_launch(pass_id, ctype, mode, a_src, b_src, out, out_acc, sizes, k_per_split, splits):
@@ -278,7 +411,7 @@ def attention_smem_bytes(head_dim: int, itemsize: int, backward: bool) -> int:
 
 def supports_attention(q, k, v, mask=None, dropout_p=0.0, causal=False) -> bool:
     """True when the fused kernels take this call: 4-D, same dtype, head_dim 32/64/128, no
-    arbitrary mask, no dropout, float32 / float16 / bfloat16."""
+    arbitrary mask, no dropout, float32 / float16 / bfloat16, B * H <= 65535 (the grid's y)."""
     try:
         _dtype_kind(q, False)
     except TypeError:
@@ -290,6 +423,8 @@ def supports_attention(q, k, v, mask=None, dropout_p=0.0, causal=False) -> bool:
     if q.shape[:2] != k.shape[:2] or q.shape[3] != k.shape[3] or q.shape[3] not in ATTN_HEAD_DIMS:
         return False
     if q.shape[2] < 1 or k.shape[2] < 1 or max(q.size, k.size) >= 2**31 - 1:
+        return False
+    if q.shape[0] * q.shape[1] > GRID_YZ_MAX:      # both passes launch with gridDim.y = B * H
         return False
     return attention_smem_bytes(q.shape[3], q.dtype.itemsize, True) <= MAX_SMEM
 
@@ -360,6 +495,76 @@ def attention_backward(q, k, v, o, lse, do, scale=None, causal=False, kv_len=Non
     return dq, dk, dv
 
 
+# -- accuracy contract (tests and benchmarks hold the kernels to it) --------------------------
+# Unit roundoff of what the kernels round to: float32 results, TF32 operands (10 mantissa bits,
+# round to nearest), float16 (10 bits) and bfloat16 (7 bits) operands, P, dS and outputs.
+UNIT_ROUNDOFF = {"fp32": 2.0**-24, "tf32": 2.0**-11, "fp16": 2.0**-11, "bf16": 2.0**-8}
+# Multiples of the error model below. Emulating each precision in NumPy on the GPU tests' shapes
+# and seeds (as tests/test_kernels_build.py does for two of them) gives rms errors up to 1.2 and
+# max errors up to 24 model units (attention gradients, whose rows differ most in size): 4 and 40
+# leave 1.7x or more for what emulation cannot see (exp2f/log2f ulps, the order of sums and
+# atomicAdds), while one TF32 output off by 1% still fails by 2x.
+TOL_RMS = 4.0
+TOL_MAX = 40.0
+
+
+def precision_name(dtype_name: str, tf32=None) -> str:
+    """The precision a launch on this storage dtype computes in: fp32, tf32, fp16 or bf16
+    (tf32=None follows set_allow_tf32, as the launchers do)."""
+    if dtype_name == "float32":
+        return "tf32" if (_allow_tf32 if tf32 is None else tf32) else "fp32"
+    names = {"float16": "fp16", "bfloat16": "bf16"}
+    if dtype_name not in names:
+        raise TypeError(f"kernels: unsupported dtype {dtype_name} (float32, float16, bfloat16)")
+    return names[dtype_name]
+
+
+def tolerance(precision: str, k: int) -> tuple[float, float]:
+    """(rms, max) error bounds, as fractions of the reference's rms, for a float32-accumulated
+    product whose longest reduction has k terms and whose operands are rounded to `precision`.
+
+    Model: u + 2**-24 * sqrt(k). Rounding operands and outputs costs about u relative however
+    long the reduction, since with random signs those errors add up in quadrature like the terms
+    themselves; only the float32 running sum grows, by about sqrt(k) units of float32 roundoff.
+    (u * sqrt(k) would loosen the TF32 and half bounds by sqrt(k): 3x to 56x on the test shapes.)"""
+    if precision not in UNIT_ROUNDOFF:
+        raise ValueError(f"kernels: unknown precision {precision!r}; one of {list(UNIT_ROUNDOFF)}")
+    if k < 1:
+        raise ValueError(f"kernels: tolerance needs a reduction length k >= 1, got {k}")
+    model = UNIT_ROUNDOFF[precision] + UNIT_ROUNDOFF["fp32"] * math.sqrt(k)
+    return TOL_RMS * model, TOL_MAX * model
+
+
+def conv_reduction_lengths(x_shape, w_shape, stride=1, padding=0, dilation=1,
+                           groups=1) -> tuple[int, int, int]:
+    """GEMM K of the forward, data-gradient and weight-gradient passes: C/G*R*S, K/G*R*S, N*P*Q."""
+    sizes = _conv_sizes(x_shape, w_shape, stride, padding, dilation, groups)
+    n, c, _, _, k, r, s, p, q = sizes[:9]
+    g = int(groups)
+    return c // g * r * s, k // g * r * s, n * p * q
+
+
+def attention_reduction_lengths(lq: int, lk: int, head_dim: int) -> tuple[int, int]:
+    """Longest reduction of the forward (over D and Lk) and of the backward (D, Lq and Lk)."""
+    return max(head_dim, lk), max(head_dim, lq, lk)
+
+
+def error_stats(ours, ref, scale=None) -> tuple[float, float]:
+    """(rms(ours - ref), max|ours - ref|) / scale on host arrays, in float64; scale defaults to
+    rms(ref). Pass a scale where ref itself may vanish (gradients that cancel) or where absolute
+    error is what matters (LSE: an error e scales every probability by exp(e))."""
+    ours, ref = np.asarray(ours, np.float64), np.asarray(ref, np.float64)
+    if ours.shape != ref.shape:
+        raise ValueError(f"kernels: error_stats of shapes {ours.shape} and {ref.shape}")
+    if ref.size == 0:
+        return 0.0, 0.0
+    diff = ours - ref
+    scale = float(np.sqrt(np.mean(ref * ref))) if scale is None else float(scale)
+    scale = max(scale, np.finfo(np.float64).tiny)
+    return (float(np.sqrt(np.mean(diff * diff))) / scale,
+            float(np.max(np.abs(diff))) / scale)
+
+
 # -- build report (nvcc only, no GPU) --------------------------------------------------------
 _PTXAS_ENTRY = re.compile(r"Compiling entry function '(\S+)' for '(\w+)'")
 _PTXAS_SPILL = re.compile(r"(\d+) bytes stack frame, (\d+) bytes spill stores, "
@@ -385,8 +590,7 @@ def ptxas_report(filename: str, arch: str = "sm_90", cache_dir: str | None = Non
     if nvcc is None:
         raise FileNotFoundError("kernels: nvcc is not on PATH")
     path = kernel_path(filename)
-    src = b"".join((path.parent / f).read_bytes() for f in (filename, "tile_mma.cuh")
-                   if (path.parent / f).is_file())
+    src = b"".join(p.read_bytes() for p in [path] + included_headers(filename))
     digest = hashlib.sha256(src + arch.encode()).hexdigest()[:16]
     cache = Path(cache_dir or os.environ.get("TINYGRAD_LITE_CACHE",
                                              Path(tempfile.gettempdir()) / "tinygrad_lite_ptxas"))
