@@ -1,7 +1,10 @@
 """Shared fixtures: the backend parameter and hypothesis profiles.
 
 Every test that takes `device` runs on "cpu", and again on "cuda" when a GPU is visible;
-the "cuda" case is not even collected on a machine without one.
+the "cuda" case is not even collected on a machine without one. `--fake-cupy` (or
+TINYGRAD_LITE_FAKE_CUPY=1) puts the strict CuPy stand-in of tests/fakecupy in place of `cupy`,
+so the "cuda" half runs on the CPU; `--devices cuda` (or TINYGRAD_LITE_TEST_DEVICES=cuda)
+keeps only that half.
 """
 import os
 
@@ -26,7 +29,33 @@ try:
 except ImportError:
     _blas_limit = None
 
-DEVICES = ["cpu"] + (["cuda"] if tl.cuda_is_available() else [])
+DEVICES: list = []
+
+
+def pytest_addoption(parser):
+    parser.addoption("--fake-cupy", action="store_true",
+                     default=os.environ.get("TINYGRAD_LITE_FAKE_CUPY", "") not in ("", "0"),
+                     help="run the 'cuda' half on the strict CuPy stand-in (tests/fakecupy)")
+    parser.addoption("--devices", default=os.environ.get("TINYGRAD_LITE_TEST_DEVICES", ""),
+                     help="comma-separated devices for the `device` parameter "
+                          "(default: cpu, plus cuda where available)")
+
+
+def pytest_configure(config):
+    if config.getoption("--fake-cupy"):
+        import fakecupy  # noqa: PLC0415  (tests/ is on sys.path; must precede any cupy import)
+        fakecupy.install()
+    wanted = [d for d in config.getoption("--devices").split(",") if d]
+    available = ["cpu"] + (["cuda"] if tl.cuda_is_available() else [])
+    for d in wanted:
+        if d not in available:
+            raise pytest.UsageError(f"--devices: {d!r} is not available here ({available})")
+    DEVICES[:] = wanted or available
+
+
+def pytest_report_header(config):
+    fake = " (strict CuPy stand-in)" if config.getoption("--fake-cupy") else ""
+    return f"tinygrad_lite test devices: {', '.join(DEVICES)}{fake}"
 
 
 def pytest_generate_tests(metafunc):
