@@ -60,6 +60,8 @@ def check_vs_torch(fn, shapes=None, inputs=None, torch_fn=None, dtype=np.float64
     rng = np.random.default_rng(seed)
     if inputs is None:
         inputs = [make(s, dtype, device, low, high, rng=rng, away_from=away_from) for s in shapes]
+    # the upstream gradients live where the inputs do, whatever `device` the caller passed
+    device = next((t.device for t in inputs if isinstance(t, tl.Tensor)), device)
     if grad_inputs is not None:
         for i, t in enumerate(inputs):
             if isinstance(t, tl.Tensor) and i not in grad_inputs and t.requires_grad:

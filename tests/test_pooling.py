@@ -12,12 +12,12 @@ from helpers import assert_close, check_vs_torch, make, to_numpy, torch
 TF = torch.nn.functional
 
 
-def _distinct(shape, dtype=np.float64, seed=0):
+def _distinct(shape, dtype=np.float64, seed=0, device="cpu"):
     """Values spaced at least 0.01 apart, so no window has a tie (a kink for the gradient)."""
     rng = np.random.default_rng(seed)
     n = int(np.prod(shape))
     a = (rng.permutation(n) * 0.01 - n * 0.005).reshape(shape).astype(dtype)
-    return tl.tensor(a, requires_grad=True)
+    return tl.tensor(a, requires_grad=True, device=device)   # a leaf on the device itself
 
 
 MAX2D_GRID = [
@@ -34,7 +34,7 @@ MAX2D_GRID = [
 
 @pytest.mark.parametrize("shape,kw", MAX2D_GRID)
 def test_max_pool2d_values_grads_indices_match_torch(shape, kw, device):
-    x = _distinct(shape).to(device)
+    x = _distinct(shape, device=device)
     check_vs_torch(lambda a: F.max_pool2d(a, **kw), inputs=[x], device=device,
                    torch_fn=lambda a: TF.max_pool2d(a, **kw))
     _, idx = F.max_pool2d(x, return_indices=True, **kw)
@@ -124,7 +124,7 @@ def test_avg_pool1d_matches_torch(kw):
 def test_adaptive_pools_match_torch(shape, out, device):
     check_vs_torch(lambda a: F.adaptive_avg_pool2d(a, out), shapes=[shape], device=device,
                    torch_fn=lambda a: TF.adaptive_avg_pool2d(a, out))
-    x = _distinct(shape).to(device)
+    x = _distinct(shape, device=device)
     check_vs_torch(lambda a: F.adaptive_max_pool2d(a, out), inputs=[x], device=device,
                    torch_fn=lambda a: TF.adaptive_max_pool2d(a, out))
     _, idx = F.adaptive_max_pool2d(x, out, return_indices=True)

@@ -41,7 +41,7 @@ def _np(x):
     if isinstance(x, torch.Tensor):
         return x.detach().numpy()
     if isinstance(x, tinygrad_lite.Tensor):
-        return np.asarray(x.data)
+        return x.detach().numpy()
     return np.asarray(x)
 
 
@@ -311,7 +311,7 @@ def vgg_style(fw, x_np, y_np, path, init=None):
     torch.save({"epoch": 6, "model_state_dict": model.state_dict(),
                 "optimizer_state_dict": optimizer.state_dict(), "loss": losses[-1]}, path)
     checkpoint = torch.load(path)
-    model2 = Small()
+    model2 = Small().to(device)
     model2.load_state_dict(checkpoint["model_state_dict"])
     optimizer2 = optim.SGD(model2.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
     optimizer2.load_state_dict(checkpoint["optimizer_state_dict"])

@@ -47,6 +47,7 @@ class _Cuda:
     def synchronize() -> None:
         if cuda_is_available():
             backend.get_cupy().cuda.Device().synchronize()
+            backend.raise_deferred()
 
 
 cuda = _Cuda()

@@ -202,6 +202,8 @@ class Tensor:
         if self.data.size != 1:
             raise ValueError(f"item: only a tensor with one element can be converted to a Python "
                              f"number, got shape {tuple(self.shape)}")
+        if not isinstance(self.data, np.ndarray):
+            backend.raise_deferred()          # the host waits for the GPU here anyway
         return self.data.reshape(()).item()
 
     def numpy(self) -> np.ndarray:
@@ -1540,6 +1542,11 @@ def _inplace(self: Tensor, compute, saves_self: bool = True) -> Tensor:
     then see a private copy, since the write below would otherwise spoil what they saved
     (torch keeps the original self for `y.mul_(w)` too).
     """
+    if any(st == 0 and n > 1 for st, n in zip(self.data.strides, self.data.shape)):
+        # decided by strides: CuPy has no read-only flag and would write through the stride-0
+        # view silently; several elements share one memory location
+        raise RuntimeError(f"in-place op: the tensor of shape {tuple(self.shape)} is a "
+                           "read-only broadcast view (from expand/broadcast_to); clone() it first")
     tracking = state.grad_enabled
     if tracking and self.requires_grad and self.grad_fn is None:
         raise RuntimeError(f"in-place op on a leaf tensor that requires grad (shape "
@@ -1559,14 +1566,7 @@ def _inplace(self: Tensor, compute, saves_self: bool = True) -> Tensor:
         if res.dtype != self.dtype and res.dtype.kind == "f" and self.dtype.kind != "f":
             raise RuntimeError(f"in-place op: result type {res.dtype} can't be cast to the "
                                f"tensor's dtype {self.dtype}")
-        try:
-            self.data[...] = res.data
-        except ValueError:
-            if not getattr(self.data.flags, "writeable", True):
-                raise RuntimeError(f"in-place op: the tensor of shape {tuple(self.shape)} is a "
-                                   "read-only broadcast view (from expand/broadcast_to); "
-                                   "clone() it first") from None
-            raise
+        self.data[...] = res.data
     self._version.v += 1
     if res.requires_grad:
         self.grad_fn = res.grad_fn

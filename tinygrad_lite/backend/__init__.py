@@ -85,9 +85,10 @@ def device_of(array) -> Device:
 def array_module(*arrays):
     """numpy or cupy, chosen by the arrays (or Tensors) given; numpy when none is on the GPU."""
     if _cupy is not None:
+        nd = _cupy.ndarray
         for a in arrays:
-            a = getattr(a, "data", a)
-            if isinstance(a, _cupy.ndarray):
+            # a raw array first: a CuPy array's own `.data` is a memory pointer, not an array
+            if isinstance(a, nd) or isinstance(getattr(a, "data", None), nd):
                 return _cupy
     return np
 
@@ -117,7 +118,40 @@ def to_device(array, device):
         return array
     if device == "cuda":
         return get_cupy().asarray(array)
+    raise_deferred()
     return _cupy.asnumpy(array)
+
+
+# -- checks that would need the GPU's answer -------------------------------------------------
+# A check such as "every index is in range" needs a value from the GPU, and asking for it stalls
+# the launch queue. On "cuda" such a check computes its verdict on the device and is queued
+# here; the verdicts are read at the next point where the host waits for the GPU anyway
+# (.item(), .numpy(), .tolist(), a copy to the CPU, tl.cuda.synchronize()), the way CUDA reports
+# a device-side assert. The error names the op as the check saw it.
+_deferred: list = []
+_DEFERRED_MAX = 256     # read them anyway after this many, so memory stays bounded
+
+
+def check_later(failed, message: str) -> None:
+    """Raise IndexError/ValueError `message` at the next sync if the 0-d device bool `failed`
+    is true. `message` starts with the exception's name: "IndexError: gather: ..."."""
+    _deferred.append((failed, message))
+    if len(_deferred) >= _DEFERRED_MAX:
+        raise_deferred()
+
+
+def raise_deferred() -> None:
+    """Read every queued device-side check (one transfer) and raise the first that failed."""
+    if not _deferred:
+        return
+    pending = list(_deferred)
+    _deferred.clear()
+    verdicts = _cupy.asnumpy(_cupy.stack([f.reshape(()) for f, _ in pending]))
+    for bad, (_, message) in zip(verdicts, pending):
+        if bad:
+            kind, _, text = message.partition(": ")
+            raise {"IndexError": IndexError, "ValueError": ValueError,
+                   "RuntimeError": RuntimeError}[kind](text)
 
 
 def kernel_stats() -> dict:

@@ -12,7 +12,7 @@ from typing import Optional, Sequence, Union
 import numpy as np
 
 from .. import random
-from ..backend import array_module
+from ..backend import array_module, check_later
 from ..ops import movement as M
 from ..ops import nn_ops as N
 from ..tensor import Tensor, _const, _inplace, where
@@ -452,9 +452,14 @@ def _class_targets(input: Tensor, target: Tensor, weight, ignore_index: int, op:
         raise RuntimeError(f"{op}: input on {input.device} but target on {target.device}")
     valid = t != ignore_index
     if t.size:
-        bad = valid & ((t < 0) | (t >= c))
-        if bool(bad.any()):
-            raise IndexError(f"{op}: target {int(t[bad][0])} is out of bounds for {c} classes "
+        bad = (valid & ((t < 0) | (t >= c))).any()
+        if input.device == "cpu":
+            if bad:
+                t_bad = t[valid & ((t < 0) | (t >= c))]
+                raise IndexError(f"{op}: target {int(t_bad[0])} is out of bounds for {c} "
+                                 f"classes (input {_desc(input)})")
+        else:   # read at the next sync, so the step does not wait for the GPU here
+            check_later(bad, f"IndexError: {op}: a target is out of bounds for {c} classes "
                              f"(input {_desc(input)})")
     w = None
     if weight is not None:

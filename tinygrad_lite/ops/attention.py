@@ -45,8 +45,9 @@ class ScaledDotProductAttention(Function):
             fits = kernels.supports_attention(
                 q, k, v, mask=None if bias is None and keep is None else True,
                 dropout_p=0.0 if drop is None else 1.0, causal=causal)
-            kernels.record("attention_forward", fits)
-            if fits:
+            if not fits:
+                kernels.record("attention_forward", False)   # the launcher counts its own use
+            else:
                 o, lse = kernels.attention_forward(q, k, v, scale, causal)
                 self.kernel = True
                 self.save_for_backward(q, k, v, bias, o, lse)
@@ -72,7 +73,7 @@ class ScaledDotProductAttention(Function):
         s -= m
         p = xp.exp(s, out=s)
         total = p.sum(axis=-1, keepdims=True)
-        total[total == 0] = 1
+        total = xp.where(total == 0, 1, total)   # a masked-out row; no boolean index (a sync)
         p /= total
         o = (p if drop is None else p * drop) @ v
         self.save_for_backward(q, k, v, bias, p, None)
@@ -104,7 +105,6 @@ class ScaledDotProductAttention(Function):
             if not state.grad_enabled:
                 dq, dk, dv = kernels.attention_backward(q.data, k.data, v.data, p.data, lse.data,
                                                         grad.data, self.scale, self.causal)
-                kernels.record("attention_backward", True)
                 return (_const(dq) if need_q else None, _const(dk) if need_k else None,
                         _const(dv) if need_v else None, None)
             kernels.record("attention_backward", False)

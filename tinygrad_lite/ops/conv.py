@@ -393,11 +393,13 @@ def max_pool_taps(x, kernel, stride, padding, dilation, out_hw):
         tap += missed
     if x.dtype.kind == "f":
         nan = xp.isnan(y)
-        if nan.any():
-            # torch keeps the last NaN of a window
-            tap[nan] = 0
+        # torch keeps the last NaN of a window. On the GPU this runs without asking whether
+        # there is any NaN: the answer would stall the launch queue.
+        if device_of(y) == "cuda" or nan.any():
+            last = xp.zeros_like(tap)
             for t, v in enumerate(taps[1:], 1):
-                tap[nan & xp.isnan(v)] = t
+                xp.copyto(last, t, where=xp.isnan(v))
+            xp.copyto(tap, last, where=nan)
     return y, tap
 
 
@@ -453,7 +455,8 @@ class MaxPool2dBackward(Function):
         canvas = (xp.empty if tiles else xp.zeros)((n, c, hp, wp), dtype=grad.dtype)
         win = _windows(canvas, kernel, stride, dilation, (p, q))
         # dy * hit is one pass where `where` is two, but 0 * inf would put NaN off the argmax
-        finite = bool(xp.isfinite(grad.sum()))
+        # (on the GPU the NaN-safe path always: asking would stall the launch queue)
+        finite = device_of(grad) == "cpu" and bool(xp.isfinite(grad.sum()))
         hit = xp.empty(tap.shape, dtype=bool)
         for k, (i, j) in enumerate(_taps(kernel)):
             xp.equal(tap, k, out=hit)

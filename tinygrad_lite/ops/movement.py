@@ -6,7 +6,7 @@ import operator
 import numpy as np
 
 from ..autograd.function import Function
-from ..backend import array_module
+from ..backend import array_module, check_later
 
 
 def _tensor_cls():
@@ -209,9 +209,9 @@ def _convert_index(index, x):
     advanced = False
     for i in index:
         if isinstance(i, Tensor):
-            if i.device != x.device:
+            if i.device != x.device and x.device == "cpu":
                 raise RuntimeError(f"getitem: index on {i.device} but tensor on {x.device}")
-            i = i.data
+            i = i.data if i.device == x.device else xp.asarray(i.data)   # torch moves a CPU index
             if i.dtype.kind not in "biu":
                 raise IndexError(f"getitem: tensors used as indices must be long or bool, "
                                  f"got {i.dtype}")
@@ -246,10 +246,7 @@ class IndexAdd(Function):
         self.index, self.advanced = index, advanced
         out = xp.zeros(shape, dtype=g.dtype)
         if advanced:
-            if xp is np:
-                np.add.at(out, index, g)
-            else:
-                xp.add.at(out, index, g)
+            xp.add.at(out, index, g)
         else:
             out[index] = g
         return out
@@ -337,22 +334,33 @@ class ScatterAddInto(Function):
         return Gather.apply(grad, index=self.index, axis=self.axis)
 
 
+def open_grid(xp, shape) -> tuple:
+    """np.indices(shape, sparse=True), which CuPy lacks: one broadcastable arange per axis."""
+    n = len(shape)
+    return tuple(xp.arange(size).reshape((1,) * d + (size,) + (1,) * (n - d - 1))
+                 for d, size in enumerate(shape))
+
+
+def along(xp, index, axis: int) -> tuple:
+    """The advanced index that sends entry (i0, .., ik) of index to position index[i0, .., ik]
+    along axis and to i_d along every other dim d."""
+    grids = open_grid(xp, index.shape)
+    return tuple(index if d == axis else grids[d] for d in range(index.ndim))
+
+
 def _scatter_add(out, axis, index, src):
     """out[..., index[...], ...] += src along axis, accumulating repeated indices."""
     xp = array_module(out)
-    grids = xp.indices(index.shape, sparse=True)
-    full = tuple(index if d == axis else grids[d] for d in range(out.ndim))
     src = src[tuple(slice(0, n) for n in index.shape)]
-    if xp is np:
-        np.add.at(out, full, src)
-    else:
-        xp.add.at(out, full, src)
+    xp.add.at(out, along(xp, index, axis), src)
 
 
 def _check_index(x, dim, index, op):
+    """(dim, index on x's device) once the index fits x for gather/scatter along dim."""
     Tensor = _tensor_cls()
     if not isinstance(index, Tensor):
         raise TypeError(f"{op}: index must be a Tensor, got {type(index).__name__}")
+    index = _index_on(x, index, op)
     if index.dtype.kind not in "iu":
         raise TypeError(f"{op}: index must be an integer tensor, got {index.dtype}")
     if index.ndim != x.ndim:
@@ -362,16 +370,37 @@ def _check_index(x, dim, index, op):
     if any(i > n for k, (i, n) in enumerate(zip(index.shape, x.shape)) if k != d):
         raise ValueError(f"{op}: index {tuple(index.shape)} must not be larger than input "
                          f"{tuple(x.shape)} apart from dimension {d}")
-    n = x.shape[d]
-    if index.numel() and (int(index.data.max()) >= n or int(index.data.min()) < -n):
-        raise IndexError(f"{op}: index out of range for dimension {d} of size {x.shape[d]}")
-    return d
+    _check_range(index.data, x.shape[d], f"{op}: index out of range for dimension {d} of "
+                                        f"size {x.shape[d]}")
+    return d, index
+
+
+def _check_range(index, n: int, message: str) -> None:
+    """-n <= index < n: at once on the host; on the GPU at the next sync (no stall here)."""
+    if not index.size:
+        return
+    xp = array_module(index)
+    failed = (index.max() >= n) | (index.min() < -n)
+    if xp is np:
+        if failed:
+            raise IndexError(message)
+    else:
+        check_later(failed, f"IndexError: {message}")
+
+
+def _index_on(x, index, op):
+    """The index tensor on x's device: torch takes a CPU index for a CUDA tensor."""
+    if index.device == x.device:
+        return index
+    if x.device == "cpu":
+        raise RuntimeError(f"{op}: index on {index.device} but input on {x.device}")
+    return index.to(x.device)
 
 
 def gather(x, dim, index):
     if x.ndim == 0 and isinstance(index, _tensor_cls()) and index.ndim == 0:
         return gather(x.reshape(1), dim, index.reshape(1)).reshape(())   # torch allows 0-d
-    d = _check_index(x, dim, index, "gather")
+    d, index = _check_index(x, dim, index, "gather")
     return Gather.apply(x, index=index.data, axis=d)
 
 
@@ -391,7 +420,7 @@ class ScatterAdd(Function):
 def scatter_add(x, dim, index, src):
     if x.ndim == 0 and isinstance(index, _tensor_cls()) and index.ndim == 0:
         return scatter_add(x.reshape(1), dim, index.reshape(1), src.reshape(1)).reshape(())
-    d = _check_index(x, dim, index, "scatter_add")
+    d, index = _check_index(x, dim, index, "scatter_add")
     if src.dtype != x.dtype:
         src = src.to(x.dtype)
     if src.ndim != index.ndim or any(s < i for s, i in zip(src.shape, index.shape)):
@@ -404,6 +433,7 @@ def scatter_add(x, dim, index, src):
 
 def index_select(x, dim, index):
     d = _dim(dim, x.ndim, "index_select")
+    index = _index_on(x, index, "index_select")
     if index.ndim > 1 or index.dtype.kind not in "iu":
         raise TypeError(f"index_select: index must be a 1-D integer tensor, got shape "
                         f"{tuple(index.shape)} dtype {index.dtype}")

@@ -4,14 +4,7 @@ from __future__ import annotations
 
 from ..autograd.function import Function
 from ..backend import array_module
-from .movement import Gather
-
-
-def along(xp, index, axis: int) -> tuple:
-    """The advanced index that sends entry (i0, .., ik) of index to position index[i0, .., ik]
-    along axis and to i_d along every other dim d."""
-    grids = xp.indices(index.shape, sparse=True)
-    return tuple(index if d == axis else grids[d] for d in range(index.ndim))
+from .movement import Gather, along
 
 
 def written_mask(xp, shape, index, axis: int):

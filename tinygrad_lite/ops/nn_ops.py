@@ -20,8 +20,9 @@ def _const(array):
 
 
 def _scalar(value, like):
-    """A 0-d array of like's dtype, so a Python number never upcasts float32 to float64."""
-    return array_module(like).asarray(value, dtype=like.dtype)
+    """A NumPy scalar of like's dtype, so a Python number never upcasts float32 to float64;
+    a scalar, not an array, so on the GPU it rides in the kernel's arguments (no copy)."""
+    return like.dtype.type(value)
 
 
 # -- Linear -----------------------------------------------------------------------------------
