@@ -10,6 +10,14 @@ TEST = [
     "scikit-learn>=1.3",   # the bundled digits / breast-cancer data used by the examples and CLI
     "tqdm>=4.60",
     "matplotlib>=3.7",
+    "scipy>=1.10",
+    # the "cuda" half on the CPU: the strict CuPy stand-in reads names and signatures from the
+    # real CuPy (it imports without a GPU), and the NVRTC test compiles every kernel instance
+    # with CUDA's headers from these wheels (crt/mma.h lives in nvidia-cuda-crt)
+    "cupy-cuda13x>=14",
+    "nvidia-cuda-nvrtc==13.*",
+    "nvidia-cuda-runtime==13.*",
+    "nvidia-cuda-crt==13.*",
 ]
 
 setup(
