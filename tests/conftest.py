@@ -74,3 +74,12 @@ def _seed():
     tl.manual_seed(0)
     np.random.seed(0)
     yield
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    if config.getoption("--fake-cupy"):
+        import fakecupy  # noqa: PLC0415
+        launches = fakecupy.launch_counts()
+        terminalreporter.write_line(
+            "fake cupy: kernel launches checked and emulated: "
+            + (", ".join(f"{k} {v}" for k, v in sorted(launches.items())) or "none"))

@@ -169,3 +169,29 @@ def test_optimizer_steps_on_cuda_match_cpu_without_syncs(opt_name):
         for key, val in st.items():
             if isinstance(val, tl.Tensor) and val.ndim:
                 assert val.device == "cuda", f"{opt_name}: loaded state {key} is on {val.device}"
+
+
+@pytest.mark.parametrize("with_zero", [False, True])
+def test_prod_and_cumprod_backward_on_cuda_without_syncs(with_zero):
+    a = np.random.default_rng(2).uniform(0.5, 1.5, (3, 5))
+    if with_zero:
+        a[1, 2] = 0.0
+    xc, xg = tl.tensor(a, requires_grad=True), tl.tensor(a, device="cuda", requires_grad=True)
+    g = np.random.default_rng(3).standard_normal((3, 5))
+    for x, dev in ((xc, "cpu"), (xg, "cuda")):
+        gt = tl.tensor(g, device=dev)
+        if FAKE and dev == "cuda":
+            with fakecupy.counting() as moved:
+                ((x.prod(1, keepdim=True) * gt).sum() + (x.cumprod(1) * gt).sum()).backward()
+            # (the Python numbers inside the backward formulas still travel host-to-device)
+            assert not moved["d2h_implicit"] + moved["d2h_explicit"], dict(moved.where)
+        else:
+            ((x.prod(1, keepdim=True) * gt).sum() + (x.cumprod(1) * gt).sum()).backward()
+    np.testing.assert_allclose(xg.grad.numpy(), xc.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_embedding_index_out_of_range_on_cuda_is_reported_at_the_next_sync():
+    emb = nn.Embedding(5, 3).to("cuda")
+    out = emb(tl.tensor([[1, 9]], device="cuda"))
+    with pytest.raises(IndexError, match="embedding: index out of range"):
+        out.sum().item()

@@ -444,6 +444,12 @@ def _raw_module_class(real_raw_module):
     return RawModule
 
 
+def launch_counts() -> dict:
+    """How many launches of each kernel the stand-in has checked and emulated so far."""
+    from . import launch    # noqa: PLC0415
+    return dict(launch.LAUNCHES)
+
+
 def install() -> types.ModuleType:
     """Put the stand-in in sys.modules as `cupy` (and cupyx); return it."""
     if not _installed:

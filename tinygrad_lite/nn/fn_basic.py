@@ -332,7 +332,11 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: Optional[int] = None,
     if input.device != weight.device:
         raise RuntimeError(f"embedding: indices on {input.device} but weight on {weight.device}")
     num = weight.shape[0]
-    if input.numel() and (int(input.data.max()) >= num or int(input.data.min()) < 0):
+    if input.numel() and input.device == "cuda":       # read at the next sync, no stall here
+        check_later((input.data.max() >= num) | (input.data.min() < 0),
+                    f"IndexError: embedding: index out of range for weight {_desc(weight)} "
+                    f"with {num} rows")
+    elif input.numel() and (int(input.data.max()) >= num or int(input.data.min()) < 0):
         raise IndexError(f"embedding: index out of range: indices span "
                          f"[{int(input.data.min())}, {int(input.data.max())}] but weight "
                          f"{_desc(weight)} has {num} rows")

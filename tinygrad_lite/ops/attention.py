@@ -140,7 +140,8 @@ def attention_probs(q, k, bias=None, keep=None, causal=False, scale=1.0):
     s = where(_const(keep), s, _NEG)
     p = s.softmax(-1)
     seen = xp.broadcast_to(keep, s.shape).any(axis=-1, keepdims=True)
-    if not bool(seen.all()):
+    # rows that see no key give P = 0; the GPU multiplies unasked (asking would be a sync)
+    if device_of(q.data) == "cuda" or not bool(seen.all()):
         p = p * _const(seen.astype(p.dtype))
     return p
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from ..autograd.function import Function
-from ..backend import array_module
+from ..backend import array_module, device_of
 from .elementwise import _erf
 
 _LN2 = math.log(2.0)
@@ -249,8 +249,9 @@ class Cumprod(Function):
         self.axis = axis
         y = xp.cumprod(x, axis=axis)
         zeros = x == 0
-        self.has_zero = bool(zeros.any())
-        if self.has_zero:
+        # the GPU takes the exact path unasked (a sync would stall it); None = not known yet
+        self.has_zero = bool(zeros.any()) if device_of(x) == "cpu" else None
+        if self.has_zero is not False:
             seen = xp.cumsum(zeros, axis=axis)
             self.save_for_backward(x, y, seen == 0, zeros & (seen == 1))
         else:
@@ -266,7 +267,9 @@ class Cumprod(Function):
         def revcumsum(t):
             return t.flip(ax).cumsum(ax).flip(ax)
 
-        if not self.has_zero:
+        if self.has_zero is None and state.grad_enabled:
+            self.has_zero = bool((x.data == 0).any())     # double backward only: a sync
+        if self.has_zero is False:
             return revcumsum(grad * y) / x
         if state.grad_enabled:
             raise RuntimeError("cumprod: double backward (create_graph=True) through a cumprod "

@@ -7,7 +7,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..autograd.grad_mode import state
-from ..backend import array_module
+from ..backend import array_module, device_of
 
 MaxMin = namedtuple("MaxMin", ["values", "indices"])
 SortResult = namedtuple("SortResult", ["values", "indices"])
@@ -68,17 +68,19 @@ class Prod(Function):
         xp = array_module(x)
         self.in_shape, self.axes, self.keepdim = x.shape, axes, keepdim
         y = x.prod(axis=axes, keepdims=keepdim)
-        has_zero = bool((x == 0).any())
-        self.has_zero = has_zero
-        if has_zero:
+        # On the GPU the exact path always runs (it is right without zeros too): asking whether
+        # there is a zero would stall the launch queue. None = not known yet.
+        self.has_zero = bool((x == 0).any()) if device_of(x) == "cpu" else None
+        if self.has_zero is not False:
             flat = x.reshape(-1) if axes is None else x
             ax = 0 if axes is None else axes[0]
-            ones = xp.ones_like(xp.take(flat, [0], axis=ax))
-            left = xp.cumprod(xp.concatenate([ones, flat], axis=ax), axis=ax)
-            left = xp.take(left, range(flat.shape[ax]), axis=ax)
+            n = flat.shape[ax]
+            head = (slice(None),) * ax
+            ones = xp.ones_like(flat[head + (slice(0, 1),)])
+            left = xp.cumprod(xp.concatenate([ones, flat], axis=ax), axis=ax)[head + (slice(0, n),)]
             rev = xp.flip(flat, axis=ax)
             right = xp.cumprod(xp.concatenate([ones, rev], axis=ax), axis=ax)
-            right = xp.flip(xp.take(right, range(flat.shape[ax]), axis=ax), axis=ax)
+            right = xp.flip(right[head + (slice(0, n),)], axis=ax)
             self.save_for_backward(x, y, (left * right).reshape(x.shape))
         else:
             self.save_for_backward(x, y, None)
@@ -89,7 +91,9 @@ class Prod(Function):
         if not self.keepdim:
             grad = grad.reshape(_kept_shape(self.in_shape, self.axes))
             y = y.reshape(_kept_shape(self.in_shape, self.axes))
-        if self.has_zero:
+        if self.has_zero is None and state.grad_enabled:
+            self.has_zero = bool((x.data == 0).any())     # double backward only: a sync
+        if self.has_zero is not False:
             if state.grad_enabled:      # create_graph=True: `others` below is a constant
                 raise RuntimeError("prod: double backward through a product with zeros is not "
                                    "supported")
