@@ -19,8 +19,8 @@ import types
 
 import numpy as np
 
-from .array import (STATS, FakeArray, _count, FakeCupyError, FakeDevice, checked, counting,
-                    install_methods, signature_of, unwrap, wrap)
+from .array import (STATS, FakeArray, FakeCupyError, FakeDevice, _count, checked, counting,
+                    install_methods, quiet, signature_of, unwrap, wrap)
 
 __all__ = ["install", "uninstall", "STATS", "counting", "FakeArray", "FakeCupyError"]
 
@@ -52,7 +52,8 @@ def _function(qualname: str, real_fn, np_fn, host_ok: bool = False):
         checked(qualname, sig, args, kwargs)
         a = unwrap(args, qualname, host_ok)
         k = {key: unwrap(v, qualname, host_ok) for key, v in kwargs.items()}
-        return wrap(np_fn(*a, **k))
+        with quiet():
+            return wrap(np_fn(*a, **k))
     fn.__name__ = qualname.rsplit(".", 1)[-1]
     fn.__qualname__ = qualname
     fn.__doc__ = f"fake {qualname}: NumPy's {getattr(np_fn, '__name__', np_fn)} on device memory"
@@ -84,7 +85,8 @@ class FakeUfunc:
         checked(self.__name__, self._sig, args, kwargs)
         a = [self._operand(v) for v in args]
         k = {key: unwrap(v, self.__name__) for key, v in kwargs.items()}
-        return wrap(self._np(*a, **k))
+        with quiet():
+            return wrap(self._np(*a, **k))
 
     def _operand(self, v):
         if isinstance(v, (list, tuple)):
@@ -98,7 +100,8 @@ class FakeUfunc:
                 drop_self=True)
         a = [unwrap(v, f"{self.__name__}.{method}") for v in args]
         k = {key: unwrap(v, self.__name__) for key, v in kwargs.items()}
-        return wrap(getattr(self._np, method)(*a, **k))
+        with quiet():
+            return wrap(getattr(self._np, method)(*a, **k))
 
     def at(self, *args, **kwargs):
         if not isinstance(args[0] if args else kwargs.get("a"), FakeArray):
