@@ -4,7 +4,7 @@
 # Stage 0  environment: GPU, driver, python3 / CuPy / NVRTC / torch versions, the CUDA include
 #          directory the loader picks and whether it has crt/mma.h         -> stage0_env.txt
 # Stage 1  every kernel instance built through the loader on the GPU, tests/test_kernels_cuda.py,
-#          tests/test_nvrtc.py, tests/test_cuda_step.py (when present), the suite's "cuda" tests
+#          tests/test_nvrtc.py, tests/test_cuda_step.py, the suite's "cuda" tests
 #                                                                          -> stage1.log
 # Stage 2  compute-sanitizer memcheck (CuPy's pool off), racecheck, initcheck and synccheck over
 #          benchmarks/sanitize_kernels.py                                  -> stage2_sanitizer.log
@@ -224,14 +224,12 @@ if [ $HAVE_GPU = 1 ]; then
     if [ "${STEP_RESULT[$last]}" = PASS ] && grep -q "SKIPPED.*nvrtc:" "$TMP/step.out"; then
         STEP_RESULT[last]="FAIL(skipped)"          # NVRTC must load where CuPy runs
     fi
-    # TODO(cuda-step): tests/test_cuda_step.py (a training step on "cuda") is being written by
-    # another engineer; it runs here as soon as the file exists.
-    if [ -f tests/test_cuda_step.py ]; then
-        step 1 cuda-step "$(min 45 "$(stage_left "$t0" $STAGE1_CAP_S)")" "$LOG1" \
-            "${PYTEST[@]}" tests/test_cuda_step.py
-    fi
+    # one training step per seed model and an SDPA block on "cuda" against the same on "cpu"
+    step 1 cuda-step "$(min 45 "$(stage_left "$t0" $STAGE1_CAP_S)")" "$LOG1" \
+        "${PYTEST[@]}" tests/test_cuda_step.py
+    # the suite's "cuda" half, as long as the stage's time lasts (-x: the first failure is enough)
     step 1 cuda-tests "$(stage_left "$t0" $STAGE1_CAP_S)" "$LOG1" \
-        "${PYTEST[@]}" -x tests -k cuda --ignore=tests/test_kernels_cuda.py \
+        "${PYTEST[@]}" -x --devices cuda -k cuda tests --ignore=tests/test_kernels_cuda.py \
         --ignore=tests/test_nvrtc.py --ignore=tests/test_cuda_step.py
     finish_stage 1 "$t0"
 else
