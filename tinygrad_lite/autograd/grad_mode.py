@@ -2,12 +2,19 @@
 from __future__ import annotations
 
 import functools
+import threading
 
 
-class _State:
+class _State(threading.local):
+    """Per thread, as in torch: a no_grad block in one thread leaves the others recording.
+    A new thread starts with grad on, anomaly mode off and no observers."""
+
     grad_enabled = True
     anomaly = False
-    observers: list = []   # profilers and anomaly mode; apply and the walk call them when non-empty
+
+    def __init__(self):
+        # profilers and anomaly mode; apply and the walk call them when non-empty
+        self.observers: list = []
 
 
 state = _State()

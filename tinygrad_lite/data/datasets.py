@@ -9,8 +9,11 @@ Image datasets give `(image, label)`: a float32 (C, H, W) Tensor in [0, 1] and a
 from __future__ import annotations
 
 import gzip
+import io
+import math
 import os
 import pickle
+import pickletools
 from pathlib import Path
 from typing import Callable, Optional, Sequence, Union
 
@@ -168,42 +171,73 @@ def _find(root: Path, name: str, who: str) -> Path:
                             "nothing is downloaded, put the files there)")
 
 
-def _read_bytes(path: Path) -> bytes:
+# deflate cannot expand data by more than about 1032:1, so a .gz can hold at most this many
+# bytes per byte of file: a header that declares more is a lie, refused before inflating anything
+_GZIP_MAX_RATIO = 1100
+_CHUNK = 1 << 20
+
+
+def _open(path: Path):
     try:
-        if path.suffix == ".gz":
-            with gzip.open(path, "rb") as f:
-                return f.read()
-        return path.read_bytes()
-    except (OSError, EOFError) as e:     # gzip.BadGzipFile is an OSError; EOFError: cut-off .gz
+        return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
+    except OSError as e:
         raise DatasetFormatError(f"{path}: cannot read ({type(e).__name__}: {e})") from None
 
 
+def _read_exactly(f, path: Path, n: int, what: str) -> bytes:
+    """n bytes from f, in chunks (memory grows only with what the file really holds)."""
+    parts, got = [], 0
+    try:
+        while got < n:
+            chunk = f.read(min(_CHUNK, n - got))
+            if not chunk:
+                break
+            parts.append(chunk)
+            got += len(chunk)
+    except (OSError, EOFError) as e:     # gzip.BadGzipFile is an OSError; EOFError: cut-off .gz
+        raise DatasetFormatError(f"{path}: cannot read {what} ({type(e).__name__}: {e})") \
+            from None
+    return b"".join(parts)
+
+
 def read_idx(path: PathLike, expected_magic: int) -> np.ndarray:
-    """Parse one IDX file (unsigned-byte data): check its magic number, dimensions and size."""
+    """Parse one IDX file (unsigned-byte data): the header first, then exactly the bytes it
+    declares (one more is read to find trailing data), never more."""
     path = Path(path)
-    raw = _read_bytes(path)
-    if len(raw) < 4:
-        raise DatasetFormatError(f"{path}: truncated: {len(raw)} bytes, too short for an IDX "
-                                 "header")
-    magic = int.from_bytes(raw[:4], "big")
-    if magic != expected_magic:
-        raise DatasetFormatError(f"{path}: wrong IDX magic number {magic} (expected "
-                                 f"{expected_magic}); is this the right file?")
-    ndim = raw[3]
-    header = 4 + 4 * ndim
-    if len(raw) < header:
-        raise DatasetFormatError(f"{path}: truncated: header needs {header} bytes, file has "
-                                 f"{len(raw)}")
-    dims = tuple(int.from_bytes(raw[4 + 4 * k:8 + 4 * k], "big") for k in range(ndim))
-    if any(d == 0 for d in dims):
-        raise DatasetFormatError(f"{path}: IDX dimensions {dims} contain a zero")
-    expected = int(np.prod(dims, dtype=np.int64))
-    found = len(raw) - header
+    with _open(path) as f:
+        head = _read_exactly(f, path, 4, "the header")
+        if len(head) < 4:
+            raise DatasetFormatError(f"{path}: truncated: {len(head)} bytes, too short for an "
+                                     "IDX header")
+        magic = int.from_bytes(head, "big")
+        if magic != expected_magic:
+            raise DatasetFormatError(f"{path}: wrong IDX magic number {magic} (expected "
+                                     f"{expected_magic}); is this the right file?")
+        ndim = head[3]
+        raw_dims = _read_exactly(f, path, 4 * ndim, "the dimensions")
+        header = 4 + 4 * ndim
+        if len(raw_dims) < 4 * ndim:
+            raise DatasetFormatError(f"{path}: truncated: header needs {header} bytes, file "
+                                     f"has {4 + len(raw_dims)}")
+        dims = tuple(int.from_bytes(raw_dims[4 * k:4 * k + 4], "big") for k in range(ndim))
+        if any(d == 0 for d in dims):
+            raise DatasetFormatError(f"{path}: IDX dimensions {dims} contain a zero")
+        expected = math.prod(dims)                 # Python ints: no int64 wrap-around
+        size = path.stat().st_size
+        if path.suffix != ".gz" and expected > size - header:
+            raise DatasetFormatError(f"{path}: truncated: dimensions {dims} need {expected} "
+                                     f"data bytes, found {size - header}")
+        if expected > size * _GZIP_MAX_RATIO:
+            raise DatasetFormatError(f"{path}: dimensions {dims} declare {expected} data "
+                                     f"bytes, more than a {size}-byte gzip file can hold")
+        raw = _read_exactly(f, path, expected + 1, "the data")
+    found = len(raw)
     if found != expected:
         what = "truncated" if found < expected else "has trailing bytes"
+        shown = found if found < expected else "more"
         raise DatasetFormatError(f"{path}: {what}: dimensions {dims} need {expected} data bytes, "
-                                 f"found {found}")
-    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(dims)
+                                 f"found {shown}")
+    return np.frombuffer(raw, dtype=np.uint8).reshape(dims)
 
 
 class MNIST(_ArrayImages):
@@ -225,8 +259,8 @@ class MNIST(_ArrayImages):
         img_path, lbl_path = _find(root, img_name, name), _find(root, lbl_name, name)
         images = read_idx(img_path, _IDX_IMAGES)
         labels = read_idx(lbl_path, _IDX_LABELS)
-        if images.ndim != 3:
-            raise DatasetFormatError(f"{img_path}: expected 3 dimensions (count, rows, cols), "
+        if images.ndim != 3 or images.shape[1:] != (28, 28):
+            raise DatasetFormatError(f"{img_path}: expected images of shape (count, 28, 28), "
                                      f"got {images.shape}")
         if labels.ndim != 1:
             raise DatasetFormatError(f"{lbl_path}: expected 1 dimension (count), got "
@@ -291,14 +325,24 @@ class RestrictedUnpickler(pickle.Unpickler):
 
 
 def restricted_load(path: PathLike):
-    """Unpickle the data in `path` (bytes keys/strings, as the CIFAR-10 batches were written)."""
+    """Unpickle the data in `path` (bytes keys/strings, as the CIFAR-10 batches were written).
+
+    The opcodes are walked once first (pickletools reads each argument from the bytes really
+    there), so a length field claiming more than the file holds fails before anything of that
+    size is allocated; every failure is one DatasetFormatError naming the file."""
     path = Path(path)
     try:
-        with open(path, "rb") as f:
-            return RestrictedUnpickler(f, encoding="bytes").load()
+        data = path.read_bytes()
+    except OSError as e:
+        raise DatasetFormatError(f"{path}: cannot read ({type(e).__name__}: {e})") from None
+    try:
+        for _ in pickletools.genops(io.BytesIO(data)):
+            pass
+        return RestrictedUnpickler(io.BytesIO(data), encoding="bytes").load()
     except pickle.UnpicklingError as e:
         raise DatasetFormatError(f"{path}: unsafe or corrupt pickle: {e}") from None
-    except (EOFError, ValueError, TypeError, IndexError, AttributeError, KeyError) as e:
+    except (EOFError, ValueError, TypeError, IndexError, AttributeError, KeyError, MemoryError,
+            OverflowError, LookupError, SystemError, RecursionError) as e:
         raise DatasetFormatError(f"{path}: corrupt or truncated pickle "
                                  f"({type(e).__name__}: {e})") from None
 
@@ -352,9 +396,14 @@ class CIFAR10(_ArrayImages):
             raise DatasetFormatError(f"{path}: b'data' must be a uint8 array of shape (N, 3072), "
                                      f"got {desc}")
         try:
-            labels = np.asarray(entry[b"labels"], dtype=np.int64)
+            labels = np.asarray(entry[b"labels"])
         except (TypeError, ValueError):
-            raise DatasetFormatError(f"{path}: b'labels' must be a list of ints") from None
+            labels = None
+        if labels is None or labels.dtype.kind not in "iu":     # 0.7 must not train as class 0
+            raise DatasetFormatError(f"{path}: b'labels' must be a list of ints, got "
+                                     f"{type(entry[b'labels']).__name__} of "
+                                     f"{getattr(labels, 'dtype', 'objects')}")
+        labels = labels.astype(np.int64)
         if labels.ndim != 1 or len(labels) != len(data):
             raise DatasetFormatError(f"{path}: {labels.size} labels but {len(data)} images")
         if len(labels) and (labels.min() < 0 or labels.max() > 9):

@@ -594,12 +594,16 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Optional[Tensor]
     op = "binary_cross_entropy"
     reduction = _reduction(reduction, op, size_average, reduce)
     x, y = _pair(input, target, op, broadcast_ok=False)
-    if x.numel():
+    if x.numel() and x.device == "cuda":                 # read at the next sync, no stall here
+        check_later((x.data.min() < 0.0) | (x.data.max() > 1.0),
+                    f"ValueError: {op}: input values must be probabilities in [0, 1] "
+                    f"({_desc(x)})")
+    elif x.numel():
         lo, hi = float(x.data.min()), float(x.data.max())
         if lo < 0.0 or hi > 1.0:
             raise ValueError(f"{op}: input values must be probabilities in [0, 1], got "
                              f"[{lo}, {hi}] in {_desc(x)}")
-    loss = -(y * x.log().clamp(min=-100.0) + (1.0 - y) * (1.0 - x).log().clamp(min=-100.0))
+    loss = N.BinaryCrossEntropy.apply(x, y)
     if weight is not None:
         _same(x, weight, op, "weight")
         loss = loss * weight

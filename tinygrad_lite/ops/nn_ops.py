@@ -197,18 +197,23 @@ class CrossEntropy(Function):
         m, c = x.shape
         rows = xp.arange(m)
         mx = x.max(axis=1, keepdims=True)
+        safe_t = xp.where(valid, target, 0)
+        # lse - x_t as log(s) - (x_t - max): adding the max back first loses the loss at large
+        # logits (four equal logits at -1e8 must give log 4, not 0)
+        shifted_t = x[rows, safe_t] - mx[:, 0]
+        shifted_sum = None
+        if smoothing:
+            shifted = x - mx
+            shifted_sum = shifted.sum(axis=1) if weight is None else shifted @ weight
         e = x - mx
         xp.exp(e, out=e)
         s = e.sum(axis=1)
-        lse = xp.log(s) + mx[:, 0]
-        safe_t = xp.where(valid, target, 0)
+        log_s = xp.log(s)
         wt = valid.astype(x.dtype) if weight is None else weight[safe_t] * valid
-        loss = wt * (lse - x[rows, safe_t])
+        loss = wt * (log_s - shifted_t)
         if smoothing:
-            if weight is None:
-                smooth = c * lse - x.sum(axis=1)
-            else:
-                smooth = weight.sum() * lse - x @ weight
+            w_total = c if weight is None else weight.sum()
+            smooth = w_total * log_s - shifted_sum
             loss = (1.0 - smoothing) * loss + (smoothing / c) * (smooth * valid)
         denom = wt.sum()
         self.rows, self.safe_t, self.wt, self.valid = rows, safe_t, wt, valid
@@ -262,6 +267,37 @@ class CrossEntropy(Function):
             inner = inner - _const(((sm / c) * valid)[:, None] * wc[None, :])
         g = gr.reshape(-1, 1) if gr.ndim == 1 else gr
         return inner * g, None, None, None
+
+
+class BinaryCrossEntropy(Function):
+    """l = -(y * max(log x, -100) + (1 - y) * max(log(1 - x), -100));
+    dx = (x - y) / max(x (1 - x), 1e-12);  dy = max(log(1 - x), -100) - max(log x, -100)
+
+    As torch: the logs are clamped, and so is dx's denominator, so a probability of exactly 0 or
+    1 (sigmoid(20.) in float32) gives 0 where the prediction is right, never NaN."""
+
+    def forward(self, x, y):
+        xp = array_module(x)
+        with np.errstate(divide="ignore"):                 # log(0) = -inf, clamped next
+            log_x = xp.maximum(xp.log(x), -100.0)
+            log_1mx = xp.maximum(xp.log1p(-x), -100.0)
+        self.dlog = (log_1mx - log_x).astype(x.dtype, copy=False)
+        self.save_for_backward(x, y)
+        return (-(y * log_x + (1.0 - y) * log_1mx)).astype(x.dtype, copy=False)
+
+    def backward(self, grad):
+        x, y = self.saved_tensors
+        need_x, need_y = self.needs_input_grad
+        if not state.grad_enabled:
+            xp = array_module(x.data)
+            xa, ya, g = x.data, y.data, grad.data
+            gx = g * (xa - ya) / xp.maximum(xa * (1.0 - xa), 1e-12) if need_x else None
+            gy = g * self.dlog if need_y else None
+            return (None if gx is None else _const(gx.astype(xa.dtype, copy=False)),
+                    None if gy is None else _const(gy))
+        gx = grad * (x - y) / (x * (1.0 - x)).clamp(min=1e-12) if need_x else None
+        gy = grad * _const(self.dlog) if need_y else None
+        return gx, gy
 
 
 class BCEWithLogits(Function):
