@@ -165,3 +165,40 @@ def test_ctrl_c_stops_cleanly_keeping_the_last_checkpoint(tmp_path):
     ev = run_cli("eval", ckpt)
     assert ev.returncode == 0, ev.stderr
     assert held >= 1 and f"(epoch {held})" in ev.stdout
+
+
+def test_outputs_checked_before_training(tmp_path):
+    for args, fragment in [(("--plot", tmp_path / "missing" / "c.png"), "does not exist"),
+                           (("--plot", tmp_path / "curves.gif"), "unsupported image type"),
+                           (("--plot", tmp_path), "is a directory"),
+                           (("--save", tmp_path / "missing" / "ck.npz"), "does not exist"),
+                           (("--save", tmp_path), "is a directory")]:
+        proc = run_cli("train", "logreg", "--epochs", "1", *args)
+        assert_one_line_error(proc, fragment)
+        assert "epoch 1/" not in proc.stdout, "the check came after training"
+
+
+def test_resume_until_at_the_checkpoint_evaluates_instead_of_printing_nan(tmp_path):
+    ck = tmp_path / "ck.npz"
+    assert run_cli("train", "logreg", "--epochs", "3", "--until", "2", "--save", ck) \
+        .returncode == 0
+    proc = run_cli("train", "logreg", "--epochs", "3", "--until", "1", "--resume", ck)
+    assert proc.returncode == 0, proc.stderr
+    assert re.search(r"^test accuracy: 0\.\d{4}$", proc.stdout, re.MULTILINE), proc.stdout
+
+
+def test_charlm_checkpoint_refuses_another_vocabulary(tmp_path):
+    a, b = tmp_path / "a.txt", tmp_path / "b.txt"
+    a.write_text("abcabcabc abc " * 40, encoding="utf-8")
+    b.write_text("xyz xyzzy zyx " * 40, encoding="utf-8")
+    ck = tmp_path / "lm.npz"
+    assert run_cli("train", "charlm", "--dataset", f"text:{a}", "--epochs", "1", "--seq-len",
+                   "8", "--save", ck).returncode == 0
+    assert_one_line_error(run_cli("eval", ck, "--dataset", f"text:{b}"), "vocabulary")
+
+
+def test_negative_seed_and_version():
+    proc = run_cli("train", "logreg", "--epochs", "1", "--seed", "-1")
+    assert proc.returncode == 0, proc.stderr
+    version = run_cli("--version")
+    assert version.returncode == 0 and version.stdout.startswith("tinygrad-lite ")

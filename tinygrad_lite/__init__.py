@@ -6,6 +6,7 @@ from .backend import heap as _heap
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import Device as device
 from .backend import cuda_is_available, get_default_device, set_default_device
+from .backend.threads import get_num_threads, set_num_threads
 from .creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like,
                        linspace, ones, ones_like, rand, rand_like, randint, randn, randn_like,
                        randperm, tensor, tril, triu, zeros, zeros_like)

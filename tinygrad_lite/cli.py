@@ -55,7 +55,9 @@ def _positive_float(text: str) -> float:
 
 def build_parser() -> argparse.ArgumentParser:
     from .models import MODELS
+    from . import __version__
     p = _Parser(prog=PROG, description="Train and evaluate the tinygrad_lite example models.")
+    p.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     t = sub.add_parser("train", help="train a model (defaults: the bundled digits, CPU)")
     t.add_argument("model", choices=list(MODELS), help="which model")
@@ -194,6 +196,45 @@ def _plot(history: dict, path: str, title: str) -> None:
         plt.close(fig)
 
 
+# what matplotlib's Agg backend writes; checked before training, not after it
+PLOT_SUFFIXES = (".png", ".pdf", ".svg", ".svgz", ".jpg", ".jpeg", ".tif", ".tiff", ".webp",
+                 ".eps", ".ps", ".pgf", ".raw", ".rgba")
+
+
+def _check_writable(path: str, flag: str) -> None:
+    """Fail now, naming the flag, if `path` could not be written after training."""
+    target = Path(path)
+    if target.is_dir():
+        raise CLIError(f"{flag} {path} is a directory; give a file name inside it")
+    folder = target.parent if str(target.parent) else Path(".")
+    if not folder.is_dir():
+        raise CLIError(f"{flag} {path}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise CLIError(f"{flag} {path}: folder {folder} is not writable")
+    if target.exists() and not os.access(target, os.W_OK):
+        raise CLIError(f"{flag} {path}: the file exists and is not writable")
+
+
+def _check_outputs(args) -> None:
+    if getattr(args, "save", None):
+        _check_writable(args.save, "--save")
+    if getattr(args, "plot", None):
+        _check_writable(args.plot, "--plot")
+        if Path(args.plot).suffix.lower() not in PLOT_SUFFIXES:
+            raise CLIError(f"--plot {args.plot}: unsupported image type "
+                           f"{Path(args.plot).suffix or '(none)'}; use one of "
+                           f"{', '.join(PLOT_SUFFIXES)}")
+
+
+def _check_vocab(ckpt: dict, info, path: str) -> None:
+    """A language model's checkpoint only fits text with the vocabulary it was trained on."""
+    saved = (ckpt.get("info") or {}).get("vocab") or ""
+    if info.task == "lm" and saved and saved != "".join(info.vocab or []):
+        raise CLIError(f"checkpoint {path} was trained on a vocabulary of {len(saved)} "
+                       f"characters, but this text has {len(info.vocab or [])} (or others); use "
+                       "the text it was trained on")
+
+
 def _final_line(task: str, loss: float, acc: float) -> str:
     if task == "regress":
         return f"test mse: {loss:.6f}"
@@ -231,6 +272,7 @@ def cmd_train(args) -> int:
     from .serialization import save  # noqa: PLC0415
 
     _check_device(args.device)
+    _check_outputs(args)
     ckpt = _load_checkpoint(args.resume) if args.resume else None
     if ckpt is not None and ckpt["model"] != args.model:
         raise CLIError(f"checkpoint {args.resume} holds a {ckpt['model']!r} model, not "
@@ -242,6 +284,8 @@ def cmd_train(args) -> int:
         model = build_model(cfg["model"], info).to(args.device)
     except ValueError as e:
         raise CLIError(str(e)) from None
+    if ckpt is not None:
+        _check_vocab(ckpt, info, args.resume)
     opt = make_optimizer(cfg["optimizer"], model.parameters(), cfg["lr"])
     history = {"train_loss": [], "train_acc": [], "test_loss": [], "test_acc": []}
     start = 0
@@ -263,6 +307,7 @@ def cmd_train(args) -> int:
           f"lr {cfg['lr']:g}, batch {cfg['batch_size']}, {args.device}", flush=True)
     test_loss, test_acc = float("nan"), float("nan")
     epoch = saved_epoch = start
+    trained = False
     try:
         last = cfg["epochs"] if args.until is None else min(args.until, cfg["epochs"])
         for epoch in range(start, last):
@@ -275,6 +320,7 @@ def cmd_train(args) -> int:
             finally:
                 bar.close()
             test_loss, test_acc = evaluate(model, test_dl, info.task)
+            trained = True
             for key, v in zip(history, (train_loss, train_acc, test_loss, test_acc)):
                 history[key].append(float(v))
             metric = (f"test mse {test_loss:.6f}" if info.task == "regress"
@@ -299,7 +345,7 @@ def cmd_train(args) -> int:
             if args.save and saved_epoch else ""
         print(f"{PROG}: interrupted during epoch {epoch + 1}{where}", file=sys.stderr)
         return 130
-    if not history["train_loss"] or start >= cfg["epochs"]:
+    if not trained:       # nothing ran this session (--until at or before the checkpoint)
         test_loss, test_acc = evaluate(model, test_dl, info.task)
     if args.plot and history["train_loss"]:
         _plot(history, args.plot, f"{cfg['model']} on {info.name}")
@@ -316,6 +362,7 @@ def cmd_eval(args) -> int:
         cfg["dataset"] = args.dataset
     cfg["batch_size"] = args.batch_size
     _, test_dl, info = _loaders(cfg, args.device)
+    _check_vocab(ckpt, info, args.checkpoint)
     try:
         model = build_model(ckpt["model"], info).to(args.device)
         model.load_state_dict(ckpt["model_state"])

@@ -8,9 +8,17 @@ from . import backend
 _state = {"seed": 0, "cpu": np.random.default_rng(0), "cuda": None}
 
 
+_SEED_RANGE = (-(1 << 63), (1 << 64) - 1)
+
+
 def manual_seed(seed: int) -> None:
-    """Seed every backend: the same seed gives the same numbers on each run."""
+    """Seed every backend: the same seed gives the same numbers on each run. As in torch, a
+    negative seed counts from 2**64 (-1 is 2**64 - 1)."""
     seed = int(seed)
+    if not _SEED_RANGE[0] <= seed <= _SEED_RANGE[1]:
+        raise ValueError(f"manual_seed: seed must be in [{_SEED_RANGE[0]}, {_SEED_RANGE[1]}], "
+                         f"got {seed}")
+    seed %= 1 << 64
     _state["seed"] = seed
     _state["cpu"] = np.random.default_rng(seed)
     _state["cuda"] = None
