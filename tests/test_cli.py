@@ -202,3 +202,25 @@ def test_negative_seed_and_version():
     assert proc.returncode == 0, proc.stderr
     version = run_cli("--version")
     assert version.returncode == 0 and version.stdout.startswith("tinygrad-lite ")
+
+
+def test_hand_edited_checkpoint_is_called_malformed(tmp_path, logreg_ckpt):
+    import tinygrad_lite as tl
+    ckpt = tl.load(logreg_ckpt)
+    del ckpt["args"]["dataset"]
+    bad = tmp_path / "edited.npz"
+    tl.save(ckpt, bad)
+    assert_one_line_error(run_cli("eval", bad), "malformed checkpoint", "args['dataset']")
+    assert_one_line_error(run_cli("train", "logreg", "--resume", bad), "malformed checkpoint")
+
+
+def test_text_datasets_that_are_not_text_files(tmp_path):
+    assert_one_line_error(run_cli("train", "charlm", "--dataset", f"text:{tmp_path}"),
+                          "is a directory")
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    assert_one_line_error(run_cli("train", "charlm", "--dataset", f"text:{fifo}"),
+                          "not a regular file")
+    proc = run_cli("train", "charlm", "--seq-len", "100000")
+    assert_one_line_error(proc, "zen", "seq_len + 1")
+    assert "tmp" not in proc.stderr

@@ -137,7 +137,41 @@ def _load_checkpoint(path: str) -> dict:
     if not isinstance(ckpt, dict) or any(k not in ckpt for k in needed):
         raise CLIError(f"{path} is not a tinygrad-lite training checkpoint (missing "
                        f"{[k for k in needed if not isinstance(ckpt, dict) or k not in ckpt]})")
+    problem = _malformed(ckpt)
+    if problem:
+        raise CLIError(f"malformed checkpoint {path}: {problem}")
     return ckpt
+
+
+# what a checkpoint's run settings hold, and of which types (a hand-edited file is told apart
+# from a valid one here, before anything is built from it)
+_ARG_TYPES = {"dataset": str, "epochs": int, "batch_size": int, "lr": (int, float),
+              "optimizer": str, "seed": int, "seq_len": int}
+
+
+def _malformed(ckpt: dict) -> str:
+    """What is wrong with a checkpoint's structure ('' when nothing)."""
+    from .models import MODELS  # noqa: PLC0415
+    if not isinstance(ckpt["model"], str) or ckpt["model"] not in MODELS:
+        return f"'model' is {ckpt['model']!r}, not one of {list(MODELS)}"
+    for key in ("model_state", "optimizer_state", "args", "rng_state", "history"):
+        if not isinstance(ckpt[key], dict):
+            return f"{key!r} is a {type(ckpt[key]).__name__}, not a dict"
+    if isinstance(ckpt["epoch"], bool) or not isinstance(ckpt["epoch"], int) or ckpt["epoch"] < 0:
+        return f"'epoch' is {ckpt['epoch']!r}, not a count of epochs"
+    for key, kind in _ARG_TYPES.items():
+        value = ckpt["args"].get(key)
+        if isinstance(value, bool) or not isinstance(value, kind):
+            return f"args[{key!r}] is {value!r}"
+    if ckpt["args"]["optimizer"] not in OPTIMIZERS:
+        return f"args['optimizer'] is {ckpt['args']['optimizer']!r}, not one of {OPTIMIZERS}"
+    for key in ("seed", "cpu"):
+        if key not in ckpt["rng_state"]:
+            return f"rng_state has no {key!r}"
+    for key in ("train_loss", "train_acc", "test_loss", "test_acc"):
+        if not isinstance(ckpt["history"].get(key), (list, tuple)):
+            return f"history[{key!r}] is missing or not a list"
+    return ""
 
 
 def _resolve(args, saved: Optional[dict]) -> dict:

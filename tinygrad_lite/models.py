@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Callable, Iterable, Optional
 
 import numpy as np
@@ -65,15 +64,7 @@ def _synthetic_regression(n: int, seed: int, noise: float = 0.05) -> TensorDatas
 
 def _text_splits(path: Optional[str], seq_len: int) -> tuple:
     if path is None:
-        import tempfile  # noqa: PLC0415
-        # TextFile reads files; hand it the bundled corpus through a private temporary one
-        with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False,
-                                         encoding="utf-8") as f:
-            f.write(zen_text())
-        try:
-            ds = TextFile(f.name, seq_len=seq_len, stride=max(1, seq_len // 4))
-        finally:
-            Path(f.name).unlink()
+        ds = TextFile("zen", seq_len=seq_len, stride=max(1, seq_len // 4), text=zen_text())
         name = "zen"
     else:
         ds = TextFile(path, seq_len=seq_len, stride=max(1, seq_len // 4))

@@ -416,6 +416,21 @@ class CIFAR10(_ArrayImages):
 
 
 # -- text --------------------------------------------------------------------------------------
+def _read_text(path: Path) -> str:
+    if not path.exists():
+        raise FileNotFoundError(f"TextFile: {path} does not exist")
+    if path.is_dir():
+        raise DatasetFormatError(f"TextFile: {path} is a directory, not a text file")
+    if not path.is_file():
+        raise DatasetFormatError(f"TextFile: {path} is not a regular file (a FIFO or device?)")
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise DatasetFormatError(f"{path}: not UTF-8 text ({e})") from None
+    except OSError as e:
+        raise DatasetFormatError(f"{path}: cannot read ({type(e).__name__}: {e})") from None
+
+
 class TextFile(Dataset):
     """A UTF-8 text file as a character-level language-modelling dataset.
 
@@ -424,16 +439,13 @@ class TextFile(Dataset):
     """
 
     def __init__(self, path: PathLike, seq_len: int = 64, stride: Optional[int] = None,
-                 vocab: Optional[Sequence[str]] = None):
+                 vocab: Optional[Sequence[str]] = None, text: Optional[str] = None):
+        """`text` given: use it, and `path` only as its name in messages (no file is read)."""
         path = Path(path)
         if isinstance(seq_len, bool) or not isinstance(seq_len, int) or seq_len <= 0:
             raise ValueError(f"TextFile: seq_len must be a positive int, got {seq_len!r}")
-        if not path.is_file():
-            raise FileNotFoundError(f"TextFile: {path} does not exist")
-        try:
-            text = path.read_text(encoding="utf-8")
-        except UnicodeDecodeError as e:
-            raise DatasetFormatError(f"{path}: not UTF-8 text ({e})") from None
+        if text is None:
+            text = _read_text(path)
         if len(text) < seq_len + 1:
             raise DatasetFormatError(f"{path}: {len(text)} characters, need at least "
                                      f"seq_len + 1 = {seq_len + 1}")
