@@ -177,3 +177,50 @@ def test_cifar_float_labels_are_refused(tmp_path):
         (tmp_path / name).write_bytes(pickle.dumps(batch, protocol=2))
     with pytest.raises(DatasetFormatError, match="data_batch_1.*labels"):
         CIFAR10(tmp_path)
+
+
+def test_set_num_threads_reaches_the_blas():
+    pytest.importorskip("threadpoolctl", reason="set_num_threads needs threadpoolctl")
+    before = tl.get_num_threads()
+    try:
+        tl.set_num_threads(1)
+        assert tl.get_num_threads() == 1
+        tl.set_num_threads(2)
+        assert tl.get_num_threads() in (1, 2)       # a BLAS built for one thread stays at one
+    finally:
+        tl.set_num_threads(max(1, before))
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ValueError, match="set_num_threads"):
+            tl.set_num_threads(bad)
+
+
+# -- pickling and deep-copying follow torch ----------------------------------------------------
+def test_pickle_drops_the_graph_and_deepcopy_refuses_non_leaves():
+    import copy
+    import pickle
+    x = tl.ones(1000, requires_grad=True)
+    y = (x * 2).exp()
+    back = pickle.loads(pickle.dumps(y))
+    assert back.grad_fn is None and back.requires_grad and back.is_leaf
+    np.testing.assert_array_equal(back.detach().numpy(), y.detach().numpy())
+    assert len(pickle.dumps(y)) < len(pickle.dumps(x)) + 1000     # no saved activations inside
+    with pytest.raises(RuntimeError, match="deepcopy: only leaf tensors"):
+        copy.deepcopy(y)
+
+
+def test_deepcopy_keeps_views_sharing_memory_and_parameters_their_class():
+    import copy
+
+    import tinygrad_lite.nn as nn
+    base = tl.zeros(4)
+    view = base[1:3]
+    base2, view2 = copy.deepcopy((base, view))
+    view2.fill_(5.0)
+    np.testing.assert_array_equal(base2.numpy(), [0, 5, 5, 0])
+    np.testing.assert_array_equal(base.numpy(), [0, 0, 0, 0])
+    m = nn.Linear(3, 2)
+    m.weight.grad = tl.ones(2, 3)
+    m2 = copy.deepcopy(m)
+    assert isinstance(m2.weight, nn.Parameter) and m2.weight.requires_grad
+    assert m2.weight.data is not m.weight.data
+    np.testing.assert_array_equal(m2.weight.grad.numpy(), np.ones((2, 3)))

@@ -153,8 +153,15 @@ def linspace(start, end, steps, dtype=None, device=None, requires_grad=False) ->
             raise TypeError(f"linspace: {name} must be a number, got {type(v).__name__} {v!r}")
     if steps < 0:
         raise ValueError(f"linspace: number of steps must be non-negative, got {steps}")
-    return _finish(np.linspace(start, end, int(steps)), dtype or D.get_default_dtype(), device,
-                   requires_grad)
+    ends = []
+    for name, v in (("start", start), ("end", end)):
+        if isinstance(v, Tensor) and v.ndim:
+            raise ValueError(f"linspace: {name} must be a number or a 0-d tensor, got shape "
+                             f"{tuple(v.shape)}")
+        # a tensor's own dtype must not set the precision: the grid is computed in float64
+        ends.append(v.item() if isinstance(v, Tensor) else v)
+    return _finish(np.linspace(ends[0], ends[1], int(steps)), dtype or D.get_default_dtype(),
+                   device, requires_grad)
 
 
 def eye(n, m=None, dtype=None, device=None, requires_grad=False) -> Tensor:

@@ -15,7 +15,7 @@ from .ops import extra as X
 from .ops import linalg as L
 from .ops import movement as M
 from .tensor import (Tensor, _axes, _binary, _const, _dim, _floating, _like, _nondiff_binary,
-                     where)
+                     _var_dim, where)
 
 __all__ = [
     "tan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh", "arcsin", "arccos",
@@ -128,7 +128,10 @@ def cumprod(input, dim, dtype=None) -> Tensor:
         x = x.to(dtype)
     elif x.dtype.kind in "biu":
         x = x.to(D.int64)
-    return X.Cumprod.apply(x, axis=_dim(dim, x.ndim, "cumprod"))
+    d = _dim(dim, x.ndim, "cumprod")
+    if not x.ndim:                  # a 0-d scan is the 0-d input itself (as in torch)
+        return X.Cumprod.apply(x.reshape(1), axis=0).reshape(())
+    return X.Cumprod.apply(x, axis=d)
 
 
 def diff(input, n=1, dim=-1, prepend=None, append=None) -> Tensor:
@@ -153,6 +156,8 @@ def diff(input, n=1, dim=-1, prepend=None, append=None) -> Tensor:
                 raise ValueError(f"diff: {name} of shape {tuple(extra.shape)} does not match "
                                  f"input of shape {tuple(x.shape)} except along dim {d}")
         parts.append(extra)
+    if n == 0:                      # torch checks prepend/append, then ignores them
+        return x.clone()
     if len(parts) > 1:
         x = M.cat(parts, d)
     for _ in range(n):
@@ -292,6 +297,7 @@ def baddbmm(input, batch1, batch2, *, beta=1, alpha=1) -> Tensor:
 def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None) -> tuple:
     """(var, mean) over dim, with var's correction rules."""
     x = _need_float(_t(input, "var_mean"), "var_mean")
+    dim, unbiased = _var_dim("var_mean", dim, unbiased, keepdim, correction)
     dim = _axes(dim, x.ndim, op="var_mean")
     return x.var(dim, unbiased, keepdim, correction), x.mean(dim, keepdim)
 
@@ -299,6 +305,7 @@ def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None) 
 def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None) -> tuple:
     """(std, mean) over dim, with std's correction rules."""
     x = _need_float(_t(input, "std_mean"), "std_mean")
+    dim, unbiased = _var_dim("std_mean", dim, unbiased, keepdim, correction)
     dim = _axes(dim, x.ndim, op="std_mean")
     return x.std(dim, unbiased, keepdim, correction), x.mean(dim, keepdim)
 

@@ -439,9 +439,11 @@ def _quantile(op: str, input, q, dim, keepdim: bool, interpolation: str, ignore_
     if ignore_nan:
         last = n - nan.sum(axis=-1, keepdims=True) - 1        # -1 where all are nan
         ranks = qa * last.astype(x.dtype)
-        ranks = xp.where(last < 0, n - 1, ranks)
+        masked = last < 0
+        ranks = xp.where(masked, n - 1, ranks)
     else:
-        ranks = xp.where(nan[..., -1:], n - 1, qa * (n - 1)).astype(x.dtype)
+        last, masked = n - 1, nan[..., -1:]
+        ranks = xp.where(masked, n - 1, qa * (n - 1)).astype(x.dtype)
     lo = xp.floor(ranks).astype(np.int64)
     hi = xp.ceil(ranks).astype(np.int64)
     if interpolation == "nearest":
@@ -452,7 +454,15 @@ def _quantile(op: str, input, q, dim, keepdim: bool, interpolation: str, ignore_
         out = v.gather(-1, _const(hi))
     else:
         below, above = v.gather(-1, _const(lo)), v.gather(-1, _const(hi))
-        w = 0.5 if interpolation == "midpoint" else _const((ranks - lo).astype(x.dtype))
+        if interpolation == "midpoint":
+            w = 0.5
+        elif isinstance(q, Tensor) and q.requires_grad:
+            # torch differentiates q through the weight q * last - lo (rows pinned by nan: none)
+            scale = _const(xp.asarray(last, dtype=x.dtype))
+            w = where(_const(masked), 0.0,
+                      q.reshape(-1).to(x.dtype) * scale - _const(lo.astype(x.dtype)))
+        else:
+            w = _const((ranks - lo).astype(x.dtype))
         out = below + (above - below) * w
     # out is (..., Q); torch puts the q dimension first
     out = out.permute(out.ndim - 1, *range(out.ndim - 1))

@@ -240,6 +240,29 @@ class Tensor:
         """Same data (shared), no graph."""
         return Tensor._make(self.data, False, None, self._version)
 
+    # -- copying and pickling, as torch does ------------------------------------------------
+    def __reduce_ex__(self, protocol):
+        """Data, device and requires_grad travel; the graph, the gradient and hooks do not (an
+        unpickled tensor is a leaf: pickling a result must not carry its saved activations)."""
+        return (_rebuild_tensor, (type(self), backend.to_device(self.data, "cpu"),
+                                  str(self.device), self.requires_grad))
+
+    def __deepcopy__(self, memo):
+        """A leaf's copy with fresh memory; views copied together keep sharing it."""
+        if self.grad_fn is not None:
+            raise RuntimeError(f"deepcopy: only leaf tensors can be deep-copied, not the result "
+                               f"of an op (shape {tuple(self.shape)}, made by "
+                               f"{type(self.grad_fn).__name__}); detach() or clone() it first")
+        t = object.__new__(type(self))
+        memo[id(self)] = t
+        t.data = _copy_array(self.data, memo)
+        t.requires_grad = self.requires_grad
+        t.grad = None if self.grad is None else self.grad.__deepcopy__(memo)
+        t.grad_fn = None
+        t._ver = None
+        t._hooks = None
+        return t
+
     def detach_(self) -> "Tensor":
         self.grad_fn = None
         self.requires_grad = False
@@ -395,8 +418,10 @@ class Tensor:
 
     def div(self, other, rounding_mode=None) -> "Tensor":
         if rounding_mode is not None:
-            return _nondiff_binary(self, other, "floor_divide" if rounding_mode == "floor"
-                                   else "trunc_divide")
+            if rounding_mode not in ("floor", "trunc"):
+                raise ValueError(f"div: rounding_mode must be None, 'trunc' or 'floor', got "
+                                 f"{rounding_mode!r}")
+            return _binary(E.RoundingDiv, self, other, mode=rounding_mode)
         if self.dtype.kind != "f" and not (isinstance(other, Tensor) and other.dtype.kind == "f"):
             return _binary(E.Div, self.float(), other)   # true division of integers gives floats
         return _binary(E.Div, self, other)
@@ -595,17 +620,17 @@ class Tensor:
         return _const(backend.array_module(self.data).isfinite(self.data))
 
     def floor(self):
-        return _const(backend.array_module(self.data).floor(self.data))
+        return E.Rounding.apply(self, fn="floor")
 
     def ceil(self):
-        return _const(backend.array_module(self.data).ceil(self.data))
+        return E.Rounding.apply(self, fn="ceil")
 
     def round(self, decimals: int = 0):
         decimals = M._int(decimals, "round", "decimals")
-        return _const(backend.array_module(self.data).round(self.data, decimals))
+        return E.Rounding.apply(self, fn="round", decimals=decimals)
 
     def trunc(self):
-        return _const(backend.array_module(self.data).trunc(self.data))
+        return E.Rounding.apply(self, fn="trunc")
 
     def argmax(self, dim=None, keepdim=False):
         return R.arg_reduce(self, "argmax", dim, keepdim)
@@ -1088,9 +1113,11 @@ class Tensor:
                                 kind="min")
 
     def var(self, dim=None, unbiased=None, keepdim=False, correction=None):
+        dim, unbiased = _var_dim("var", dim, unbiased, keepdim, correction)
         return R.var(self, dim, _correction(unbiased, correction), keepdim)
 
     def std(self, dim=None, unbiased=None, keepdim=False, correction=None):
+        dim, unbiased = _var_dim("std", dim, unbiased, keepdim, correction)
         return R.var(self, dim, _correction(unbiased, correction), keepdim, "std").sqrt()
 
     def norm(self, p="fro", dim=None, keepdim=False):
@@ -1107,7 +1134,10 @@ class Tensor:
         return R.LogSoftmax.apply(_floating(self), axis=_dim(dim, self.ndim, "log_softmax"))
 
     def cumsum(self, dim):
-        return R.Cumsum.apply(self, axis=_dim(dim, self.ndim, "cumsum"))
+        d = _dim(dim, self.ndim, "cumsum")
+        if not self.ndim:           # a 0-d scan is the 0-d input itself (as in torch)
+            return R.Cumsum.apply(self.reshape(1), axis=0).reshape(())
+        return R.Cumsum.apply(self, axis=d)
 
     def cumprod(self, dim, dtype=None):
         return FX.cumprod(self, dim, dtype)
@@ -1189,7 +1219,22 @@ class Tensor:
         return tuple(self.select(dim, i) for i in range(self.shape[_dim(dim, self.ndim, "unbind")]))
 
     def narrow(self, dim, start, length):
+        if not self.ndim:
+            raise ValueError("narrow: cannot be applied to a 0-d tensor")
         d = _dim(dim, self.ndim, "narrow")
+        if isinstance(start, Tensor):
+            if start.ndim or start.dtype.kind not in "iu":
+                raise TypeError(f"narrow: a tensor start must be 0-d and integral, got shape "
+                                f"{tuple(start.shape)} {start.dtype}")
+            start = start.item()
+        start, length, n = operator.index(start), operator.index(length), self.shape[d]
+        if not -n <= start <= n:
+            raise IndexError(f"narrow: start {start} out of range [{-n}, {n}] for dimension {d} "
+                             f"of shape {tuple(self.shape)}")
+        start = start + n if start < 0 else start
+        if length < 0 or start + length > n:
+            raise ValueError(f"narrow: start ({start}) + length ({length}) must lie within "
+                             f"dimension {d} of size {n} (length non-negative)")
         return self[(slice(None),) * d + (slice(start, start + length),)]
 
     def select(self, dim, index):
@@ -1429,6 +1474,16 @@ def _shape_arg(shape, op="shape") -> tuple:
                         f"{tuple(shape)!r}") from None
 
 
+def _var_dim(op, dim, unbiased, keepdim, correction):
+    """torch's var(input, unbiased) overload: a bool in dim's place is `unbiased`, over all dims."""
+    if not isinstance(dim, (builtins.bool, np.bool_)):
+        return dim, unbiased
+    if unbiased is not None or keepdim or correction is not None:
+        raise TypeError(f"{op}: a bool second argument is `unbiased` (torch's {op}(input, "
+                        f"unbiased)); it takes no dim, keepdim or correction with it")
+    return None, builtins.bool(dim)
+
+
 def _correction(unbiased, correction):
     if correction is not None:
         return correction
@@ -1439,6 +1494,33 @@ def _correction(unbiased, correction):
 
 def _const(array) -> Tensor:
     return Tensor._make(array, False, None, None)
+
+
+def _rebuild_tensor(cls, array, device, requires_grad):
+    t = Tensor._make(backend.to_device(array, device), False, None, None)
+    if cls is not Tensor:
+        t.__class__ = cls            # Parameter and other slot-less subclasses
+    t.requires_grad = requires_grad
+    return t
+
+
+def _copy_array(a, memo):
+    """A copy of a; a NumPy view copied with its base (memo by the base's id) stays a view of
+    that copy, at the same offset and strides, so deepcopy((base, view)) keeps them sharing."""
+    root = a
+    while isinstance(getattr(root, "base", None), np.ndarray):
+        root = root.base
+    if not isinstance(a, np.ndarray) or not root.flags.c_contiguous:
+        return a.copy()
+    key = ("tinygrad_lite.array", id(root))
+    root_copy = memo.get(key)
+    if root_copy is None:
+        root_copy = memo[key] = root.copy()
+        memo.setdefault(id(memo), []).append(root)     # keep root alive while memo is in use
+    if root is a:
+        return root_copy
+    offset = a.ctypes.data - root.ctypes.data
+    return np.ndarray(a.shape, a.dtype, buffer=root_copy, offset=offset, strides=a.strides)
 
 
 def _floating(t: Tensor) -> Tensor:
@@ -1456,11 +1538,11 @@ def _like(value, ref: Tensor) -> Tensor:
     return _const(xp.asarray(value))
 
 
-def _binary(op, a: Tensor, b, reflected=False) -> Tensor:
+def _binary(op, a: Tensor, b, reflected=False, **params) -> Tensor:
     """Promote dtypes as torch does, then apply op (to (b, a) when reflected)."""
     if type(b) is builtins.float and a.data.dtype.kind == "f":
         # the most common case (x * 0.5 on a float tensor) skips the checks below
-        return op.apply(b, a) if reflected else op.apply(a, b)
+        return op.apply(b, a, **params) if reflected else op.apply(a, b, **params)
     if isinstance(b, Tensor):
         if a.dtype != b.dtype:
             dt = D.promote(a.dtype, b.dtype, a.ndim == 0, b.ndim == 0)
@@ -1477,13 +1559,13 @@ def _binary(op, a: Tensor, b, reflected=False) -> Tensor:
         # a Python number stays a number: NumPy keeps the array's dtype for it
     elif isinstance(b, (np.ndarray, list, tuple)) or hasattr(b, "__cuda_array_interface__"):
         b = _like(b, a)
-        return _binary(op, a, b, reflected)
+        return _binary(op, a, b, reflected, **params)
     else:
         # not NotImplemented: `"a" * t` would then call t.__index__ and fail with a riddle
         raise TypeError(f"{op.name().lower()}: unsupported operand of type {type(b).__name__} "
                         f"with a tensor of shape {tuple(a.shape)} {a.dtype}")
     try:
-        return op.apply(b, a) if reflected else op.apply(a, b)
+        return op.apply(b, a, **params) if reflected else op.apply(a, b, **params)
     except ValueError:
         if a.device == b.device and not _broadcastable(a.shape, b.shape):
             x, y = (b, a) if reflected else (a, b)

@@ -278,6 +278,33 @@ class Sign(Function):
         return grad * 0.0
 
 
+class Rounding(Function):
+    """y = floor, ceil, trunc or round(x, decimals): piecewise constant, so dx = 0 (as torch)"""
+
+    def forward(self, x, fn, decimals=0):
+        if x.dtype.kind in "biu" and fn != "round":
+            return x.copy()         # integers are already whole (torch keeps their dtype)
+        xp = array_module(x)
+        return xp.round(x, decimals) if fn == "round" else getattr(xp, fn)(x)
+
+    def backward(self, grad):
+        return _zeros_like(grad)
+
+
+class RoundingDiv(Function):
+    """y = a / b rounded down ("floor") or toward zero ("trunc");  da = db = 0 (as torch)"""
+
+    def forward(self, a, b, mode):
+        xp = array_module(a)
+        if mode == "floor":
+            return xp.floor_divide(a, b)
+        out = xp.trunc(a / b)
+        return out.astype(a.dtype) if a.dtype.kind in "biu" else out
+
+    def backward(self, grad):
+        return _zeros_like(grad), _zeros_like(grad)
+
+
 class Sin(Function):
     """y = sin(x);  dx = dy * cos(x)"""
 

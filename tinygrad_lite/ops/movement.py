@@ -526,7 +526,7 @@ def argsort(x, dim=-1, descending=False):
     xp = array_module(x.data)
     d = _dim(dim, x.ndim, "argsort")
     data = -x.data if descending and x.dtype.kind != "b" else x.data
-    idx = xp.argsort(data, axis=d, kind="stable")
+    idx = xp.argsort(data, axis=d, kind="stable").reshape(x.shape)   # 0-d stays 0-d
     return _const(idx.astype(np.int64))
 
 
@@ -612,13 +612,11 @@ def pad(x, pad_widths, mode="constant", value=0.0):
     widths = [(0, 0)] * (x.ndim - k)
     for i in range(k - 1, -1, -1):
         widths.append((int(pad_widths[2 * i]), int(pad_widths[2 * i + 1])))
+    # negative pads crop first; circular then wraps around the cropped input (as torch does)
+    if mode in ("constant", "circular") and any(lo < 0 or hi < 0 for lo, hi in widths):
+        slices = tuple(slice(max(-lo, 0), n - max(-hi, 0)) for (lo, hi), n in zip(widths, x.shape))
+        return pad(x[slices], [max(p, 0) for p in pad_widths], mode, value)
     if mode == "constant":
-        if any(lo < 0 or hi < 0 for lo, hi in widths):
-            out = x
-            slices = tuple(slice(max(-lo, 0), n - max(-hi, 0))
-                           for (lo, hi), n in zip(widths, x.shape))
-            out = out[slices]
-            return pad(out, [max(p, 0) for p in pad_widths], mode, value)
         return PadConstant.apply(x, widths=tuple(widths), value=value)
     if mode not in ("reflect", "replicate", "circular"):
         raise ValueError(f"pad: mode must be constant, reflect, replicate or circular, "
