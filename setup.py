@@ -18,6 +18,11 @@ TEST = [
     "nvidia-cuda-nvrtc==13.*",
     "nvidia-cuda-runtime==13.*",
     "nvidia-cuda-crt==13.*",
+    # multi-process tests: mpi4py with MPICH's wheel (a working mpiexec without a system MPI)
+    "mpi4py>=4",
+    "mpich>=4",
+    "threadpoolctl>=3",
+    "safetensors>=0.4",
 ]
 
 setup(
@@ -34,9 +39,11 @@ setup(
                                                  "kernels/tile_mma.cuh"])],
     install_requires=["numpy>=1.24"],
     extras_require={
-        "cli": ["scikit-learn>=1.3", "tqdm>=4.60", "matplotlib>=3.7"],
+        "cli": ["scikit-learn>=1.3", "tqdm>=4.60", "matplotlib>=3.7", "threadpoolctl>=3"],
         "test": TEST,
         "cuda": ["cupy-cuda13x>=14"],
+        "distributed": ["mpi4py>=4", "mpich>=4"],
+        "formats": ["safetensors>=0.4"],
     },
     entry_points={"console_scripts": ["tinygrad-lite=tinygrad_lite.cli:main"]},
 )

@@ -138,7 +138,9 @@ def run(repeat: int = 20, quick: bool = False) -> list[dict]:
     if not torch.cuda.is_available():
         raise RuntimeError("kernels suite: torch sees no CUDA device")
     flags = _pin_torch_flags(torch)
-    print(f"tinygrad_lite kernels: allow_tf32={kernels.get_allow_tf32()}")
+    kernels.set_allow_tf32(True)           # the same TF32 choice as torch's flags above
+    print(f"tinygrad_lite kernels: allow_tf32 conv={kernels.get_allow_tf32('conv')}, "
+          f"attention={kernels.get_allow_tf32('attention')}")
     rows = _attention_rows(torch, cp, kernels, repeat, quick)
     rows += _conv_rows(torch, cp, kernels, repeat, quick)
     if rows:

@@ -197,7 +197,7 @@ def test_stats_and_switches():
     assert kernel_stats() == kernels.stats()
     reset_kernel_stats()
     assert kernels.stats() == {}
-    old = kernels.get_allow_tf32()
+    old = {fam: kernels.get_allow_tf32(fam) for fam in ("conv", "attention")}
     try:
         kernels.set_allow_tf32(False)
         assert kernels._mode("float") == kernels.MODE_EXACT
@@ -205,8 +205,14 @@ def test_stats_and_switches():
         assert kernels._mode("__half") == kernels.MODE_HALF
         kernels.set_allow_tf32(True)
         assert kernels._mode("float") == kernels.MODE_TF32
+        kernels.set_allow_tf32(False, "attention")
+        assert kernels._mode("float", family="attention") == kernels.MODE_EXACT
+        assert kernels._mode("float", family="conv") == kernels.MODE_TF32
+        with pytest.raises(ValueError, match="family"):
+            kernels.set_allow_tf32(True, "matmul")
     finally:
-        kernels.set_allow_tf32(old)
+        for fam, flag in old.items():
+            kernels.set_allow_tf32(flag, fam)
 
 
 def test_supports_predicates():

@@ -349,12 +349,19 @@ def test_save_reports_bad_targets(tmp_path):
         tl.save({"a": object()}, tmp_path / "o.tl")
 
 
-def test_load_refuses_torch_checkpoints(tmp_path):
-    torch = pytest.importorskip("torch")
+def test_load_reads_torch_checkpoints_but_refuses_code_in_them(tmp_path):
+    torch = pytest.importorskip("torch", reason="torch is needed")
     path = tmp_path / "torch.pt"
-    torch.save({"w": torch.zeros(3)}, path)
-    with pytest.raises(RuntimeError, match=r"load: .*torch.pt is .*not"):
-        tl.load(path)
+    torch.save({"w": torch.arange(3.0)}, path)
+    assert tl.load(path)["w"].numpy().tolist() == [0.0, 1.0, 2.0]
+
+    class Payload:
+        def __reduce__(self):
+            return (print, ("this must never run",))
+    bad = tmp_path / "bad.pt"
+    torch.save({"w": Payload()}, bad)
+    with pytest.raises(RuntimeError, match=r"bad.pt.*builtins.print"):
+        tl.load(bad)
 
 
 # -- CLI ---------------------------------------------------------------------------------------

@@ -3,6 +3,9 @@ import io
 import json
 import math
 import os
+import struct
+import tracemalloc
+import zipfile
 from collections import OrderedDict
 
 import numpy as np
@@ -174,3 +177,141 @@ def test_map_location_dict_and_callable(tmp_path):
         tl.load(path, map_location=lambda t, loc: t.numpy())
     with pytest.raises(ValueError, match="unknown device 'tpu'"):
         tl.load(path, map_location={"cuda": "tpu"})
+
+
+# -- hostile archives and interrupted saves (issue 15) ---------------------------------------
+
+def test_compressed_entries_are_refused(tmp_path):
+    path = tmp_path / "small.npz"
+    tl.save({"w": tl.zeros(1000)}, path)
+    with zipfile.ZipFile(path) as z:
+        assert all(i.compress_type == zipfile.ZIP_STORED for i in z.infolist())
+        entries = {i.filename: z.read(i) for i in z.infolist()}
+    squeezed = tmp_path / "squeezed.npz"
+    with zipfile.ZipFile(squeezed, "w", zipfile.ZIP_DEFLATED) as z:
+        for n, d in entries.items():
+            z.writestr(n, d)
+    with pytest.raises(RuntimeError, match="squeezed.npz .*'a0.npy' is compressed"):
+        tl.load(squeezed)
+
+
+def test_deflate_bomb_inflates_nothing(tmp_path):
+    path = tmp_path / "bomb.npz"
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "<f4", "fortran_order": False,
+                                                  "shape": (64 << 20,)})
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("__structure__.npy", _npy(np.array(json.dumps(
+            {"format": "tinygrad_lite.checkpoint", "version": 1, "root": {"ndarray": "a0"}}))))
+        with z.open("a0.npy", "w", force_zip64=True) as w:
+            w.write(header.getvalue())
+            zeros = bytes(1 << 20)
+            for _ in range(256):                       # 256 MB of zeros
+                w.write(zeros)
+    assert path.stat().st_size < 2 << 20
+    tracemalloc.start()
+    try:
+        with pytest.raises(RuntimeError, match="bomb.npz .*is compressed"):
+            tl.load(path)
+        assert tracemalloc.get_traced_memory()[1] < 1 << 20
+    finally:
+        tracemalloc.stop()
+
+
+def _npy(arr) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, arr)
+    return buf.getvalue()
+
+
+def _patch_central_sizes(data: bytes, name: bytes, compressed: int, size: int) -> bytes:
+    at = data.rindex(b"PK\x01\x02", 0, data.rindex(name))
+    return data[:at + 20] + struct.pack("<II", compressed, size) + data[at + 28:]
+
+
+def test_declared_sizes_out_of_proportion_to_the_file(tmp_path):
+    path = tmp_path / "ck.npz"
+    tl.save({"w": tl.ones(100)}, path)
+    data = path.read_bytes()
+    for i, (c, s) in enumerate([(400, 1 << 30), (1 << 30, 1 << 30), (0xFFFFFFF0, 0xFFFFFFF0)]):
+        bad = tmp_path / f"sized{i}.npz"
+        bad.write_bytes(_patch_central_sizes(data, b"a0.npy", c, s))
+        with pytest.raises(RuntimeError, match=f"sized{i}.npz"):
+            tl.load(bad)
+    # a stored .npy whose header claims far more than the entry holds
+    liar = tmp_path / "liar.npz"
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "<f8", "fortran_order": False,
+                                                  "shape": (1 << 40, 1 << 20)})
+    with zipfile.ZipFile(liar, "w") as z:
+        z.writestr("__structure__.npy", _npy(np.array(json.dumps(
+            {"format": "tinygrad_lite.checkpoint", "version": 1, "root": {"ndarray": "a0"}}))))
+        z.writestr("a0.npy", header.getvalue() + bytes(64))
+    tracemalloc.start()
+    try:
+        with pytest.raises(RuntimeError, match=r"liar.npz .*declares shape \(1099511627776, "
+                                               r"1048576\)"):
+            tl.load(liar)
+        assert tracemalloc.get_traced_memory()[1] < 1 << 20
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.skipif(os.name != "posix", reason="stale temps are told by pid on POSIX")
+def test_stale_temp_files_of_dead_saves_are_removed(tmp_path):
+    path = tmp_path / "ck.npz"
+    stale = tmp_path / ".ck.npz.999999999-1.tmp"     # no process has that id
+    stale.write_bytes(b"half a checkpoint")
+    other = tmp_path / ".other.npz.999999999-1.tmp"  # another target's: not ours to remove
+    other.write_bytes(b"x")
+    tl.save({"v": tl.ones(2)}, path)
+    assert sorted(os.listdir(tmp_path)) == [".other.npz.999999999-1.tmp", "ck.npz"]
+
+
+@pytest.mark.skipif(os.name != "posix", reason="SIGKILL and the pid probe are POSIX")
+def test_kill_during_save_leaves_nothing_for_good(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+    path = tmp_path / "ck.npz"
+    code = ("import sys, tinygrad_lite as tl\nsd = {'w': tl.randn(1000, 1000)}\n"
+            "print('ready', flush=True)\nwhile True:\n    tl.save(sd, sys.argv[1])\n")
+    for _ in range(3):
+        proc = subprocess.Popen([sys.executable, "-c", code, str(path)],
+                                stdout=subprocess.PIPE)
+        assert proc.stdout.readline().strip() == b"ready"
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        proc.stdout.close()
+    assert len(os.listdir(tmp_path)) <= 4          # the checkpoint and at most one per kill
+    tl.save({"w": tl.ones(2)}, path)
+    assert os.listdir(tmp_path) == ["ck.npz"]
+    assert tl.load(path)["w"].tolist() == [1.0, 1.0]
+
+
+@pytest.mark.parametrize("name", ["ck.npz", "ck.pt"])
+def test_saving_to_a_directory_is_refused_up_front(tmp_path, name):
+    target = tmp_path / name
+    target.mkdir()
+    with pytest.raises(IsADirectoryError, match=f"save: cannot write .*{name}: it is a "
+                                                "directory"):
+        tl.save({"w": tl.ones(2)}, target)
+    assert os.listdir(tmp_path) == [name] and os.listdir(target) == []
+    with pytest.raises(IsADirectoryError, match=f"load: .*{name} is a directory"):
+        tl.load(target)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="umask modes are POSIX")
+@pytest.mark.parametrize("name", ["ck.npz", "ck.pt"])
+def test_checkpoints_follow_the_umask(tmp_path, name):
+    old = os.umask(0o022)
+    try:
+        tl.save({"w": tl.ones(2)}, tmp_path / name)
+        assert (tmp_path / name).stat().st_mode & 0o777 == 0o644
+        os.umask(0o027)
+        tl.save({"w": tl.ones(2)}, tmp_path / name)
+        assert (tmp_path / name).stat().st_mode & 0o777 == 0o640
+    finally:
+        os.umask(old)

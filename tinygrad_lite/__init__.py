@@ -27,28 +27,24 @@ from . import nn  # noqa: E402  (layers; need Tensor loaded)
 from . import optim  # noqa: E402  (optimizers and lr schedulers)
 from . import data, utils  # noqa: E402  (datasets and loaders; also as tl.utils.data)
 from . import viz  # noqa: E402  (graph pictures)
+from . import safetensors  # noqa: E402  (safetensors files; the package is imported lazily)
 
 __version__ = "0.1.0"
 
 _heap.keep_heap()   # freed arrays stay in the heap for the next step (see backend/heap.py)
 
 
-class _Cuda:
-    """`tl.cuda.is_available()`, as torch users write it."""
+from . import accelerator, backends, cuda  # noqa: E402  (torch.cuda, torch.backends names)
+from . import distributed  # noqa: E402  (process groups; mpi4py is imported only when used)
+from .legacy import make_types as _make_types  # noqa: E402
 
-    @staticmethod
-    def is_available() -> bool:
-        return cuda_is_available()
-
-    @staticmethod
-    def manual_seed(s: int) -> None:
-        manual_seed(s)
-
-    @staticmethod
-    def synchronize() -> None:
-        if cuda_is_available():
-            backend.get_cupy().cuda.Device().synchronize()
-            backend.raise_deferred()
+globals().update(_make_types("cpu"))       # FloatTensor, LongTensor, ... (torch's legacy types)
 
 
-cuda = _Cuda()
+def compile(model=None, *, fullgraph=False, dynamic=None, backend="inductor",  # noqa: F811
+            mode=None, options=None, disable=False):
+    """torch.compile's signature; returns `model` unchanged (there is no compiler here, and
+    eager mode is what runs). As a decorator without arguments it returns a pass-through."""
+    if model is None:
+        return lambda fn: fn
+    return model

@@ -69,16 +69,28 @@ def _filled(size, value, dtype, device, requires_grad, op):
     return t.requires_grad_(True) if requires_grad else t
 
 
-def zeros(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
-    return _filled(size, 0, dtype, device, requires_grad, "zeros")
+def _positional_or_keyword(args: tuple, size, op: str) -> tuple:
+    """torch takes the size as arguments (zeros(2, 3), zeros((2, 3))) or as size=(2, 3)."""
+    if size is None:
+        return args
+    if args:
+        raise TypeError(f"{op}: got the size both as arguments {args} and as size={size!r}")
+    return (size,)
 
 
-def ones(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
-    return _filled(size, 1, dtype, device, requires_grad, "ones")
+def zeros(*args, size=None, dtype=None, device=None, requires_grad=False) -> Tensor:
+    return _filled(_positional_or_keyword(args, size, "zeros"), 0, dtype, device, requires_grad,
+                   "zeros")
 
 
-def empty(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
-    return _filled(size, 0, dtype, device, requires_grad, "empty")
+def ones(*args, size=None, dtype=None, device=None, requires_grad=False) -> Tensor:
+    return _filled(_positional_or_keyword(args, size, "ones"), 1, dtype, device, requires_grad,
+                   "ones")
+
+
+def empty(*args, size=None, dtype=None, device=None, requires_grad=False) -> Tensor:
+    return _filled(_positional_or_keyword(args, size, "empty"), 0, dtype, device, requires_grad,
+                   "empty")
 
 
 def full(size, fill_value, dtype=None, device=None, requires_grad=False, *,
@@ -169,13 +181,17 @@ def eye(n, m=None, dtype=None, device=None, requires_grad=False) -> Tensor:
     return _finish(np.eye(n, m), dtype or D.get_default_dtype(), device, requires_grad)
 
 
-def rand(*size, dtype=None, device=None, requires_grad=False, generator=None) -> Tensor:
+def rand(*args, size=None, dtype=None, device=None, requires_grad=False,
+         generator=None) -> Tensor:
+    size = _positional_or_keyword(args, size, "rand")
     dev = device if device is not None else backend.get_default_device()
     dt = D.to_dtype(dtype) if dtype is not None else D.get_default_dtype()
     return _finish(R.uniform(_size(size, "rand"), 0.0, 1.0, dt, dev), dt, dev, requires_grad)
 
 
-def randn(*size, dtype=None, device=None, requires_grad=False, generator=None) -> Tensor:
+def randn(*args, size=None, dtype=None, device=None, requires_grad=False,
+          generator=None) -> Tensor:
+    size = _positional_or_keyword(args, size, "randn")
     dev = device if device is not None else backend.get_default_device()
     dt = D.to_dtype(dtype) if dtype is not None else D.get_default_dtype()
     return _finish(R.normal(_size(size, "randn"), 0.0, 1.0, dt, dev), dt, dev, requires_grad)

@@ -5,7 +5,7 @@ import numpy as np
 
 from . import backend
 
-_state = {"seed": 0, "cpu": np.random.default_rng(0), "cuda": None}
+_state = {"seed": 0, "cpu": np.random.default_rng(0), "cuda": None, "cuda_seed": 0}
 
 
 _SEED_RANGE = (-(1 << 63), (1 << 64) - 1)
@@ -19,8 +19,19 @@ def manual_seed(seed: int) -> None:
         raise ValueError(f"manual_seed: seed must be in [{_SEED_RANGE[0]}, {_SEED_RANGE[1]}], "
                          f"got {seed}")
     seed %= 1 << 64
-    _state["seed"] = seed
+    _state["seed"] = _state["cuda_seed"] = seed
     _state["cpu"] = np.random.default_rng(seed)
+    _state["cuda"] = None
+
+
+def manual_seed_cuda(seed: int) -> None:
+    """Seed only the GPU's generator (torch.cuda.manual_seed); parameters are drawn on the CPU
+    generator, so this reaches dropout masks and other draws made on the device."""
+    seed = int(seed)
+    if not _SEED_RANGE[0] <= seed <= _SEED_RANGE[1]:
+        raise ValueError(f"cuda.manual_seed: seed must be in [{_SEED_RANGE[0]}, "
+                         f"{_SEED_RANGE[1]}], got {seed}")
+    _state["cuda_seed"] = seed % (1 << 64)
     _state["cuda"] = None
 
 
@@ -36,7 +47,7 @@ def generator(device="cpu"):
     if backend.Device(device) == "cuda":
         if _state["cuda"] is None:
             cp = backend.get_cupy()
-            _state["cuda"] = cp.random.default_rng(_state["seed"])
+            _state["cuda"] = cp.random.default_rng(_state["cuda_seed"])
         return _state["cuda"]
     return _state["cpu"]
 

@@ -104,8 +104,10 @@ class Tensor:
     def _make(cls, data, requires_grad, grad_fn, version):
         """Wrap an array without checks (the fast path every op output takes)."""
         t = object.__new__(cls)
-        # NumPy reductions hand back scalars; the type test first spares ndarrays a shape tuple
-        if type(data) is not np.ndarray and not hasattr(data, "shape"):
+        # NumPy reductions hand back scalars (which have a shape but take no in-place write);
+        # the type test first keeps ndarrays on the fast path
+        if type(data) is not np.ndarray and (isinstance(data, np.generic)
+                                             or not hasattr(data, "shape")):
             data = np.asarray(data)
         t.data = data
         t.requires_grad = requires_grad
@@ -155,6 +157,22 @@ class Tensor:
     @property
     def is_cuda(self) -> bool:
         return self.device == "cuda"
+
+    @property
+    def is_cpu(self) -> bool:
+        return self.device == "cpu"
+
+    @property
+    def is_mps(self) -> bool:
+        return False            # torch's other device kinds do not exist here
+
+    @property
+    def is_xpu(self) -> bool:
+        return False
+
+    @property
+    def is_meta(self) -> bool:
+        return False
 
     @property
     def T(self) -> "Tensor":
@@ -380,6 +398,11 @@ class Tensor:
         hooks[handle.id] = hook
         return handle
 
+    def register_post_accumulate_grad_hook(self, hook) -> RemovableHandle:
+        """hook(self) runs after this leaf's .grad took in its last contribution of a backward"""
+        from .autograd.engine import register_post_accumulate_grad_hook
+        return register_post_accumulate_grad_hook(self, hook)
+
     def backward(self, gradient=None, retain_graph: Optional[bool] = None,
                  create_graph: bool = False, inputs=None) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's `.grad`."""
@@ -387,6 +410,16 @@ class Tensor:
         _backward(self, gradient, retain_graph, create_graph, inputs=inputs)
 
     # -- repr ---------------------------------------------------------------------------
+    def __format__(self, spec: str) -> str:
+        """f"{loss:.4f}" formats a one-element tensor's value, as torch does; an empty spec is
+        the repr; other specs on larger tensors are refused, as torch refuses them."""
+        if self.data.ndim == 0:
+            return format(self.item(), spec)
+        if not spec:
+            return repr(self)
+        raise TypeError(f"format: unsupported format string {spec!r} for a tensor of shape "
+                        f"{tuple(self.shape)}; format t.item() or t.tolist() instead")
+
     def __repr__(self) -> str:
         arr = backend.to_device(self.data, "cpu")
         body = np.array2string(arr, separator=", ", prefix="tensor(", precision=4,

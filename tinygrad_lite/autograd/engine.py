@@ -7,9 +7,61 @@ of its incoming gradients (a value reused twice gets both contributions before i
 from __future__ import annotations
 
 import time
+import weakref
 
 from .function import _FREED, Function
 from .grad_mode import enable_grad, no_grad, state
+
+
+# id(leaf) -> (weakref to the leaf, {handle id: hook}): Tensor.register_post_accumulate_grad_hook.
+# Kept here rather than on the Tensor so a Tensor carries no extra slot for a rarely used feature.
+_post_hooks = {}
+
+
+def register_post_accumulate_grad_hook(leaf, hook):
+    """hook(leaf) runs once per backward, right after the last contribution to leaf.grad."""
+    from ..tensor import RemovableHandle
+    if not leaf.requires_grad:
+        raise RuntimeError("register_post_accumulate_grad_hook: cannot register a hook on a "
+                           "tensor that doesn't require gradient")
+    if leaf.grad_fn is not None:
+        raise RuntimeError("register_post_accumulate_grad_hook: post accumulate grad hooks "
+                           "cannot be registered on non-leaf tensors")
+    key = id(leaf)
+    entry = _post_hooks.get(key)
+    if entry is None or entry[0]() is not leaf:
+        def drop(ref, key=key, hooks=_post_hooks):    # bound: module globals go at exit
+            if hooks.get(key, (None,))[0] is ref:
+                del hooks[key]
+        entry = _post_hooks[key] = (weakref.ref(leaf, drop), {})
+    handle = RemovableHandle(entry[1])
+    entry[1][handle.id] = hook
+    return handle
+
+
+def _count_post_edges(roots, deps):
+    """Gradient edges still to arrive at each leaf that has post-accumulate hooks."""
+    counts = {}
+    F = Function
+    for node in list(roots) + list(deps):
+        for p in node.parents:
+            if p is not None and not isinstance(p, F) and id(p) in _post_hooks:
+                counts[id(p)] = counts.get(id(p), 0) + 1
+    return counts
+
+
+def _post_edge(leaf, g, post, held, capture, accumulate, create_graph):
+    """One edge into a leaf with post-accumulate hooks arrived (g may be None): deliver the sum
+    as soon as it was the last, so the hooks (DDP's bucket reductions) start during backward."""
+    key = id(leaf)
+    if g is not None:
+        old = held.get(key)
+        held[key] = (leaf, g if old is None else old[1] + g)
+    post[key] -= 1
+    if post[key] == 0:
+        got = held.pop(key, None)
+        if got is not None:
+            _deliver_leaf(leaf, got[1], capture, accumulate, create_graph)
 
 
 def _count_dependencies(roots):
@@ -54,6 +106,7 @@ def run_backward(outputs, grad_outputs, retain_graph=False, create_graph=False, 
             buffers[node] = g
             roots.append(node)
     deps = _count_dependencies(roots)
+    post = _count_post_edges(roots, deps) if _post_hooks else None
     ready = [n for n in roots if deps.get(n, 0) == 0]
     mode = enable_grad() if create_graph else no_grad()
     observers = state.observers
@@ -67,6 +120,8 @@ def run_backward(outputs, grad_outputs, retain_graph=False, create_graph=False, 
                 for parent in node.parents:
                     if isinstance(parent, F):
                         _release(parent, deps, ready)
+                    elif post and parent is not None and id(parent) in post:
+                        _post_edge(parent, None, post, held, capture, accumulate, create_graph)
                 continue
             if node.tensor_hooks or node.retained is not None or capture is not None:
                 grad = _visit(node, grad, capture, create_graph)
@@ -110,11 +165,15 @@ def run_backward(outputs, grad_outputs, retain_graph=False, create_graph=False, 
                         g = _sum_to_shape(g, meta[0], node)
                     if g.data.dtype != meta[1]:
                         g = g.to(meta[1])
-                    if parent._hooks:
+                    if post and id(parent) in post:
+                        _post_edge(parent, g, post, held, capture, accumulate, create_graph)
+                    elif parent._hooks:
                         old = held.get(id(parent))
                         held[id(parent)] = (parent, g if old is None else old[1] + g)
                     else:
                         _deliver_leaf(parent, g, capture, accumulate, create_graph)
+                elif post and id(parent) in post:
+                    _post_edge(parent, None, post, held, capture, accumulate, create_graph)
         for leaf, g in held.values():
             _deliver_leaf(leaf, g, capture, accumulate, create_graph)
 
@@ -173,3 +232,7 @@ def _deliver_leaf(leaf, g, capture, accumulate, create_graph):
         leaf.grad = g if create_graph else g.clone()
     else:
         leaf.grad = leaf.grad + g
+    post = _post_hooks.get(id(leaf)) if _post_hooks else None
+    if post is not None and post[0]() is leaf:
+        for hook in list(post[1].values()):
+            hook(leaf)

@@ -39,21 +39,27 @@ SOURCES = ("conv2d.cu", "attention.cu")
 
 GRID_YZ_MAX = 65535                 # CUDA's limit on gridDim.y and gridDim.z
 
-_allow_tf32 = True
+# float32 GEMMs on TF32 tensor cores, per kernel family, as torch splits it: convolution follows
+# torch.backends.cudnn.allow_tf32 (default True), attention torch.backends.cuda.matmul.allow_tf32
+# (default False, so float32 attention keeps float32's accuracy unless asked)
+_allow_tf32 = {"conv": True, "attention": False}
 _modules: dict = {}     # (source path, source sha256, full options) -> RawModule
 _resolved: dict = {}    # (filename, extra options, $TINYGRAD_LITE_KERNELS) -> RawModule
 _stats: dict = {}
 
 
 # -- switches and counters -------------------------------------------------------------------
-def set_allow_tf32(flag: bool) -> None:
-    """True (default): float32 GEMMs use TF32 tensor cores; False: exact float32 FFMA."""
-    global _allow_tf32
-    _allow_tf32 = bool(flag)
+def set_allow_tf32(flag: bool, family=None) -> None:
+    """True: float32 GEMMs of `family` ("conv", "attention"; None: both) use TF32 tensor cores;
+    False: exact float32 FFMA."""
+    for fam in (_allow_tf32 if family is None else (family,)):
+        if fam not in _allow_tf32:
+            raise ValueError(f"set_allow_tf32: family must be 'conv' or 'attention', got {fam!r}")
+        _allow_tf32[fam] = bool(flag)
 
 
-def get_allow_tf32() -> bool:
-    return _allow_tf32
+def get_allow_tf32(family: str = "conv") -> bool:
+    return _allow_tf32[family]
 
 
 def record(name: str, used_kernel: bool) -> None:
@@ -103,11 +109,12 @@ def _dtype_kind(a, bf16: bool) -> str:
     raise TypeError(f"kernels: unsupported dtype {name} (float32, float16 or bfloat16 bits)")
 
 
-def _mode(ctype: str, tf32=None) -> int:
-    """Tensor-core mode; tf32=None follows set_allow_tf32, True/False overrides it for one call."""
+def _mode(ctype: str, tf32=None, family: str = "conv") -> int:
+    """Tensor-core mode; tf32=None follows set_allow_tf32 for the family, True/False overrides
+    it for one call."""
     if ctype != "float":
         return MODE_HALF
-    return MODE_TF32 if (_allow_tf32 if tf32 is None else tf32) else MODE_EXACT
+    return MODE_TF32 if (_allow_tf32[family] if tf32 is None else tf32) else MODE_EXACT
 
 
 def _name_expressions(filename: str) -> list[str]:
@@ -449,7 +456,8 @@ def attention_forward(q, k, v, scale=None, causal=False, kv_len=None, tf32=None,
     ctype = _dtype_kind(q, bf16)
     bm, bn, nt = ATTN_FWD_TILE
     smem = attention_smem_bytes(d, q.dtype.itemsize, False)
-    fn = _function("attention.cu", f"attn_fwd<{ctype},{_mode(ctype, tf32)},{d},{bm},{bn},{nt}>",
+    mode = _mode(ctype, tf32, "attention")
+    fn = _function("attention.cu", f"attn_fwd<{ctype},{mode},{d},{bm},{bn},{nt}>",
                    smem)
     o = cp.empty_like(q)
     lse = cp.empty((b, h, lq), cp.float32)
@@ -477,7 +485,8 @@ def attention_backward(q, k, v, o, lse, do, scale=None, causal=False, kv_len=Non
         (math.ceil(rows / 8),), (256,), (o, do, delta, np.int32(rows)))
     bm, bn, nt = ATTN_BWD_TILE
     smem = attention_smem_bytes(d, q.dtype.itemsize, True)
-    fn = _function("attention.cu", f"attn_bwd<{ctype},{_mode(ctype, tf32)},{d},{bm},{bn},{nt}>",
+    mode = _mode(ctype, tf32, "attention")
+    fn = _function("attention.cu", f"attn_bwd<{ctype},{mode},{d},{bm},{bn},{nt}>",
                    smem)
     dq_acc = cp.zeros(q.shape, cp.float32)
     dk, dv = cp.empty_like(k), cp.empty_like(v)
@@ -508,11 +517,11 @@ TOL_RMS = 4.0
 TOL_MAX = 40.0
 
 
-def precision_name(dtype_name: str, tf32=None) -> str:
+def precision_name(dtype_name: str, tf32=None, family: str = "conv") -> str:
     """The precision a launch on this storage dtype computes in: fp32, tf32, fp16 or bf16
-    (tf32=None follows set_allow_tf32, as the launchers do)."""
+    (tf32=None follows set_allow_tf32 for the family, as the launchers do)."""
     if dtype_name == "float32":
-        return "tf32" if (_allow_tf32 if tf32 is None else tf32) else "fp32"
+        return "tf32" if (_allow_tf32[family] if tf32 is None else tf32) else "fp32"
     names = {"float16": "fp16", "bfloat16": "bf16"}
     if dtype_name not in names:
         raise TypeError(f"kernels: unsupported dtype {dtype_name} (float32, float16, bfloat16)")

@@ -1,5 +1,5 @@
 """tinygrad_lite.nn: Module, Parameter and the layers, with PyTorch's names and defaults."""
-from . import functional, init, utils  # noqa: F401
+from . import functional, init, parallel, utils  # noqa: F401
 from .activation import *  # noqa: F401,F403
 from .attention import *  # noqa: F401,F403
 from .containers import *  # noqa: F401,F403
@@ -12,6 +12,7 @@ from .loss import *  # noqa: F401,F403
 from .module import Module, Parameter  # noqa: F401
 from .normalization import *  # noqa: F401,F403
 from .pooling import *  # noqa: F401,F403
+from .syncbatchnorm import SyncBatchNorm  # noqa: F401
 from .recurrent import *  # noqa: F401,F403
 from .transformer import *  # noqa: F401,F403
 from .upsample import *  # noqa: F401,F403

@@ -17,7 +17,7 @@ __all__ = ["MultiheadAttention"]
 
 
 def _param(shape, device, dtype) -> Parameter:
-    p = Parameter(np.zeros(shape, dtype=D.to_dtype(dtype or D.float32)))
+    p = Parameter(np.zeros(shape, dtype=D.to_dtype(dtype or D.get_default_dtype())))
     if device is not None:
         p.data = p.to(device).data
     return p

@@ -5,6 +5,7 @@ import math
 from typing import Optional, Union
 
 from .. import backend, random
+from .. import dtypes as D
 from ..tensor import Tensor
 from . import fn_conv as F
 from ._checks import check_int, check_ints
@@ -63,7 +64,7 @@ class _ConvNd(Module):
             shape = (in_channels, out_channels // groups) + self.kernel_size
         else:
             shape = (out_channels, in_channels // groups) + self.kernel_size
-        dtype = dtype or "float32"
+        dtype = dtype or D.get_default_dtype()
         device = device or backend.get_default_device()
         # torch's fan_in is weight.shape[1] * prod(kernel) for both kinds of layer
         bound = 1.0 / math.sqrt(shape[1] * math.prod(self.kernel_size))

@@ -36,7 +36,8 @@ class Embedding(Module):
         self.padding_idx, self.max_norm, self.norm_type = padding_idx, max_norm, norm_type
         self.scale_grad_by_freq, self.sparse = scale_grad_by_freq, sparse
         if _weight is None:
-            w = np.zeros((num_embeddings, embedding_dim), dtype=D.to_dtype(dtype or D.float32))
+            dt = D.to_dtype(dtype or D.get_default_dtype())
+            w = np.zeros((num_embeddings, embedding_dim), dtype=dt)
             self.weight = Parameter(w, requires_grad=not _freeze)
             if device is not None:
                 self.weight.data = self.weight.to(device).data

@@ -312,11 +312,19 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True,
     p = _check_p(p, "dropout2d")
     if training and p > 0.0 and x.dtype.kind != "f":
         raise TypeError(f"dropout2d: input must be floating point, got {_desc(x)}")
-    if x.ndim not in (3, 4):
-        raise ValueError(f"dropout2d: expected a 3-D or 4-D input, got {_desc(x)}")
+    if x.ndim == 2:
+        # torch warns and drops element by element here (a deprecation, not yet an error)
+        warnings.warn("dropout2d: received a 2-D input; it is dropped element by element, as "
+                      "dropout does (dropout2d drops channels of 3-D or 4-D inputs)",
+                      UserWarning, stacklevel=2)
+        mask_shape = x.shape
+    elif x.ndim in (3, 4):
+        mask_shape = x.shape[:2] + (1,) * (x.ndim - 2)
+    else:
+        raise ValueError(f"dropout2d: expected a 2-D, 3-D or 4-D input, got {_desc(x)}")
     if not training or p == 0.0:
         return x
-    return _dropout_with(x, p, x.shape[:2] + (1,) * (x.ndim - 2), inplace, "dropout2d")
+    return _dropout_with(x, p, mask_shape, inplace, "dropout2d")
 
 
 def embedding(input: Tensor, weight: Tensor, padding_idx: Optional[int] = None,

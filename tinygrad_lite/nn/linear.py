@@ -16,7 +16,7 @@ __all__ = ["Linear", "Bilinear"]
 
 
 def _empty(shape, device, dtype) -> Parameter:
-    p = Parameter(np.zeros(shape, dtype=D.to_dtype(dtype or D.float32)))
+    p = Parameter(np.zeros(shape, dtype=D.to_dtype(dtype or D.get_default_dtype())))
     if device is not None:
         p.data = p.to(device).data
     return p

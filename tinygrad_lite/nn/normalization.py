@@ -16,7 +16,7 @@ __all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm"]
 
 
 def _full(shape, value, device, dtype) -> np.ndarray:
-    a = np.full(shape, value, dtype=D.to_dtype(dtype or D.float32))
+    a = np.full(shape, value, dtype=D.to_dtype(dtype or D.get_default_dtype()))
     return to_device(a, device) if device is not None else a
 
 

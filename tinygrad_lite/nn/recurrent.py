@@ -24,7 +24,8 @@ _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
 
 def _uniform_param(shape, bound, dtype, device) -> Parameter:
-    arr = random.uniform(shape, -bound, bound, D.to_dtype(dtype or D.float32), device or "cpu")
+    dt = D.to_dtype(dtype or D.get_default_dtype())
+    arr = random.uniform(shape, -bound, bound, dt, device or "cpu")
     return Parameter(_const(arr))
 
 

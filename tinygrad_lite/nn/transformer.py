@@ -246,6 +246,6 @@ class Transformer(Module):
     def generate_square_subsequent_mask(sz: int, device=None, dtype=None) -> Tensor:
         """[sz, sz] float mask: 0 on and below the diagonal, -inf above (position i sees j <= i)."""
         xp = module_for(device or "cpu")
-        dt = D.to_dtype(dtype or D.float32)
+        dt = D.to_dtype(dtype or D.get_default_dtype())
         mask = xp.triu(xp.full((sz, sz), -xp.inf, dtype=dt), k=1)
         return _const(mask)

@@ -194,8 +194,10 @@ def repeat(x, sizes):
     big = []
     for r, n in zip(sizes, shape):
         big += [r, n]
-    out = x.reshape(inter).expand(big)
-    return out.reshape(tuple(r * n for r, n in zip(sizes, shape)))
+    out = x.reshape(inter).expand(big).reshape(tuple(r * n for r, n in zip(sizes, shape)))
+    if any(st == 0 and n > 1 for st, n in zip(out.data.strides, out.shape)):
+        out = out.clone()       # torch's repeat always copies: the result takes in-place ops
+    return out
 
 
 # -- indexing ------------------------------------------------------------------------------

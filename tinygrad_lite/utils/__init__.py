@@ -1,2 +1,2 @@
-"""tinygrad_lite.utils: torch.utils' layout; `utils.data` is `tinygrad_lite.data`."""
+"""tinygrad_lite.utils: torch.utils' layout; `utils.data` holds datasets and loaders."""
 from . import data  # noqa: F401

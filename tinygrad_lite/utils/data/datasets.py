@@ -19,7 +19,7 @@ from typing import Callable, Optional, Sequence, Union
 
 import numpy as np
 
-from ..tensor import Tensor
+from ...tensor import Tensor
 from .dataset import Dataset
 
 __all__ = ["Digits", "BreastCancer", "MNIST", "FashionMNIST", "CIFAR10", "TextFile",

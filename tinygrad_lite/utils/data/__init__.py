@@ -1,10 +1,12 @@
-"""tinygrad_lite.data: datasets, samplers and the DataLoader, with torch.utils.data's names.
-
-`from tinygrad_lite.utils.data import DataLoader` works too, as `torch.utils.data` does.
-"""
-from . import transforms  # noqa: F401
-from .dataloader import (BatchSampler, DataLoader, RandomSampler, Sampler,  # noqa: F401
-                         SequentialSampler, SubsetRandomSampler, default_collate)
+"""tinygrad_lite.utils.data (also tinygrad_lite.data): datasets, samplers and the DataLoader,
+laid out as torch.utils.data is (dataset, sampler, dataloader, distributed), with the bundled and
+file datasets beside them in datasets.py."""
+from . import dataloader, dataset, datasets, sampler, transforms  # noqa: F401
+from .dataloader import DataLoader, default_collate  # noqa: F401
+from .sampler import (BatchSampler, RandomSampler, Sampler, SequentialSampler,  # noqa: F401
+                      SubsetRandomSampler)
+from . import distributed  # noqa: F401
+from .distributed import DistributedSampler  # noqa: F401
 from .dataset import (ConcatDataset, Dataset, Subset, TensorDataset,  # noqa: F401
                       random_split)
 from .datasets import (CIFAR10, MNIST, BreastCancer, DatasetFormatError,  # noqa: F401
@@ -12,6 +14,7 @@ from .datasets import (CIFAR10, MNIST, BreastCancer, DatasetFormatError,  # noqa
 
 __all__ = ["Dataset", "TensorDataset", "Subset", "ConcatDataset", "random_split",
            "Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler", "BatchSampler",
+           "DistributedSampler", "distributed",
            "DataLoader", "default_collate", "Digits", "BreastCancer", "MNIST", "FashionMNIST",
            "CIFAR10", "TextFile", "DatasetFormatError", "RestrictedUnpickler", "restricted_load",
            "transforms"]

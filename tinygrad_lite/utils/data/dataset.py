@@ -8,9 +8,9 @@ from typing import Optional, Sequence, Union
 
 import numpy as np
 
-from .. import functions as _functions
-from .. import random as _random
-from ..tensor import Tensor
+from ... import functions as _functions
+from ... import random as _random
+from ...tensor import Tensor
 
 __all__ = ["Dataset", "TensorDataset", "Subset", "ConcatDataset", "random_split", "as_generator"]
 
@@ -95,7 +95,7 @@ class TensorDataset(Dataset):
 
 
 def _to_like(indices, array):
-    from ..backend import array_module
+    from ...backend import array_module
     return array_module(array).asarray(indices)
 
 

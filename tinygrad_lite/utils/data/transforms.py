@@ -9,8 +9,8 @@ from typing import Callable, Optional, Sequence, Union
 
 import numpy as np
 
-from .. import backend
-from ..tensor import Tensor
+from ... import backend
+from ...tensor import Tensor
 from .dataset import as_generator
 
 __all__ = ["Compose", "ToTensor", "Normalize", "RandomCrop", "RandomHorizontalFlip", "Lambda"]

@@ -1,0 +1,317 @@
+"""The programs tests/test_distributed.py runs under `mpiexec -n 2`: `python THIS_FILE CASE`.
+
+It holds no tests of its own (pytest collects nothing here). Each case checks on every rank and
+ends by printing `OK <case> rank <r>`; a failed check raises, which aborts the whole job.
+"""
+import sys
+import time
+
+import numpy as np
+
+import tinygrad_lite as tl
+import tinygrad_lite.distributed as dist
+import tinygrad_lite.nn as nn
+import tinygrad_lite.nn.functional as F
+from tinygrad_lite.models import CNN, MLP
+from tinygrad_lite.nn.parallel import DistributedDataParallel as DDP
+
+DTYPES = ["float32", "float64", "float16", "int8", "int16", "int32", "int64", "uint8", "bool"]
+OPS = ["SUM", "AVG", "PRODUCT", "MIN", "MAX"]
+
+
+def values(rank, dtype, shape):
+    """Small values that differ by rank (products of two ranks' values stay in range)."""
+    n = int(np.prod(shape))
+    base = np.arange(n) + 3 * rank
+    if dtype == "bool":
+        a = (base % 3) == 0
+    elif dtype.startswith(("int", "uint")):
+        a = base % 5 + 1
+    else:
+        a = base * 0.5 + rank - 1.25
+    return np.asarray(a.reshape(shape), dtype=dtype)
+
+
+def expected(op, arrays, dtype):
+    wire = {"bool": "uint8", "float16": "float32"}.get(dtype, dtype)
+    s = np.stack([a.astype(wire) for a in arrays])
+    if dtype == "bool":
+        out = s.max(0) if op in ("SUM", "MAX") else s.min(0)
+    elif op == "SUM":
+        out = np.add.reduce(s, 0, dtype=wire)
+    elif op == "AVG":
+        out = np.add.reduce(s, 0, dtype=wire) / len(arrays)
+    elif op == "PRODUCT":
+        out = np.multiply.reduce(s, 0, dtype=wire)
+    else:
+        out = s.max(0) if op == "MAX" else s.min(0)
+    return np.asarray(out).astype(dtype)
+
+
+def tensors(rank, dtype, shape, layout):
+    """A tensor of values(rank) laid out contiguously, transposed (non-contiguous) or 0-d."""
+    if layout == "transposed":
+        base = values(rank, dtype, shape[::-1])
+        return tl.tensor(base.copy()).T, base.T
+    a = values(rank, dtype, shape)
+    return tl.tensor(a.copy()), a
+
+
+LAYOUTS = [((), "plain"), ((3, 4), "plain"), ((3, 4), "transposed"), ((0,), "plain")]
+
+
+def case_collectives(rank, world):
+    checked = 0
+    for dtype in DTYPES:
+        for shape, layout in LAYOUTS:
+            for op in OPS:
+                if op == "AVG" and not dtype.startswith("float"):
+                    continue
+                t, mine = tensors(rank, dtype, shape, layout)
+                if layout == "transposed":
+                    assert not t.data.flags.c_contiguous
+                want = expected(op, [tensors(r, dtype, shape, layout)[1] for r in range(world)],
+                                dtype)
+                before = t.data
+                dist.all_reduce(t, getattr(dist.ReduceOp, op))
+                assert t.data is before, "all_reduce must write in place"
+                assert t.dtype == np.dtype(dtype) and tuple(t.shape) == want.shape
+                assert np.array_equal(t.data, want), (dtype, shape, layout, op, t.data, want)
+                checked += 1
+            for src in range(world):
+                t, _ = tensors(rank, dtype, shape, layout)
+                dist.broadcast(t, src)
+                assert np.array_equal(t.data, tensors(src, dtype, shape, layout)[1])
+            t, mine = tensors(rank, dtype, shape, layout)
+            outs = [tl.tensor(np.zeros(mine.shape, dtype)) for _ in range(world)]
+            dist.all_gather(outs, t)
+            for r in range(world):
+                assert np.array_equal(outs[r].data, tensors(r, dtype, shape, layout)[1])
+            stacked = tl.tensor(np.zeros((world,) + mine.shape, dtype))
+            dist.all_gather_into_tensor(stacked, t)
+            for r in range(world):
+                assert np.array_equal(stacked.data[r], tensors(r, dtype, shape, layout)[1])
+    # all_gather_into_tensor along dim 0 and reduce_scatter_tensor, per dtype and op
+    for dtype in DTYPES:
+        x = tl.tensor(values(rank, dtype, (2, 3)))
+        out = tl.tensor(np.zeros((2 * world, 3), dtype))
+        dist.all_gather_into_tensor(out, x)
+        assert np.array_equal(out.data, np.concatenate([values(r, dtype, (2, 3))
+                                                        for r in range(world)]))
+        for op in OPS:
+            if op == "AVG" and not dtype.startswith("float"):
+                continue
+            inp = tl.tensor(values(rank, dtype, (world * 2, 3))).T.T   # a view
+            res = tl.tensor(np.zeros((2, 3), dtype))
+            dist.reduce_scatter_tensor(res, inp, getattr(dist.ReduceOp, op))
+            full = expected(op, [values(r, dtype, (world * 2, 3)) for r in range(world)], dtype)
+            assert np.array_equal(res.data, full[2 * rank:2 * rank + 2]), (dtype, op)
+    # async: post several, then wait; results appear only after wait
+    ts = [tl.tensor(np.full(1000, float(rank + i))) for i in range(3)]
+    works = [dist.all_reduce(t, async_op=True) for t in ts]
+    for i, (t, w) in enumerate(zip(ts, works)):
+        assert w.wait() and w.is_completed()
+        assert np.all(t.data == sum(float(r + i) for r in range(world)))
+    assert dist.barrier(async_op=True).wait()
+    dist.barrier()
+    # errors at the boundary
+    for bad, call in ((ValueError, lambda: dist.all_reduce(tl.tensor([1, 2]), dist.ReduceOp.AVG)),
+                      (ValueError, lambda: dist.broadcast(tl.tensor([1.0]), src=world)),
+                      (ValueError, lambda: dist.all_gather([tl.tensor([1.0])], tl.tensor([1.0]))),
+                      (TypeError, lambda: dist.all_reduce(np.zeros(3)))):
+        try:
+            call()
+        except bad:
+            pass
+        else:
+            raise AssertionError(f"expected {bad.__name__}")
+    # objects
+    objs = [{"rank": rank, "a": [1, 2]}, "x" * (5 + rank), None] if rank == 1 else [0, 0, 0]
+    dist.broadcast_object_list(objs, src=1)
+    assert objs == [{"rank": 1, "a": [1, 2]}, "x" * 6, None], objs
+    gathered = [None] * world
+    dist.all_gather_object(gathered, ("rank", rank, np.arange(rank + 1)))
+    for r in range(world):
+        assert gathered[r][1] == r and np.array_equal(gathered[r][2], np.arange(r + 1))
+    assert dist.get_backend() == "mpi" and dist.is_initialized()
+    assert 0 <= dist.get_node_local_rank() < world
+    print(f"OK collectives rank {rank} checked {checked}")
+
+
+def _batch(kind, n=8, seed=0):
+    rng = np.random.default_rng(seed)
+    shape = (n, 1, 8, 8) if kind == "cnn" else (n, 12)
+    x = rng.standard_normal(shape)
+    y = rng.integers(0, 10, n)
+    return tl.tensor(x), tl.tensor(y)
+
+
+def _model(kind, seed):
+    tl.manual_seed(seed)
+    with tl.no_grad():
+        m = CNN((1, 8, 8), 10, width=4, hidden=16) if kind == "cnn" else MLP(12, 10, hidden=16)
+    return m.double()
+
+
+def _grads(model):
+    return [p.grad.data.copy() if p.grad is not None else None for p in model.parameters()]
+
+
+def _same_on_all_ranks(arrays):
+    """Every rank holds bit-identical arrays (compared as raw bytes gathered from all ranks)."""
+    blob = b"".join(np.ascontiguousarray(a).tobytes() for a in arrays if a is not None)
+    everyone = [None] * dist.get_world_size()
+    dist.all_gather_object(everyone, blob)
+    return all(b == everyone[0] for b in everyone)
+
+
+def _local(x, rank, world):
+    n = x.shape[0] // world
+    return x[rank * n:(rank + 1) * n]
+
+
+def case_ddp(rank, world):
+    for kind in ("mlp", "cnn"):
+        x, y = _batch(kind)
+        ref = _model(kind, 0)
+        mine = _model(kind, rank)             # rank 1 starts different: DDP must broadcast
+        ddp = DDP(mine, bucket_cap_mb=0.001)
+        assert all(np.array_equal(a.data, b.data) for a, b in
+                   zip(ref.parameters(), ddp.module.parameters()))
+        assert all(k.startswith("module.") for k in ddp.state_dict())
+        assert len(ddp._buckets) > 1
+        opt_ref = tl.optim.Adam(ref.parameters(), lr=1e-2)
+        opt = tl.optim.Adam(ddp.parameters(), lr=1e-2)
+        for step in range(5):
+            xs, ys = _batch(kind, seed=step)
+            opt_ref.zero_grad()
+            F.cross_entropy(ref(xs), ys).backward()
+            opt.zero_grad()
+            F.cross_entropy(ddp(_local(xs, rank, world)), _local(ys, rank, world)).backward()
+            for a, b in zip(_grads(ref), _grads(ddp.module)):
+                assert np.abs(a - b).max() < 1e-12, (kind, step, np.abs(a - b).max())
+            assert _same_on_all_ranks(_grads(ddp.module))
+            opt_ref.step()
+            opt.step()
+        for a, b in zip(ref.parameters(), ddp.module.parameters()):
+            assert np.abs(a.data - b.data).max() < 1e-10, (kind, np.abs(a.data - b.data).max())
+        assert _same_on_all_ranks([p.data for p in ddp.module.parameters()])
+        # bucket sizes from one parameter per bucket to a single bucket: identical gradients
+        per_cap = []
+        for cap in (1e-6, 0.01, 25):
+            m = DDP(_model(kind, 0), bucket_cap_mb=cap)
+            F.cross_entropy(m(_local(x, rank, world)), _local(y, rank, world)).backward()
+            per_cap.append(_grads(m.module))
+        assert all(np.array_equal(a, b) for g in per_cap[1:] for a, b in zip(per_cap[0], g))
+        # no_sync: two micro-batches accumulate locally, the second backward averages the sum
+        ref = _model(kind, 0)
+        m = DDP(_model(kind, 0))
+        halves = [(x[:4], y[:4]), (x[4:], y[4:])]
+        for xs, ys in halves:
+            F.cross_entropy(ref(xs), ys).backward()
+        with m.no_sync():
+            xs, ys = halves[0]
+            F.cross_entropy(m(_local(xs, rank, world)), _local(ys, rank, world)).backward()
+        local_only = _grads(m.module)
+        xs, ys = halves[1]
+        F.cross_entropy(m(_local(xs, rank, world)), _local(ys, rank, world)).backward()
+        for a, b in zip(_grads(ref), _grads(m.module)):
+            assert np.abs(a - b).max() < 1e-12
+        assert not _same_on_all_ranks(local_only)    # inside no_sync nothing was averaged
+    print(f"OK ddp rank {rank}")
+
+
+class _TwoHeads(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.used = nn.Linear(4, 3)
+        self.unused = nn.Linear(4, 3)
+
+    def forward(self, x):
+        return self.used(x)
+
+
+def case_ddp_extras(rank, world):
+    x = tl.tensor(np.random.default_rng(rank).standard_normal((4, 4)))
+    # a parameter without a gradient: the next forward names it
+    m = DDP(_TwoHeads().double())
+    m(x).sum().backward()
+    try:
+        m(x)
+    except RuntimeError as e:
+        assert "unused.weight" in str(e) and "unused.bias" in str(e) and \
+            "used.weight" not in str(e).replace("unused.weight", ""), str(e)
+    else:
+        raise AssertionError("DDP did not report the parameters without a gradient")
+    # find_unused_parameters=True: the used ones are averaged, the unused ones keep None
+    m = DDP(_TwoHeads().double(), find_unused_parameters=True)
+    for _ in range(2):
+        for p in m.parameters():
+            p.grad = None
+        m(x).sum().backward()
+        assert m.module.unused.weight.grad is None
+        assert _same_on_all_ranks([m.module.used.weight.grad.data])
+    # buffers and SyncBatchNorm against BatchNorm on the full batch
+    tl.manual_seed(0)
+    ref = nn.Sequential(nn.Linear(4, 6), nn.BatchNorm1d(6), nn.ReLU(), nn.Linear(6, 2)).double()
+    tl.manual_seed(rank)
+    local = nn.Sequential(nn.Linear(4, 6), nn.BatchNorm1d(6), nn.ReLU(), nn.Linear(6, 2)).double()
+    local[1].running_mean.data[...] = rank       # rank 0's buffers win at construction
+    sync = DDP(nn.SyncBatchNorm.convert_sync_batchnorm(local))
+    assert isinstance(sync.module[1], nn.SyncBatchNorm)
+    assert np.all(sync.module[1].running_mean.data == 0)
+    full = tl.tensor(np.random.default_rng(5).standard_normal((8, 4)))
+    target = tl.tensor(np.random.default_rng(6).standard_normal((8, 2)))
+    out_ref = ref(full)
+    ((out_ref - target) ** 2).mean().backward()
+    out = sync(_local(full, rank, world))
+    ((out - _local(target, rank, world)) ** 2).mean().backward()
+    assert np.abs(out.data - _local(out_ref, rank, world).data).max() < 1e-12
+    for a, b in zip(_grads(ref), _grads(sync.module)):
+        assert np.abs(a - b).max() < 1e-12, np.abs(a - b).max()
+    for name in ("running_mean", "running_var", "num_batches_tracked"):
+        a, b = getattr(ref[1], name).data, getattr(sync.module[1], name).data
+        assert np.abs(a - b).max() < 1e-12, name
+    ref.eval()
+    sync.eval()
+    with tl.no_grad():
+        assert np.abs(sync(full).data - ref(full).data).max() < 1e-12
+    print(f"OK ddp_extras rank {rank}")
+
+
+def case_single(rank, world):
+    assert world == 1 and rank == 0
+    t = tl.tensor([1.0, 2.0])
+    dist.all_reduce(t, dist.ReduceOp.AVG)
+    assert np.array_equal(t.data, [1.0, 2.0])
+    m = DDP(MLP(12, 10, hidden=8))
+    x, y = _batch("mlp")
+    F.cross_entropy(m(x.float()), y).backward()
+    assert all(p.grad is not None for p in m.parameters())
+    print("OK single rank 0")
+
+
+def case_raise(rank, world):
+    if rank == 1:
+        raise ValueError("boom on rank 1")
+    dist.all_reduce(tl.tensor([1.0]))      # would wait forever without the abort hook
+    print("rank 0 should never get here")
+
+
+def case_stuck(rank, world):
+    if rank == 1:
+        time.sleep(120)
+    dist.all_reduce(tl.tensor(np.zeros(1000, np.float32)))
+    print("rank 0 should never get here")
+
+
+def main():
+    case = sys.argv[1]
+    timeout = float(sys.argv[2]) if len(sys.argv) > 2 else 60
+    dist.init_process_group("mpi", timeout=timeout)
+    globals()[f"case_{case}"](dist.get_rank(), dist.get_world_size())
+    dist.destroy_process_group()
+
+
+if __name__ == "__main__":
+    main()

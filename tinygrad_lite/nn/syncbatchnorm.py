@@ -1,0 +1,113 @@
+"""SyncBatchNorm: batch statistics over the whole global batch (every rank's part) in training.
+
+In eval mode, or with no process group, it is the plain BatchNorm. In training the per-channel
+sum and sum of squared deviations are all_reduced, so every rank normalises with the same mean
+and variance a single process would see on the concatenated batch. The reductions are
+differentiable: each rank's loss depends on every rank's inputs through the shared statistics,
+so the backward of a sum over ranks is again a sum over ranks.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+
+from ..autograd.function import Function
+from ..distributed import process_group as _group
+from ..distributed.collectives import all_reduce
+from ..tensor import Tensor
+from .module import Module
+from .normalization import _BatchNorm
+
+__all__ = ["SyncBatchNorm"]
+
+
+class _AllReduceSum(Function):
+    """y = sum over ranks of x (on every rank);  dx = sum over ranks of dy"""
+
+    def forward(self, x):
+        out = Tensor._make(x.copy(), False, None, None)
+        all_reduce(out)
+        return out.data
+
+    def backward(self, grad):
+        g = Tensor._make(grad.data.copy(), False, None, None)
+        all_reduce(g)
+        return g
+
+
+class SyncBatchNorm(_BatchNorm):
+    """BatchNorm over (N, C, *) input whose training statistics span all ranks."""
+
+    _dims = (2, 3, 4, 5)
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: Optional[float] = 0.1,
+                 affine: bool = True, track_running_stats: bool = True, process_group=None,
+                 device=None, dtype=None):
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype)
+        self.process_group = process_group
+
+    def forward(self, input: Tensor) -> Tensor:
+        if not (self.training and _group.is_initialized()
+                and _group.world(self.process_group, "SyncBatchNorm").size > 1):
+            return super().forward(input)
+        if not isinstance(input, Tensor) or input.ndim < 2:
+            got = f"{input.ndim}D" if isinstance(input, Tensor) else type(input).__name__
+            raise ValueError(f"SyncBatchNorm: expected at least 2D input (got {got} input)")
+        c = input.shape[1]
+        if c != self.num_features:
+            raise ValueError(f"SyncBatchNorm: input {tuple(input.shape)} {input.dtype} has {c} "
+                             f"channels but the layer expects {self.num_features}")
+        dims = (0,) + tuple(range(2, input.ndim))
+        shape = (1, c) + (1,) * (input.ndim - 2)
+        count = Tensor._make(np.array(input.numel() // max(c, 1), dtype=np.int64), False, None,
+                             None)
+        all_reduce(count)
+        n = int(count.data)
+        if n <= 1:
+            raise ValueError(f"SyncBatchNorm: expected more than 1 value per channel over all "
+                             f"ranks when training, got input {tuple(input.shape)}")
+        mean = _AllReduceSum.apply(input.sum(dims)) / n
+        centred = input - mean.reshape(shape)
+        var = _AllReduceSum.apply((centred * centred).sum(dims)) / n
+        y = centred / (var.reshape(shape) + self.eps).sqrt()
+        if self.weight is not None:
+            y = y * self.weight.reshape(shape)
+        if self.bias is not None:
+            y = y + self.bias.reshape(shape)
+        if self.track_running_stats and self.running_mean is not None:
+            self.num_batches_tracked.data += 1
+            self.num_batches_tracked._version.v += 1
+            m = 1.0 / float(self.num_batches_tracked.item()) if self.momentum is None \
+                else self.momentum
+            m = self.running_mean.data.dtype.type(m)
+            self.running_mean.data *= 1 - m
+            self.running_mean.data += m * mean.data
+            self.running_mean._version.v += 1
+            self.running_var.data *= 1 - m
+            self.running_var.data += (m * n / (n - 1)) * var.data
+            self.running_var._version.v += 1
+        return y
+
+    @classmethod
+    def convert_sync_batchnorm(cls, module: Module, process_group=None) -> Module:
+        """Return `module` with every BatchNorm layer replaced by a SyncBatchNorm sharing its
+        parameters and buffers."""
+        if isinstance(module, _BatchNorm) and not isinstance(module, SyncBatchNorm):
+            out = cls(module.num_features, module.eps, module.momentum, module.affine,
+                      module.track_running_stats, process_group)
+            if module.affine:
+                out.weight = module.weight
+                if module.bias is not None:
+                    out.bias = module.bias
+                else:
+                    out.bias = None
+            out.running_mean = module.running_mean
+            out.running_var = module.running_var
+            out.num_batches_tracked = module.num_batches_tracked
+            out.training = module.training
+            return out
+        for name, child in list(module.named_children()):
+            if child is not None:
+                setattr(module, name, cls.convert_sync_batchnorm(child, process_group))
+        return module
