@@ -138,3 +138,55 @@ def test_default_dtype_reaches_every_layer():
     finally:
         tl.set_default_dtype(tl.float32)
         torch.set_default_dtype(torch.float32)
+
+
+# -- GradScaler: torch's scale trajectory, skipped steps and state ------------------------------
+def _scaler_run(fw, make_scaler, inf_steps):
+    fw.manual_seed(0)
+    w = fw.tensor(np.linspace(-1, 1, 6).reshape(2, 3).astype(np.float32), requires_grad=True)
+    opt = fw.optim.SGD([w], lr=0.1, momentum=0.9)
+    scaler = make_scaler()
+    x = fw.tensor(np.arange(6, dtype=np.float32).reshape(2, 3) / 6)
+    scales, losses = [], []
+    for step in range(12):
+        opt.zero_grad()
+        loss = ((w @ x.T) ** 2).mean()
+        if step in inf_steps:
+            loss = loss * float("inf")
+        scaler.scale(loss).backward()
+        scaler.unscale_(opt)
+        scaler.step(opt)
+        scaler.update()
+        scales.append(scaler.get_scale())
+        losses.append(float(((w @ x.T) ** 2).mean().item()))
+    return scales, losses, w.detach().numpy(), scaler.state_dict()
+
+
+def test_grad_scaler_matches_torch_with_injected_infs():
+    kw = dict(init_scale=2.0**10, growth_factor=2.0, backoff_factor=0.5, growth_interval=3)
+    ours = _scaler_run(tl, lambda: tl.amp.GradScaler("cpu", **kw), {2, 3, 7})
+    theirs = _scaler_run(torch, lambda: torch.amp.GradScaler("cpu", **kw), {2, 3, 7})
+    assert ours[0] == theirs[0]
+    np.testing.assert_allclose(ours[1], theirs[1], rtol=1e-5)
+    np.testing.assert_allclose(ours[2], theirs[2], rtol=1e-5)
+    assert ours[3] == theirs[3]
+
+
+def test_grad_scaler_disabled_and_misuse():
+    w = tl.ones(2, requires_grad=True)
+    opt = tl.optim.SGD([w], lr=0.1)
+    off = tl.amp.GradScaler("cpu", enabled=False)
+    loss = (w * 2).sum()
+    assert off.scale(loss) is loss and off.get_scale() == 1.0 and off.state_dict() == {}
+    if not tl.cuda.is_available():
+        with pytest.warns(UserWarning, match="not available"):
+            assert not tl.cuda.amp.GradScaler().is_enabled()
+    on = tl.amp.GradScaler("cpu")
+    on.scale((w * 2).sum()).backward()
+    on.unscale_(opt)
+    with pytest.raises(RuntimeError, match="already called"):
+        on.unscale_(opt)
+    on.step(opt)
+    on.update()
+    with pytest.raises(RuntimeError, match="no inf checks"):
+        on.update()

@@ -34,7 +34,7 @@ __version__ = "0.1.0"
 _heap.keep_heap()   # freed arrays stay in the heap for the next step (see backend/heap.py)
 
 
-from . import accelerator, backends, cuda  # noqa: E402  (torch.cuda, torch.backends names)
+from . import accelerator, amp, backends, cuda  # noqa: E402  (torch.cuda, .amp, .backends)
 from . import distributed  # noqa: E402  (process groups; mpi4py is imported only when used)
 from .legacy import make_types as _make_types  # noqa: E402
 

@@ -15,6 +15,20 @@ from .legacy import make_types
 globals().update(make_types("cuda"))      # tl.cuda.FloatTensor, LongTensor, ...
 
 
+class _CudaAmp:
+    """torch.cuda.amp's old spelling: GradScaler(...) there means device 'cuda'."""
+
+    @staticmethod
+    def GradScaler(init_scale=2.0**16, growth_factor=2.0, backoff_factor=0.5,  # noqa: N802
+                   growth_interval=2000, enabled=True):
+        from .amp import GradScaler  # noqa: PLC0415
+        return GradScaler("cuda", init_scale, growth_factor, backoff_factor, growth_interval,
+                          enabled)
+
+
+amp = _CudaAmp()
+
+
 def is_available() -> bool:
     return backend.cuda_is_available()
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import time
 import weakref
 
+import numpy as np
+
 from .function import _FREED, Function
 from .grad_mode import enable_grad, no_grad, state
 
@@ -84,6 +86,16 @@ def _count_dependencies(roots):
 
 def run_backward(outputs, grad_outputs, retain_graph=False, create_graph=False, capture=None,
                  accumulate=True):
+    """Push `grad_outputs` back from `outputs` (see _run_backward). NumPy's floating-point
+    warnings are off for the walk: an inf or NaN gradient propagates silently, as torch's does
+    (anomaly mode is the tool that reports them)."""
+    with np.errstate(all="ignore"):
+        return _run_backward(outputs, grad_outputs, retain_graph, create_graph, capture,
+                             accumulate)
+
+
+def _run_backward(outputs, grad_outputs, retain_graph=False, create_graph=False, capture=None,
+                  accumulate=True):
     """Push `grad_outputs` back from `outputs`.
 
     capture: optional dict {node or leaf tensor id -> None}; gradients reaching those are stored
