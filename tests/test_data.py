@@ -175,10 +175,15 @@ class _Pairs(tl.data.Dataset):
 
 def test_default_collate_nested():
     batch = next(iter(DataLoader(_Pairs(), batch_size=3)))
-    assert batch["x"].shape == (3, 2) and batch["x"].dtype == np.float32
+    # dtypes as torch's default_collate keeps them: float64 arrays and Python floats stay float64
+    assert batch["x"].shape == (3, 2) and batch["x"].dtype == np.float64
     ints, floats, names = batch["meta"]
     assert ints.tolist() == [0, 1, 2] and ints.dtype == np.int64
-    assert floats.tolist() == [0.0, 0.5, 1.0] and floats.dtype == np.float32
+    assert floats.tolist() == [0.0, 0.5, 1.0] and floats.dtype == np.float64
+    torch_data = pytest.importorskip("torch.utils.data", reason="torch is needed")
+    samples = [(np.float32(1), np.int32(2), True, 3, 4.0, np.zeros(2, np.float64))] * 2
+    for ours, theirs in zip(default_collate(samples), torch_data.default_collate(samples)):
+        assert str(ours.dtype) == str(theirs.dtype).replace("torch.", "")
     assert names == ["s0", "s1", "s2"]
     t = default_collate([(tl.ones(2), 1), (tl.zeros(2), 0)])
     assert t[0].tolist() == [[1, 1], [0, 0]] and t[1].tolist() == [1, 0]

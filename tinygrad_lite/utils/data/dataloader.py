@@ -21,17 +21,15 @@ __all__ = ["Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler
 
 
 def _stack_arrays(arrays):
-    xp = backend.array_module(*arrays)
-    out = xp.stack(arrays)
-    return out.astype(np.float32) if out.dtype == np.float64 else out
+    return backend.array_module(*arrays).stack(arrays)
 
 
 def default_collate(batch):
     """Stack a list of samples into Tensors, recursing into tuples, lists and dicts.
 
-    Tensors and arrays are stacked along a new first dim; Python ints become an int64 Tensor,
-    floats a float32 one (the engine's default float, where torch would pick float64), bools a
-    bool one; strings and other objects stay a list.
+    As torch's: tensors and arrays are stacked along a new first dim keeping their dtype; Python
+    ints become an int64 tensor, Python floats a float64 one, bools a bool one, NumPy scalars
+    keep their dtype; strings and other objects stay a list.
     """
     if not isinstance(batch, (list, tuple)) or len(batch) == 0:
         raise TypeError("default_collate: expected a non-empty list of samples")
@@ -48,12 +46,14 @@ def default_collate(batch):
             raise ValueError(f"default_collate: samples have different shapes {sorted(shapes)}; "
                              "pass a collate_fn that pads them")
         return Tensor._make(_stack_arrays(list(batch)), False, None, None)
-    if isinstance(first, (bool, np.bool_)):
+    if isinstance(first, np.generic) and first.dtype.kind in "biuf":
+        return Tensor._make(np.asarray(batch, dtype=first.dtype), False, None, None)
+    if isinstance(first, bool):
         return Tensor._make(np.asarray(batch, dtype=np.bool_), False, None, None)
-    if isinstance(first, (int, np.integer)):
+    if isinstance(first, int):
         return Tensor._make(np.asarray(batch, dtype=np.int64), False, None, None)
-    if isinstance(first, (float, np.floating)):
-        return Tensor._make(np.asarray(batch, dtype=np.float32), False, None, None)
+    if isinstance(first, float):
+        return Tensor._make(np.asarray(batch, dtype=np.float64), False, None, None)
     if isinstance(first, (str, bytes)):
         return list(batch)
     if isinstance(first, collections.abc.Mapping):
