@@ -224,3 +224,24 @@ def test_text_datasets_that_are_not_text_files(tmp_path):
     proc = run_cli("train", "charlm", "--seq-len", "100000")
     assert_one_line_error(proc, "zen", "seq_len + 1")
     assert "tmp" not in proc.stderr
+
+
+def test_ctrl_c_while_the_package_imports_prints_one_line(tmp_path):
+    import shutil
+    import signal
+    import time
+    script = shutil.which("tinygrad-lite")
+    commands = [[sys.executable, "-m", "tinygrad_lite"]] + ([[script]] if script else [])
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    for command in commands:
+        for delay in (0.2, 0.5):
+            proc = subprocess.Popen(command + ["train", "mlp", "--no-progress"], cwd=tmp_path,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                    env=env,
+                                    preexec_fn=lambda: signal.signal(signal.SIGINT,
+                                                                     signal.SIG_DFL))
+            time.sleep(delay)
+            proc.send_signal(signal.SIGINT)
+            _, err = proc.communicate(timeout=60)
+            assert proc.returncode in (130, -signal.SIGINT), (command, delay, err)
+            assert "Traceback" not in err, err

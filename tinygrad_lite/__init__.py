@@ -1,7 +1,11 @@
 """tinygrad_lite: a small reverse-mode autograd engine with PyTorch's names, on NumPy or CuPy."""
 from __future__ import annotations
 
-from . import autograd, backend, dtypes
+from ._startup import guard_command_startup as _guard
+
+_guard()     # the command's early Ctrl-C: one line, no traceback (see _startup.py)
+
+from . import autograd, backend, dtypes  # noqa: E402
 from .backend import heap as _heap
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import Device as device

@@ -411,7 +411,9 @@ def cmd_eval(args) -> int:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of the `tinygrad-lite` console script; returns the exit code."""
+    from ._startup import end_guard  # noqa: PLC0415
     args = build_parser().parse_args(argv)
+    end_guard()
     _limit_blas_threads()
     try:
         return cmd_train(args) if args.command == "train" else cmd_eval(args)
