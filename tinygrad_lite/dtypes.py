@@ -72,7 +72,7 @@ def scalar_dtype(tensor_dtype: np.dtype, value) -> np.dtype:
     if isinstance(value, (bool, np.bool_)):
         return tensor_dtype
     if isinstance(value, (_b.int, np.integer)):
-        return tensor_dtype
+        return int64 if tensor_dtype.kind == "b" else tensor_dtype    # bool + 2 is int64
     if isinstance(value, (_b.float, np.floating)):
         return tensor_dtype if tensor_dtype.kind == "f" else _default_float
     raise TypeError(f"unsupported scalar type {type(value).__name__}")

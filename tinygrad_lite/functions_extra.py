@@ -85,10 +85,19 @@ def _second(other, a: Tensor, op: str):
                     f"(input {_desc(a)})")
 
 
+def _float_operands(op: str, input, other) -> tuple:
+    """input as a floating tensor and other as a number or a tensor, promoted as torch does
+    before going to floating point (int16 with float16 stays float16)."""
+    a = _t(input, op)
+    b = _second(other, a, op)
+    if isinstance(b, Tensor) and a.dtype.kind != "f" and b.dtype.kind == "f":
+        return a.to(b.dtype), b
+    return _floating(a), b
+
+
 def atan2(input, other) -> Tensor:
     """atan2(input, other), the angle of the point (other, input), with broadcasting."""
-    a = _floating(_t(input, "atan2"))
-    return _binary(X.Atan2, a, _second(other, a, "atan2"))
+    return _binary(X.Atan2, *_float_operands("atan2", input, other))
 
 
 arctan2 = atan2
@@ -96,8 +105,7 @@ arctan2 = atan2
 
 def hypot(input, other) -> Tensor:
     """sqrt(input**2 + other**2), with broadcasting."""
-    a = _floating(_t(input, "hypot"))
-    return _binary(X.Hypot, a, _second(other, a, "hypot"))
+    return _binary(X.Hypot, *_float_operands("hypot", input, other))
 
 
 def remainder(input, other) -> Tensor:

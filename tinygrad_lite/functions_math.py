@@ -56,10 +56,15 @@ def _operand(v, ref: Tensor, op: str) -> Tensor:
 def _pair(op: str, input, other) -> tuple:
     """(a, b) as floating Tensors of one dtype; one of them may be a number."""
     if not isinstance(input, Tensor):
-        b = _floating(_t(other, op))
-        return _floating(_operand(input, b, op)), b
-    a = _floating(input)
-    return a, _floating(_operand(other, a, op))
+        b = _t(other, op)
+        a = _operand(input, b, op)
+    else:
+        a = input
+        b = _operand(other, a, op)
+    if a.dtype != b.dtype:          # promote first: float16 with int16 stays float16
+        dt = D.promote(a.dtype, b.dtype, a.ndim == 0, b.ndim == 0)
+        a, b = a.to(dt), b.to(dt)
+    return _floating(a), _floating(b)
 
 
 # -- elementwise ------------------------------------------------------------------------------
@@ -281,7 +286,8 @@ def nanmean(input, dim=None, keepdim=False, *, dtype=None) -> Tensor:
     _need_float(x, "nanmean")
     dim = _axes(dim, x.ndim, op="nanmean")
     count = (~x.detach().isnan()).sum(dim, keepdim).to(x.dtype)
-    return nansum(x, dim, keepdim) / count
+    # dividing by nan, not 0, where nothing is counted: nan as in torch, without a warning
+    return nansum(x, dim, keepdim) / where(count == 0, float("nan"), count)
 
 
 def count_nonzero(input, dim=None) -> Tensor:
@@ -298,7 +304,7 @@ def _last_axis(x: Tensor, dim, op: str):
     d = _dim(dim, x.ndim, op)
     a = x.data.reshape(1) if x.ndim == 0 else array_module(x.data).moveaxis(x.data, d, -1)
     if a.shape[-1] == 0:
-        raise ValueError(f"{op}: cannot reduce dimension {d} of size 0 (shape "
+        raise IndexError(f"{op}: expected reduction dim {d} to have non-zero size (shape "
                          f"{tuple(x.shape)})")
     return a, d
 
@@ -325,7 +331,11 @@ def _median_all(op: str, x: Tensor, ignore_nan: bool) -> Tensor:
     xp = array_module(x.data)
     flat = x.data.reshape(-1)
     if flat.size == 0:
-        raise ValueError(f"{op}: cannot take the median of an empty tensor ({_desc(x)})")
+        if x.dtype.kind != "f":
+            raise ValueError(f"{op}: cannot take the median of an empty tensor ({_desc(x)})")
+        # torch: nan, and a zero gradient
+        return MX.EvenPick.apply(x, value=xp.asarray(xp.nan, dtype=x.dtype),
+                                 mask=xp.zeros(x.shape, dtype=bool))
     nan = xp.isnan(flat) if x.dtype.kind == "f" else xp.zeros(flat.shape, dtype=bool)
     count = int(flat.size - nan.sum()) if ignore_nan else flat.size
     if count == 0 or (not ignore_nan and bool(nan.any())):

@@ -358,6 +358,11 @@ def scatter(input, dim, index, src=None, value=None, *, reduce=None) -> Tensor:
         src, value = value, src          # scatter(dim, index, 1.5): the number is the value
     if (src is None) == (value is None):
         raise TypeError("scatter: expected exactly one of src (a Tensor) and value (a number)")
+    if not x.ndim and isinstance(index, Tensor) and not index.ndim:
+        # 0-d as a 1-element vector, so the backward's gather has an axis to work along
+        if src is not None and not src.ndim:
+            src = src.reshape(1)
+        return scatter(x.reshape(1), dim, index.reshape(1), src, value).reshape(())
     d, idx = _scatter_index(x, dim, index, "scatter")
     xp = array_module(x.data)
     if src is None:
@@ -399,9 +404,30 @@ def _spread(idx, d: int, shape: tuple):
     return array_module(idx).broadcast_to(idx.reshape(view), shape)
 
 
+def _scalar_along(x: Tensor, dim, index, op: str, source=None):
+    """A 0-d input taken as one element along dim 0 (torch allows dim 0 or -1): the input, the
+    index and source as 1-element vectors; the caller reshapes the result back to 0-d."""
+    _dim(dim, 0, op)
+    idx = _int_tensor(index, op, x)
+    if idx.numel() != 1 and (source is not None or op == "index_select"):
+        raise ValueError(f"{op}: an index into a 0-d tensor must have one element, got "
+                         f"{_desc(idx)}")
+    src = None
+    if source is not None:
+        src = _t(source, op)
+        if src.numel() != 1:
+            raise ValueError(f"{op}: source of shape {tuple(src.shape)} must have one element "
+                             "for a 0-d input")
+        src = src.reshape(1)
+    return x.reshape(1), idx.reshape(-1), src
+
+
 def index_add(input, dim, index, source, *, alpha=1) -> Tensor:
     """out = input with alpha * source[i] added at input[.., index[i], ..] (repeats accumulate)."""
     x = _t(input, "index_add")
+    if not x.ndim:
+        x, index, source = _scalar_along(x, dim, index, "index_add", source)
+        return index_add(x, 0, index, source, alpha=alpha).reshape(())
     d, idx = _index_along(x, dim, index, "index_add")
     src = _source_along(x, d, idx.shape[0], source, "index_add")
     if alpha != 1:
@@ -412,6 +438,9 @@ def index_add(input, dim, index, source, *, alpha=1) -> Tensor:
 def index_copy(input, dim, index, source) -> Tensor:
     """out = input with input[.., index[i], ..] replaced by source[i] along dim."""
     x = _t(input, "index_copy")
+    if not x.ndim:
+        x, index, source = _scalar_along(x, dim, index, "index_copy", source)
+        return index_copy(x, 0, index, source).reshape(())
     d, idx = _index_along(x, dim, index, "index_copy")
     src = _source_along(x, d, idx.shape[0], source, "index_copy")
     return ME.Scatter.apply(x, src, index=_spread(idx, d, src.shape), axis=d)
@@ -420,6 +449,9 @@ def index_copy(input, dim, index, source) -> Tensor:
 def index_fill(input, dim, index, value) -> Tensor:
     """out = input with the slices at index along dim set to value."""
     x = _t(input, "index_fill")
+    if not x.ndim:
+        x, index, _ = _scalar_along(x, dim, index, "index_fill")
+        return index_fill(x, 0, index, value).reshape(())
     d, idx = _index_along(x, dim, index, "index_fill", negative=True)
     mask = array_module(x.data).zeros(x.shape, dtype=bool)
     mask[(slice(None),) * d + (idx,)] = True

@@ -463,6 +463,10 @@ class Tensor:
         if isinstance(exponent, _Scalar):
             if isinstance(exponent, (np.number, np.bool_)):
                 exponent = exponent.item()
+            if self.dtype.kind == "b" and isinstance(exponent, builtins.int):
+                # torch: bool ** bool is bool, bool ** int is int64 (NumPy would give int8)
+                y = E.PowScalar.apply(self.long(), exponent=builtins.int(exponent))
+                return y.bool() if isinstance(exponent, builtins.bool) else y
             keep = self.dtype.kind == "f" or isinstance(exponent, builtins.int)
             x = self if keep else self.float()
             return E.PowScalar.apply(x, exponent=exponent)
@@ -614,16 +618,16 @@ class Tensor:
     eq, ne, lt, le, gt, ge = __eq__, __ne__, __lt__, __le__, __gt__, __ge__
 
     def __and__(self, other):
-        fn = "logical_and" if self.dtype.kind == "b" else "bitwise_and"
-        return _nondiff_binary(self, other, fn)
+        # after promotion: logical on two bools, bitwise once an integer is involved (as torch)
+        return _nondiff_binary(self, other, "bitwise_and")
 
     def __or__(self, other):
-        fn = "logical_or" if self.dtype.kind == "b" else "bitwise_or"
-        return _nondiff_binary(self, other, fn)
+        # after promotion: logical on two bools, bitwise once an integer is involved (as torch)
+        return _nondiff_binary(self, other, "bitwise_or")
 
     def __xor__(self, other):
-        fn = "logical_xor" if self.dtype.kind == "b" else "bitwise_xor"
-        return _nondiff_binary(self, other, fn)
+        # after promotion: logical on two bools, bitwise once an integer is involved (as torch)
+        return _nondiff_binary(self, other, "bitwise_xor")
 
     __rand__, __ror__, __rxor__ = __and__, __or__, __xor__
 
@@ -682,6 +686,12 @@ class Tensor:
 
     def topk(self, k, dim=-1, largest=True, sorted=True):
         n = self.shape[_dim(dim, self.ndim, "topk")] if self.ndim else 1
+        if not self.ndim:           # torch: the element itself at index 0 (k = 0 or 1)
+            M._int(k, "topk", "k")
+            if k not in (0, 1):
+                raise ValueError(f"topk: k={k} is out of range for a 0-d tensor")
+            values, idx = self.reshape(1).topk(1, 0, largest, sorted)
+            return R.SortResult(values.reshape(()), idx.reshape(()))
         k = M._int(k, "topk", "k")
         if not 0 <= k <= n:
             raise ValueError(f"topk: k={k} is out of range for dimension {dim} of size {n} "
@@ -708,11 +718,13 @@ class Tensor:
 
     def all(self, dim=None, keepdim=False):
         axes = _axes(dim, self.ndim, op="all")
-        return _const(backend.array_module(self.data).all(self.data, axis=axes, keepdims=keepdim))
+        out = backend.array_module(self.data).all(self.data, axis=axes, keepdims=keepdim)
+        return _const(out.astype(np.uint8) if self.dtype == np.uint8 else out)   # torch's rule
 
     def any(self, dim=None, keepdim=False):
         axes = _axes(dim, self.ndim, op="any")
-        return _const(backend.array_module(self.data).any(self.data, axis=axes, keepdims=keepdim))
+        out = backend.array_module(self.data).any(self.data, axis=axes, keepdims=keepdim)
+        return _const(out.astype(np.uint8) if self.dtype == np.uint8 else out)
 
     def allclose(self, other, rtol=1e-5, atol=1e-8, equal_nan=False) -> bool:
         other = _operand(other, self, "allclose")
@@ -774,7 +786,8 @@ class Tensor:
         return E.Rsqrt.apply(_floating(self))
 
     def square(self):
-        return self * self
+        x = self.long() if self.dtype.kind == "b" else self     # torch: bool squares to int64
+        return x * x
 
     def reciprocal(self):
         return 1.0 / self
@@ -783,6 +796,8 @@ class Tensor:
         return E.Abs.apply(self)
 
     def sign(self):
+        if self.dtype.kind == "b":      # NumPy has no sign loop for bool; torch gives x back
+            return self.clone()
         return E.Sign.apply(self)
 
     def sin(self):
@@ -1090,8 +1105,8 @@ class Tensor:
     # -- reductions ----------------------------------------------------------------------
     def sum(self, dim=None, keepdim=False, dtype=None):
         x = self if dtype is None else self.to(dtype)
-        if x.dtype.kind == "b":
-            x = x.long()
+        if x.dtype.kind in "bu" and dtype is None:
+            x = x.long()                # torch sums bool and all integers in int64
         return R.Sum.apply(x, axes=_axes(dim, x.ndim, op="sum"), keepdim=keepdim)
 
     def mean(self, dim=None, keepdim=False, dtype=None):
@@ -1120,8 +1135,8 @@ class Tensor:
         return out.reshape(shape) if out.shape != tuple(shape) else out
 
     def prod(self, dim=None, keepdim=False):
-        return R.Prod.apply(_floating(self) if self.dtype.kind == "b" else self,
-                            axes=_axes(dim, self.ndim, True, "prod"), keepdim=keepdim)
+        x = self.long() if self.dtype.kind in "bu" else self    # int64 in torch, not uint64
+        return R.Prod.apply(x, axes=_axes(dim, self.ndim, True, "prod"), keepdim=keepdim)
 
     def max(self, dim=None, keepdim=False):
         if isinstance(dim, Tensor):
@@ -1138,12 +1153,14 @@ class Tensor:
         return R.max_min_dim(self, dim, keepdim, "min")
 
     def amax(self, dim=None, keepdim=False):
-        return R.AmaxAmin.apply(self, axes=_axes(dim, self.ndim, op="amax"), keepdim=keepdim,
-                                kind="max")
+        axes = _axes(dim, self.ndim, op="amax")
+        R.check_extent(self.shape, axes, "amax")
+        return R.AmaxAmin.apply(self, axes=axes, keepdim=keepdim, kind="max")
 
     def amin(self, dim=None, keepdim=False):
-        return R.AmaxAmin.apply(self, axes=_axes(dim, self.ndim, op="amin"), keepdim=keepdim,
-                                kind="min")
+        axes = _axes(dim, self.ndim, op="amin")
+        R.check_extent(self.shape, axes, "amin")
+        return R.AmaxAmin.apply(self, axes=axes, keepdim=keepdim, kind="min")
 
     def var(self, dim=None, unbiased=None, keepdim=False, correction=None):
         dim, unbiased = _var_dim("var", dim, unbiased, keepdim, correction)
@@ -1161,10 +1178,16 @@ class Tensor:
                                  keepdim=keepdim)
 
     def softmax(self, dim):
-        return R.Softmax.apply(_floating(self), axis=_dim(dim, self.ndim, "softmax"))
+        d = _dim(dim, self.ndim, "softmax")
+        if not self.ndim:           # over a single element, as a 1-element vector
+            return R.Softmax.apply(_floating(self).reshape(1), axis=0).reshape(())
+        return R.Softmax.apply(_floating(self), axis=d)
 
     def log_softmax(self, dim):
-        return R.LogSoftmax.apply(_floating(self), axis=_dim(dim, self.ndim, "log_softmax"))
+        d = _dim(dim, self.ndim, "log_softmax")
+        if not self.ndim:
+            return R.LogSoftmax.apply(_floating(self).reshape(1), axis=0).reshape(())
+        return R.LogSoftmax.apply(_floating(self), axis=d)
 
     def cumsum(self, dim):
         d = _dim(dim, self.ndim, "cumsum")
@@ -1484,8 +1507,11 @@ def _axes(dim, ndim, single=False, op="reduce"):
     if isinstance(dim, (list, tuple)):
         if single:
             raise TypeError(f"{op}: takes a single dim, got {dim!r}")
-        return tuple(sorted(set(_dim(d, ndim, op) for d in dim)))
-    return (_dim(dim, ndim, op),)
+        axes = tuple(sorted(set(_dim(d, ndim, op) for d in dim)))
+    else:
+        axes = (_dim(dim, ndim, op),)
+    # torch takes dim 0 and -1 of a 0-d tensor; the array itself has no axis to reduce
+    return axes if ndim else ()
 
 
 def _number(value, op: str, name: str):
@@ -1585,10 +1611,12 @@ def _binary(op, a: Tensor, b, reflected=False, **params) -> Tensor:
                 b = b.to(dt)
     elif isinstance(b, _Scalar):
         tb = type(b)
-        if tb is not builtins.float and tb is not builtins.int:
+        if tb is not builtins.float and tb is not builtins.int and tb is not builtins.bool:
             b = b.item()            # NumPy scalars are strong in NEP 50: make them weak
-        if a.data.dtype.kind != "f" and not isinstance(b, builtins.int):
-            a = a.to(D.scalar_dtype(a.dtype, b))
+        kind = a.data.dtype.kind
+        if kind != "f" and (not isinstance(b, builtins.int) or
+                            (kind == "b" and type(b) is not builtins.bool)):
+            a = a.to(D.scalar_dtype(a.dtype, b))    # bool with an int: int64, as torch
         # a Python number stays a number: NumPy keeps the array's dtype for it
     elif isinstance(b, (np.ndarray, list, tuple)) or hasattr(b, "__cuda_array_interface__"):
         b = _like(b, a)
@@ -1635,6 +1663,9 @@ def _nondiff_binary(a: Tensor, b, fn: str) -> Tensor:
     if a.device != b.device:
         raise RuntimeError(f"{op}: expected both tensors on one device, got {a.device} and "
                            f"{b.device}")
+    if a.dtype != b.dtype:          # torch's promotion, not NumPy's (int32 // float32: float32)
+        dt = D.promote(a.dtype, b.dtype, a.ndim == 0, b.ndim == 0)
+        a, b = a.to(dt), b.to(dt)
     xp = backend.array_module(a.data)
     try:
         if fn == "trunc_divide":

@@ -191,6 +191,16 @@ def batch_norm(input: Tensor, running_mean: Optional[Tensor], running_var: Optio
             if t.shape != (c,):
                 raise ValueError(f"batch_norm: {name} {_desc(t)} should have shape ({c},) for "
                                  f"input {_desc(x)} with {c} channels")
+    if training and x.numel() == 0:
+        # torch: an empty batch comes back empty, the running stats stay, weight and bias get
+        # zero gradients
+        y = x * 0.0
+        shape = (1, c) + (1,) * (x.ndim - 2)
+        if weight is not None:
+            y = y * weight.reshape(shape)
+        if bias is not None:
+            y = y + bias.reshape(shape)
+        return y
     if training:
         n = x.numel() // max(c, 1)
         if n <= 1:

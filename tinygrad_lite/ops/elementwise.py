@@ -272,7 +272,10 @@ class Sign(Function):
 
     def forward(self, x):
         self.shape = x.shape
-        return array_module(x).sign(x)
+        xp = array_module(x)
+        if x.dtype.kind == "f":             # torch: sign(nan) is 0, where NumPy gives nan
+            return xp.where(xp.isnan(x), x.dtype.type(0), xp.sign(x))
+        return xp.sign(x)
 
     def backward(self, grad):
         return grad * 0.0

@@ -439,6 +439,11 @@ def index_select(x, dim, index):
     if index.ndim > 1 or index.dtype.kind not in "iu":
         raise TypeError(f"index_select: index must be a 1-D integer tensor, got shape "
                         f"{tuple(index.shape)} dtype {index.dtype}")
+    if not x.ndim:                  # torch: one index into a 0-d tensor gives it back, 0-d
+        if index.numel() != 1:
+            raise ValueError(f"index_select: an index into a 0-d tensor must have one element, "
+                             f"got shape {tuple(index.shape)}")
+        return x.reshape(1)[index.reshape(-1)].reshape(())
     return x[(slice(None),) * d + (index.reshape(-1),)]
 
 
@@ -508,7 +513,10 @@ class Flip(Function):
 
 def flip(x, dims):
     dims = _ints(dims, "flip", "dims")
-    return Flip.apply(x, axes=tuple(_dim(d, x.ndim, "flip") for d in dims))
+    axes = tuple(_dim(d, x.ndim, "flip") for d in dims)
+    if not x.ndim:                  # dim 0 / -1 of a 0-d tensor: nothing to reverse
+        return Flip.apply(x.reshape(1), axes=(0,)).reshape(())
+    return Flip.apply(x, axes=axes)
 
 
 def tri(x, diagonal, lower):

@@ -8,6 +8,7 @@ import numpy as np
 from ..autograd.function import Function
 from ..autograd.grad_mode import state
 from ..backend import array_module, device_of
+from .math_extra import quiet
 
 MaxMin = namedtuple("MaxMin", ["values", "indices"])
 SortResult = namedtuple("SortResult", ["values", "indices"])
@@ -26,6 +27,19 @@ def _with_kept_dims(node, *tensors) -> tuple:
         return tensors
     kept = _kept_shape(node.in_shape, node.axes)
     return tuple(t.reshape(kept) for t in tensors)
+
+
+def check_extent(shape, axes, op: str, nodim_error=RuntimeError) -> None:
+    """max/min-like reductions need something to pick in each slice (torch's two errors)."""
+    if axes is None:
+        if 0 in shape:
+            raise nodim_error(f"{op}: cannot reduce an empty tensor of shape {tuple(shape)} "
+                              "without a dim (specify the reduction dim)")
+        return
+    for a in axes:
+        if shape[a] == 0:
+            raise IndexError(f"{op}: expected reduction dim {a} to have non-zero size (shape "
+                             f"{tuple(shape)})")
 
 
 def _count(shape, axes) -> int:
@@ -53,6 +67,9 @@ class Mean(Function):
     def forward(self, x, axes, keepdim):
         self.in_shape, self.axes, self.keepdim = x.shape, axes, keepdim
         self.n = _count(x.shape, axes)
+        if self.n == 0:                     # the mean of nothing is nan, silently (as torch)
+            with quiet(array_module(x)):
+                return x.sum(axis=axes, keepdims=keepdim) / x.dtype.type(0)
         return x.mean(axis=axes, keepdims=keepdim)
 
     def backward(self, grad):
@@ -71,7 +88,10 @@ class Prod(Function):
         # On the GPU the exact path always runs (it is right without zeros too): asking whether
         # there is a zero would stall the launch queue. None = not known yet.
         self.has_zero = bool((x == 0).any()) if device_of(x) == "cpu" else None
-        if self.has_zero is not False:
+        if axes == ():                  # a 0-d input over dim 0 / -1: y = x, dy/dx = 1
+            self.has_zero = False
+            self.save_for_backward(x, y, None)
+        elif self.has_zero is not False:
             flat = x.reshape(-1) if axes is None else x
             ax = 0 if axes is None else axes[0]
             n = flat.shape[ax]
@@ -88,6 +108,8 @@ class Prod(Function):
 
     def backward(self, grad):
         x, y, others = self.saved_tensors
+        if self.axes == ():
+            return grad
         if not self.keepdim:
             grad = grad.reshape(_kept_shape(self.in_shape, self.axes))
             y = y.reshape(_kept_shape(self.in_shape, self.axes))
@@ -105,8 +127,7 @@ class AmaxAmin(Function):
     """y = amax/amin(x, axes);  dx = dy split evenly among the tied extremes (like torch)"""
 
     def forward(self, x, axes, keepdim, kind):
-        if x.size == 0:
-            raise RuntimeError(f"{kind}: cannot reduce an empty tensor of shape {x.shape}")
+        check_extent(x.shape, axes, kind)
         y = x.max(axis=axes, keepdims=True) if kind == "max" else x.min(axis=axes, keepdims=True)
         mask = (x == y)
         count = mask.sum(axis=axes, keepdims=True)
@@ -126,15 +147,16 @@ def arg_reduce(x, fn, dim, keepdim, op=None):
     """argmax/argmin: int64 indices, never part of the graph (`op` names the caller in errors)."""
     from ..tensor import _const, _dim
     xp = array_module(x.data)
-    if x.data.size == 0:
-        raise RuntimeError(f"{op or fn}: cannot reduce an empty tensor of shape "
-                           f"{tuple(x.shape)}")
+    axes = None if dim is None else (_dim(dim, x.ndim, op or fn),) if x.ndim else ()
+    check_extent(x.shape, axes, op or fn, IndexError)
     if dim is None:
         out = getattr(xp, fn)(x.data.reshape(-1))
         if keepdim:
             out = xp.asarray(out).reshape((1,) * x.ndim)
         return _const(xp.asarray(out, dtype=np.int64))
     d = _dim(dim, x.ndim, fn)
+    if not x.ndim:                  # torch: dim 0 / -1 of a 0-d tensor, index 0
+        return _const(xp.zeros((), dtype=np.int64))
     out = getattr(xp, fn)(x.data, axis=d, keepdims=keepdim)
     return _const(out.astype(np.int64, copy=False))
 
@@ -215,7 +237,8 @@ class LogSumExp(Function):
     def forward(self, x, axes, keepdim):
         xp = array_module(x)
         m = _stable_max(x, axes)
-        y = xp.log(xp.exp(x - m).sum(axis=axes, keepdims=True)) + m
+        with quiet(xp):                     # log(0) = -inf over an empty slice, as torch
+            y = xp.log(xp.exp(x - m).sum(axis=axes, keepdims=True)) + m
         self.in_shape, self.axes, self.keepdim = x.shape, axes, keepdim
         if not keepdim:
             y = y.reshape([n for i, n in enumerate(y.shape) if not (axes is None or i in axes)])
