@@ -23,6 +23,8 @@ TEST = [
     "mpich>=4",
     "threadpoolctl>=3",
     "safetensors>=0.4",
+    "onnx>=1.14",
+    "onnxruntime>=1.16",
 ]
 
 setup(
@@ -43,7 +45,7 @@ setup(
         "test": TEST,
         "cuda": ["cupy-cuda13x>=14"],
         "distributed": ["mpi4py>=4", "mpich>=4"],
-        "formats": ["safetensors>=0.4"],
+        "formats": ["safetensors>=0.4", "onnx>=1.14"],
     },
     entry_points={"console_scripts": ["tinygrad-lite=tinygrad_lite.cli:main"]},
 )

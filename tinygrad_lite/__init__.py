@@ -32,6 +32,7 @@ from . import optim  # noqa: E402  (optimizers and lr schedulers)
 from . import data, utils  # noqa: E402  (datasets and loaders; also as tl.utils.data)
 from . import viz  # noqa: E402  (graph pictures)
 from . import safetensors  # noqa: E402  (safetensors files; the package is imported lazily)
+from . import onnx  # noqa: E402  (tl.onnx.export; the onnx package is imported lazily)
 
 __version__ = "0.1.0"
 

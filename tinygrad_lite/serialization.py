@@ -28,6 +28,7 @@ import ast
 import io
 import json
 import os
+import pickle
 import re
 import struct
 import threading
@@ -40,7 +41,8 @@ import numpy as np
 from . import backend
 from .tensor import Size, Tensor
 
-__all__ = ["save", "load"]
+__all__ = ["save", "load", "add_safe_globals", "get_safe_globals", "clear_safe_globals",
+           "safe_globals"]
 
 _FORMAT = "tinygrad_lite.checkpoint"
 _VERSION = 1
@@ -51,6 +53,86 @@ class _Refused(Exception):
     """A file that is not what it claims; turned into one RuntimeError naming the file. The
     message is a predicate ("is a bare .npy array ...") or a reason, which gets "is not a
     readable tinygrad_lite checkpoint: " before it."""
+
+
+class _NotPlain(TypeError):
+    """A value that is no tensor, number, string or container, but an instance of a class from a
+    module: the whole-object (pickled) torch format can hold it, the plain formats cannot."""
+
+
+def _not_plain(obj, where: str, formats: str) -> TypeError:
+    """The error for a value the plain writers cannot hold: _NotPlain where pickling could (an
+    instance of a class of some module), a plain TypeError for builtins' stray objects
+    (object(), functions, modules), which are refused as before."""
+    kind = _NotPlain if type(obj).__module__ != "builtins" else TypeError
+    return kind(f"save: cannot store {type(obj).__name__} at {where}{formats}")
+
+
+# -- safe globals: what weights_only=True admits beyond torch's allow-list --------------------
+
+_SAFE_GLOBALS: list = []
+
+
+def _global_name(entry) -> tuple:
+    """(module, qualified name, object) of an add_safe_globals entry: obj or (obj, "mod.name")."""
+    if isinstance(entry, tuple):
+        if len(entry) != 2 or not isinstance(entry[1], str) or "." not in entry[1]:
+            raise TypeError(f"add_safe_globals: expected (obj, 'module.name'), got {entry!r:.80}")
+        module, _, name = entry[1].rpartition(".")
+        return module, name, entry[0]
+    module = getattr(entry, "__module__", None)
+    name = getattr(entry, "__qualname__", None) or getattr(entry, "__name__", None)
+    if not isinstance(module, str) or not isinstance(name, str):
+        raise TypeError(f"add_safe_globals: {entry!r:.80} has no module and name; pass "
+                        "(obj, 'module.name')")
+    return module, name, entry
+
+
+def add_safe_globals(safe_globals: list) -> None:
+    """Admit these classes or functions (or (obj, "module.name") pairs) under weights_only=True,
+    for every later load, as torch.serialization.add_safe_globals. Only these exact globals are
+    admitted, not their modules or subclasses."""
+    if not isinstance(safe_globals, (list, tuple)):
+        raise TypeError(f"add_safe_globals: expected a list, got {type(safe_globals).__name__}")
+    for entry in safe_globals:
+        _global_name(entry)             # check them all before admitting any
+    _SAFE_GLOBALS.extend(safe_globals)
+
+
+def get_safe_globals() -> list:
+    """The globals add_safe_globals admitted (a copy)."""
+    return list(_SAFE_GLOBALS)
+
+
+def clear_safe_globals() -> None:
+    """Forget every global add_safe_globals admitted."""
+    _SAFE_GLOBALS.clear()
+
+
+class safe_globals:
+    """`with tl.serialization.safe_globals([cls]):` admits cls under weights_only=True inside
+    the block only (as torch's context manager)."""
+
+    def __init__(self, safe_globals: list):
+        self.globals = list(safe_globals)
+
+    def __enter__(self):
+        self._before = len(_SAFE_GLOBALS)
+        add_safe_globals(self.globals)
+        return self
+
+    def __exit__(self, *exc):
+        del _SAFE_GLOBALS[self._before:]
+        return False
+
+
+def _user_globals() -> dict:
+    return {(m, n): obj for m, n, obj in map(_global_name, _SAFE_GLOBALS)}
+
+
+_OPT_IN = ("; if you trust this file, load it with weights_only=False, or admit that global "
+           "with tl.serialization.add_safe_globals([{0}]) or "
+           "`with tl.serialization.safe_globals([{0}]):`")
 
 
 class _CallerError(Exception):
@@ -171,18 +253,33 @@ def save(obj: Any, f, format: Optional[str] = None) -> None:  # noqa: A002  (tor
     """Write obj (a state_dict or nested dicts/lists of tensors and plain values) to f.
 
     format: "npz" (ours, the default), or "torch" (PyTorch's zip format, which
-    `torch.load(f, weights_only=True)` reads); a path ending in .pt or .pth picks "torch"."""
+    `torch.load(f, weights_only=True)` reads); a path ending in .pt or .pth picks "torch".
+    Any other picklable object (a Module, an optimizer, a dict holding them) is written in the
+    torch format as a whole-object pickle, its tensors as storage records; loading it back
+    needs weights_only=False or its classes admitted with `safe_globals`. An explicit
+    format="npz" (or a .npz path) refuses such objects."""
+    name = os.fspath(f) if isinstance(f, (str, os.PathLike)) else ""
     if format is None:
-        name = os.fspath(f) if isinstance(f, (str, os.PathLike)) else ""
-        format = "torch" if str(name).lower().endswith(_TORCH_SUFFIXES) else "npz"
-    if format not in ("npz", "torch"):
+        suffix = str(name).lower()
+        format = "torch" if suffix.endswith(_TORCH_SUFFIXES) else (
+            "npz" if suffix.endswith(".npz") else None)
+    if format not in ("npz", "torch", None):
         raise ValueError(f"save: unknown format {format!r}; expected 'npz' or 'torch'")
+    arrays: dict = {}
+    root = None
+    if format != "torch":
+        try:
+            root = _encode(obj, arrays, "obj")
+        except _NotPlain as e:
+            if format == "npz":
+                raise TypeError(f"{e}; the npz format holds state_dicts, whole objects are "
+                                "saved in torch's format (format='torch' or a .pt path)") from None
+            format = "torch"            # a whole object given with no format: torch's pickle
     if format == "torch":
         data = _TorchWriter(obj)        # walks obj first: a bad value fails before any I/O
         write = data.write
     else:
-        arrays: dict = {}
-        structure = {"format": _FORMAT, "version": _VERSION, "root": _encode(obj, arrays, "obj")}
+        structure = {"format": _FORMAT, "version": _VERSION, "root": root}
         entries = dict(arrays)
         entries["__structure__"] = np.array(json.dumps(structure))
 
@@ -224,8 +321,8 @@ def _encode(obj, arrays: dict, where: str):
     if isinstance(obj, (list, tuple)):
         items = [_encode(v, arrays, f"{where}[{i}]") for i, v in enumerate(obj)]
         return {"tuple" if isinstance(obj, tuple) else "list": items}
-    raise TypeError(f"save: cannot store {type(obj).__name__} at {where}; checkpoints hold "
-                    "tensors, arrays, numbers, strings, None and dicts/lists/tuples of them")
+    raise _not_plain(obj, where, "; checkpoints hold tensors, arrays, numbers, strings, None "
+                     "and dicts/lists/tuples of them")
 
 
 def _decode(desc, archive, map_location):
@@ -642,9 +739,13 @@ class _RestrictedUnpickler:
     nothing, and no class, `__setstate__` or import is ever reached."""
 
     def __init__(self, data: bytes, allowed: dict, unsupported: Callable,
-                 persistent_load: Optional[Callable]):
+                 persistent_load: Optional[Callable], user: Optional[dict] = None):
         self.data, self.allowed, self.unsupported = data, allowed, unsupported
         self.persistent_load = persistent_load
+        # add_safe_globals' exact objects: the only classes built, called or given state
+        self.user = user or {}
+        self.user_ids = {id(v) for v in self.user.values()}
+        self.hint = ""          # how to opt in, added to a refusal (torch zip files only)
 
     def load(self, pos: int = 0):  # noqa: C901  (one opcode per branch reads best as one loop)
         """The object of the pickle that starts at byte pos; self.end is where it stopped."""
@@ -692,13 +793,42 @@ class _RestrictedUnpickler:
                 module = _compat_pickle.IMPORT_MAPPING[module]
             obj = self.allowed.get((module, name))
             if obj is None:
+                if (module, name) in self.user:
+                    return self.user[(module, name)]
                 why = self.unsupported(module, name)
                 if why:
                     raise _Refused(f"{why} (it is on torch's weights_only allow-list)")
                 raise _Refused(f"it names the global {module}.{name}, which is not on torch's "
                                "weights_only allow-list; refused before anything in the file "
-                               "ran")
+                               "ran" + self.hint.format(f"{module}.{name}"))
             return obj
+
+        def user_call(fn, args, new: bool, kwargs=None):
+            if not isinstance(args, tuple) or not (kwargs is None or isinstance(kwargs, dict)):
+                raise _Refused("its pickle calls an admitted global with malformed arguments")
+            if new:
+                if not isinstance(fn, type):
+                    raise _Refused(f"its pickle builds an instance of {fn!r:.60}, not a class")
+                return fn.__new__(fn, *args, **(kwargs or {}))
+            return fn(*args, **(kwargs or {}))
+
+        def user_build(target, state):
+            setstate = getattr(type(target), "__setstate__", None)
+            if setstate is not None:
+                target.__setstate__(state)
+                return
+            slots = None
+            if isinstance(state, tuple) and len(state) == 2:
+                state, slots = state
+            for part in (state, slots):
+                if part is not None and not (isinstance(part, dict) and all(
+                        isinstance(k, str) for k in part)):
+                    raise _Refused(f"its pickle sets the state of a {type(target).__name__} "
+                                   "from something that is not a dict of names")
+            if state:
+                target.__dict__.update(state)
+            for k, v in (slots or {}).items():
+                setattr(target, k, v)
 
         while True:
             op = take(1)[0]
@@ -832,6 +962,13 @@ class _RestrictedUnpickler:
                 if not isinstance(name, str) or not isinstance(module, str):
                     raise _Refused("its pickle has a STACK_GLOBAL without names")
                 stack.append(find(module, name))
+            elif op in (0x52, 0x81) and id(stack[-2] if len(stack) > 1 else None) in \
+                    self.user_ids:                          # REDUCE, NEWOBJ of an admitted one
+                args, fn = pop(), pop()
+                stack.append(user_call(fn, args, op == 0x81))
+            elif op == 0x92 and len(stack) > 2 and id(stack[-3]) in self.user_ids:  # NEWOBJ_EX
+                kwargs, args, fn = pop(), pop(), pop()
+                stack.append(user_call(fn, args, True, kwargs))
             elif op in (0x52, 0x81):                        # REDUCE, NEWOBJ
                 args, fn = pop(), pop()
                 if not isinstance(fn, _Call) or not isinstance(args, tuple):
@@ -841,6 +978,9 @@ class _RestrictedUnpickler:
             elif op == 0x62:                                # BUILD
                 state = pop()
                 target = stack[-1] if stack else None
+                if id(type(target)) in self.user_ids:
+                    user_build(target, state)
+                    continue
                 # only the attributes torch's own loader sets: OrderedDict's (a state_dict's
                 # `_metadata`), as plain instance data
                 if type(target) is not OrderedDict or not isinstance(state, dict) or not all(
@@ -882,15 +1022,21 @@ class _RestrictedUnpickler:
 
 
 _PICKLE_ERRORS = (ValueError, TypeError, KeyError, IndexError, OverflowError, struct.error,
-                  UnicodeDecodeError, SyntaxError, MemoryError, RecursionError)
+                  UnicodeDecodeError, SyntaxError, MemoryError, RecursionError,
+                  pickle.UnpicklingError)
 
 
-def _unpickle(data: bytes, reader: _TorchReader):
-    return _RestrictedUnpickler(data, reader.globals(), reader.unsupported,
-                                reader.storage).load()
+def _unpickle(data: bytes, reader: _TorchReader, weights_only: bool = True):
+    if not weights_only:
+        return _FullUnpickler(data, reader).load()
+    u = _RestrictedUnpickler(data, reader.globals(), reader.unsupported, reader.storage,
+                             _user_globals())
+    u.hint = _OPT_IN
+    return u.load()
 
 
-def _load_torch_zip(z: _Zip, prefix: str, map_location, mmap_path: Optional[str]):
+def _load_torch_zip(z: _Zip, prefix: str, map_location, mmap_path: Optional[str],
+                    weights_only: bool = True):
     byteorder = "little"
     if prefix + "byteorder" in z.members:
         byteorder = z.read(prefix + "byteorder", limit=16).decode("ascii", "replace").strip()
@@ -916,7 +1062,7 @@ def _load_torch_zip(z: _Zip, prefix: str, map_location, mmap_path: Optional[str]
         return _Storage(key, dtype, location, numel, raw)
 
     reader = _TorchReader(storage, map_location, byteorder == "big")
-    return _unpickle(z.read(prefix + "data.pkl"), reader)
+    return _unpickle(z.read(prefix + "data.pkl"), reader, weights_only)
 
 
 _LEGACY_MAGIC = 0x1950a86a20f9469cfc6c
@@ -991,8 +1137,22 @@ class _TorchWriter:
         self.records: list = []               # (key, contiguous host array)
         self.storage_of: dict = {}            # (id(root), dtype) -> key
         self.keep: list = []                  # roots stay alive while their ids are keys
-        self.value(obj, "obj")
-        self.out += b"."                       # STOP
+        try:
+            self.value(obj, "obj")
+            self.out += b"."                       # STOP
+            return
+        except _NotPlain:
+            pass
+        # an instance of some class: pickle the whole object, tensors still as records
+        self.records.clear()
+        self.storage_of.clear()
+        self.keep.clear()
+        buf = io.BytesIO()
+        try:
+            _ObjectPickler(buf, self).dump(obj)
+        except (pickle.PicklingError, AttributeError) as e:
+            raise TypeError(f"save: cannot pickle {type(obj).__name__}: {e}") from None
+        self.out = bytearray(buf.getvalue())
 
     # opcodes
     def _global(self, module: str, name: str):
@@ -1087,9 +1247,9 @@ class _TorchWriter:
             self.value(list(obj), where)
             self.out += b"\x85R"
         else:
-            raise TypeError(f"save: cannot store {type(obj).__name__} at {where} in torch's "
-                            "format; it holds tensors, arrays, numbers, strings, bytes, None, "
-                            "sets and dicts/lists/tuples of them")
+            raise _not_plain(obj, where, " in torch's format; it holds tensors, arrays, "
+                             "numbers, strings, bytes, None, sets, dicts/lists/tuples of them "
+                             "and instances of classes (pickled whole)")
 
     def _tensor(self, t: Tensor, where: str):
         from .nn.module import Parameter  # noqa: PLC0415  (nn sits above serialization)
@@ -1147,6 +1307,21 @@ class _TorchWriter:
         self.records.append((key, own))
         return key, 0, tuple(s // item for s in own.strides), own.size
 
+    def tensor_args(self, t: Tensor, requires_grad: bool) -> tuple:
+        """_rebuild_tensor_v2's arguments for t, its storage as a persistent-id record."""
+        arr = t.data
+        arr = backend.to_device(arr, "cpu") if not isinstance(arr, np.ndarray) else arr
+        name = _NP_TO_STORAGE.get(arr.dtype.name)
+        if name is None or arr.dtype.byteorder == ">":
+            raise TypeError(f"save: cannot store a {arr.dtype} tensor in torch's format (it "
+                            f"holds {', '.join(_SUPPORTED_DTYPES)})")
+        key, offset, strides, numel = self._storage(arr)
+        location = "cuda:0" if t.device == "cuda" else "cpu"
+        pid = _StorageRef(("storage", _torch_name("torch", f"{name}Storage"), key, location,
+                           numel))
+        return (pid, offset, tuple(int(d) for d in arr.shape), strides, requires_grad,
+                OrderedDict())
+
     def write(self, fh):
         prefix = "archive/"
         with zipfile.ZipFile(fh, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
@@ -1179,6 +1354,112 @@ class _TorchWriter:
             w.write(data)
 
 
+class _TorchName:
+    """A global of torch's (torch._utils._rebuild_tensor_v2, torch.FloatStorage, ...) written
+    into a pickle by name, without importing torch."""
+
+    __slots__ = ("module", "name")
+
+    def __init__(self, module: str, name: str):
+        self.module, self.name = module, name
+
+    def __call__(self, *args):  # pragma: no cover - pickle only checks that it is callable
+        raise TypeError(f"{self.module}.{self.name} is a name written into a pickle")
+
+
+_TORCH_NAMES: dict = {}
+
+
+def _torch_name(module: str, name: str) -> _TorchName:
+    """One object per name, so the pickler's memo writes each global once."""
+    key = (module, name)
+    if key not in _TORCH_NAMES:
+        _TORCH_NAMES[key] = _TorchName(module, name)
+    return _TORCH_NAMES[key]
+
+
+class _StorageRef:
+    """A storage record's persistent id, as torch writes it."""
+
+    __slots__ = ("pid",)
+
+    def __init__(self, pid: tuple):
+        self.pid = pid
+
+
+class _AsPlainTensor:
+    """A Parameter's data inside _rebuild_parameter: pickled as a plain tensor."""
+
+    __slots__ = ("t",)
+
+    def __init__(self, t: Tensor):
+        self.t = t
+
+
+class _ObjectPickler(pickle._Pickler):
+    """Python's own pickler (protocol 2, as torch.save) for whole objects, with tensors written
+    as torch writes them: _rebuild_tensor_v2 / _rebuild_parameter over a persistent-id storage
+    record, never their bytes inside data.pkl. The pure-Python pickler is used because only it
+    lets torch's global names be written without importing torch (save_global below)."""
+
+    def __init__(self, fh, writer: _TorchWriter):
+        super().__init__(fh, protocol=2)
+        self.writer = writer
+
+    def persistent_id(self, obj):
+        return obj.pid if type(obj) is _StorageRef else None
+
+    def reducer_override(self, obj):
+        if type(obj) is _TorchName:
+            return obj.name             # a string: written by save_global below
+        if type(obj) is _AsPlainTensor:
+            return (_torch_name("torch._utils", "_rebuild_tensor_v2"),
+                    self.writer.tensor_args(obj.t, False))
+        if isinstance(obj, Tensor):
+            from .nn.module import Parameter  # noqa: PLC0415  (nn sits above serialization)
+            if isinstance(obj, Parameter):
+                return (_torch_name("torch._utils", "_rebuild_parameter"),
+                        (_AsPlainTensor(obj), bool(obj.requires_grad), OrderedDict()))
+            return (_torch_name("torch._utils", "_rebuild_tensor_v2"),
+                    self.writer.tensor_args(obj, bool(obj.requires_grad)))
+        if isinstance(obj, Size):
+            return (_torch_name("torch", "Size"), (tuple(int(d) for d in obj),))
+        return NotImplemented
+
+    def save_global(self, obj, name=None):
+        if type(obj) is _TorchName:
+            self.write(pickle.GLOBAL + f"{obj.module}\n{obj.name}\n".encode("utf-8"))
+            self.memoize(obj)
+            return
+        super().save_global(obj, name)
+
+
+class _FullUnpickler(pickle.Unpickler):
+    """weights_only=False: Python's unpickler, which runs what the file names (the caller asked
+    for that by name), with torch's rebuild functions and storages mapped to ours."""
+
+    def __init__(self, data: bytes, reader: _TorchReader):
+        super().__init__(io.BytesIO(data))
+        self.reader = reader
+        self.table = reader.globals()
+
+    def find_class(self, module, name):
+        obj = self.table.get((module, name))
+        if obj is not None:
+            return obj
+        why = self.reader.unsupported(module, name)
+        if why:
+            raise _Refused(why)
+        try:
+            return super().find_class(module, name)
+        except (ImportError, AttributeError) as e:
+            raise _Refused(f"it names the global {module}.{name}, which cannot be found here "
+                           f"({type(e).__name__}: {e})") from None
+
+    def persistent_load(self, pid):
+        return self.reader.storage(pid)
+
+
 # -- load ------------------------------------------------------------------------------------
 
 def load(f, map_location=None, weights_only: bool = True, mmap: Optional[bool] = None) -> Any:
@@ -1188,8 +1469,15 @@ def load(f, map_location=None, weights_only: bool = True, mmap: Optional[bool] =
     map_location is a device ("cpu", "cuda"), a dict from saved device to device
     ({"cuda": "cpu"}), or a callable fn(tensor_on_cpu, saved_device) returning a Tensor, or None
     for the default placement. mmap=True maps the storages of a torch zip file (given by path)
-    copy-on-write instead of reading them. Only torch's weights_only allow-list is ever
-    admitted, whatever weights_only says: the classes a wider load would need are torch's."""
+    copy-on-write instead of reading them.
+
+    weights_only=True (the default) admits only torch's weights_only allow-list plus what
+    `add_safe_globals` / `safe_globals` named; any other global refuses the file, naming it,
+    before anything in it runs. weights_only=False unpickles a torch zip file with Python's
+    unpickler, which runs whatever the file names: use it only on files you trust (it is how a
+    whole object saved by `save(model, f)` comes back without admitting its classes)."""
+    if not isinstance(weights_only, bool):
+        raise TypeError(f"load: weights_only must be a bool, got {weights_only!r:.40}")
     if not isinstance(f, (str, os.PathLike)) and not hasattr(f, "read"):
         raise TypeError(f"load: expected a path or a binary file object, got "
                         f"{type(f).__name__}")
@@ -1201,16 +1489,16 @@ def load(f, map_location=None, weights_only: bool = True, mmap: Optional[bool] =
         if os.path.isdir(name):
             raise IsADirectoryError(f"load: {name} is a directory, not a checkpoint file")
         with open(name, "rb") as fh:
-            return _load(fh, name, map_location, name if mmap else None)
+            return _load(fh, name, map_location, name if mmap else None, weights_only)
     if mmap:
         raise ValueError("load: mmap=True needs a file path, not a file object")
     fh = f
     if not (hasattr(f, "seekable") and f.seekable()):
         fh = io.BytesIO(f.read())
-    return _load(fh, name, map_location, None)
+    return _load(fh, name, map_location, None, weights_only)
 
 
-def _load(fh, name: str, map_location, mmap_path: Optional[str]):
+def _load(fh, name: str, map_location, mmap_path: Optional[str], weights_only: bool = True):
     start = fh.tell()
     fh.seek(0, io.SEEK_END)
     size = fh.tell() - start
@@ -1226,7 +1514,8 @@ def _load(fh, name: str, map_location, mmap_path: Optional[str]):
             z = _Zip(fh, size)
             pkl = [m for m in z.members if re.fullmatch(r"[^/]+/data\.pkl", m)]
             if pkl:
-                return _load_torch_zip(z, pkl[0][:-len("data.pkl")], map_location, mmap_path)
+                return _load_torch_zip(z, pkl[0][:-len("data.pkl")], map_location, mmap_path,
+                                       weights_only)
             return _load_npz(z, map_location)
         if head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):
             return _load_torch_legacy(fh.read(), map_location)

@@ -908,12 +908,16 @@ class Tensor:
                 if isinstance(bound, Tensor) and not _broadcastable(self.shape, bound.shape):
                     raise ValueError(f"clamp: shapes {tuple(self.shape)} and "
                                      f"{tuple(bound.shape)} do not broadcast")
-            # where, not maximum/minimum: at a tie torch gives the whole gradient to self
+            # where, not maximum/minimum: at a tie torch gives the whole gradient to self; a NaN
+            # bound makes the result NaN with no gradient to self, as in torch
             out = self
-            if min is not None:
-                out = where(out < min, min, out)
-            if max is not None:
-                out = where(out > max, max, out)
+            for bound, outside in ((min, lambda o: o < min), (max, lambda o: o > max)):
+                if bound is None:
+                    continue
+                take = outside(out)
+                if isinstance(bound, Tensor) and bound.dtype.kind == "f":
+                    take = take | bound.isnan()
+                out = where(take, bound, out)
             return out
         return E.Clamp.apply(self, lo=min, hi=max)
 

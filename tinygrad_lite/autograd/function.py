@@ -242,5 +242,9 @@ def _observed_apply(cls, ctx, args, arrays, params, record):
     else:
         result = Tensor._make(out, False, None, None)
     for obs in list(state.observers):
-        obs.on_forward(cls.name(), tensors, result, seconds, ctx if record else None)
+        on_apply = getattr(obs, "on_apply", None)
+        if on_apply is not None:    # a tracer (onnx export) needs the op's settings, not times
+            on_apply(cls, args, params, result)
+        else:
+            obs.on_forward(cls.name(), tensors, result, seconds, ctx if record else None)
     return result

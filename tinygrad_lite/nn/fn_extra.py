@@ -38,9 +38,13 @@ def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val ({min_val}) must not be greater than max_val "
                          f"({max_val})")
-    # where, not clamp: torch gives no gradient at the two bounds themselves
-    return _maybe_inplace(x, inplace, lambda t: where(
-        t <= min_val, min_val, where(t >= max_val, max_val, t)), "hardtanh")
+    # as torch: the gradient only strictly inside, the value below/above replaced, and at the
+    # bounds themselves or at NaN the input kept (-0. stays -0.) with no gradient
+    def clip(t):
+        inside = (t > min_val) & (t < max_val)
+        return where(inside, t, where(t < min_val, min_val,
+                                      where(t > max_val, max_val, t.detach())))
+    return _maybe_inplace(x, inplace, clip, "hardtanh")
 
 
 def hardtanh_(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
@@ -92,7 +96,7 @@ def logsigmoid(input: Tensor) -> Tensor:
     """y = log(sigmoid(x)) = -softplus(-x), which never overflows"""
     # an infinite threshold keeps softplus's stable branch everywhere, so the
     # result is exact (not just x) far below zero
-    return -(-_tensor(input, "logsigmoid")).softplus(1.0, math.inf)
+    return 0.0 - (-_tensor(input, "logsigmoid")).softplus(1.0, math.inf)   # +0. at +inf
 
 
 def softsign(input: Tensor) -> Tensor:
@@ -112,7 +116,7 @@ def threshold(input: Tensor, threshold: float, value: float, inplace: bool = Fal
     check_number(threshold, "threshold", "threshold", finite=False)
     check_number(value, "value", "threshold", finite=False)
     return _maybe_inplace(_tensor(input, "threshold"), inplace,
-                          lambda t: where(t > threshold, t, value), "threshold")
+                          lambda t: where(t <= threshold, value, t), "threshold")  # NaN stays
 
 
 _threshold = threshold     # the parameter named `threshold` hides the function below

@@ -85,9 +85,14 @@ class Pow(Function):
         if self.needs_input_grad[1]:
             from ..tensor import Tensor, where
             if isinstance(a, Tensor):
-                safe_log = where(a.detach() > 0, a, 1.0).log()
+                ad = a.detach()
+                safe_log = where(ad > 0, a, 1.0).log()
+                # 0 ** b: torch's 0 for b >= 0, and y * log(0) = -inf below
+                safe_log = where((ad == 0) & (b < 0), -math.inf, safe_log)
             else:                   # a number base: 2 ** x
                 safe_log = math.log(a) if a > 0 else 0.0
+                if a == 0:
+                    safe_log = where(b < 0, -math.inf, 0.0)
             gb = grad * y * safe_log
         return ga, gb
 
@@ -255,11 +260,14 @@ class Rsqrt(Function):
 
 
 class Abs(Function):
-    """y = |x|;  dx = dy * sign(x)  (0 at x == 0, like torch)"""
+    """y = |x|;  dx = dy * sign(x)  (0 at x == 0 and at NaN, like torch)"""
 
     def forward(self, x):
         xp = array_module(x)
-        self.save_for_backward(xp.sign(x))
+        s = xp.sign(x)
+        if x.dtype.kind == "f":
+            s = xp.where(s == s, s, 0)        # sign(NaN) is NaN in NumPy, 0 in torch
+        self.save_for_backward(s)
         return xp.abs(x)
 
     def backward(self, grad):
@@ -390,14 +398,15 @@ def _times_bits(grad, bits):
 
 
 class Relu(Function):
-    """y = max(x, 0);  dx = dy * (x > 0)"""
+    """y = max(x, 0);  dx = dy * not(x <= 0)   (as torch: relu(-0.) = -0., and a NaN keeps its
+    place and passes the gradient on)"""
 
     arithmetic_backward = True
 
     def forward(self, x):
         xp = array_module(x)
-        y = xp.maximum(x, 0)
-        mask = x > 0
+        y = xp.where(x < 0, x.dtype.type(0), x)
+        mask = ~(x <= 0)
         self.packed = mask.size >= PACK_MASK_ELEMENTS
         self.save_for_backward(xp.packbits(mask) if self.packed else mask)
         return y
@@ -436,7 +445,8 @@ class Elu(Function):
 
     def forward(self, x, alpha):
         xp = array_module(x)
-        y = xp.where(x > 0, x, alpha * xp.expm1(xp.minimum(x, 0))).astype(x.dtype, copy=False)
+        neg = xp.where(x > 0, x.dtype.type(0), x)          # keeps -0. and NaN, as torch does
+        y = xp.where(x > 0, x, alpha * xp.expm1(neg)).astype(x.dtype, copy=False)
         self.alpha = alpha
         self.save_for_backward(x, y)
         return y
@@ -444,7 +454,8 @@ class Elu(Function):
     def backward(self, grad):
         from ..tensor import where
         x, y = self.saved_tensors
-        return where(x.detach() > 0, grad, grad * (y + self.alpha))
+        # x <= 0, not x > 0: at a NaN torch passes the gradient on unchanged
+        return where(x.detach() <= 0, grad * (y + self.alpha), grad)
 
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
@@ -546,12 +557,12 @@ class Maximum(Function):
 
     def forward(self, a, b):
         xp = array_module(a)
-        self.save_for_backward(((a > b) + 0.5 * (a == b)).astype(a.dtype))
+        self.save_for_backward(*_tie_weights(xp, a, b, a > b))
         return xp.maximum(a, b)
 
     def backward(self, grad):
-        (wa,) = self.saved_tensors
-        return grad * wa, grad * (1.0 - wa)
+        wa, wb = self.saved_tensors
+        return grad * wa, grad * wb
 
 
 class Minimum(Function):
@@ -559,12 +570,24 @@ class Minimum(Function):
 
     def forward(self, a, b):
         xp = array_module(a)
-        self.save_for_backward(((a < b) + 0.5 * (a == b)).astype(a.dtype))
+        self.save_for_backward(*_tie_weights(xp, a, b, a < b))
         return xp.minimum(a, b)
 
     def backward(self, grad):
-        (wa,) = self.saved_tensors
-        return grad * wa, grad * (1.0 - wa)
+        wa, wb = self.saved_tensors
+        return grad * wa, grad * wb
+
+
+def _tie_weights(xp, a, b, a_wins):
+    """(wa, wb) for maximum/minimum: 1 to the winner, halves at a tie, and, as torch, the whole
+    gradient to both where either is NaN (the result is NaN there)."""
+    wa = (a_wins + 0.5 * (a == b)).astype(a.dtype)
+    wb = 1.0 - wa
+    if a.dtype.kind == "f":
+        nan = (a != a) | (b != b)
+        wa = xp.where(nan, a.dtype.type(1), wa)     # where, not a boolean index (a GPU sync)
+        wb = xp.where(nan, a.dtype.type(1), wb)
+    return wa, wb
 
 
 class Where(Function):

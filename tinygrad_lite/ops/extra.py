@@ -180,7 +180,16 @@ class Atan2(Function):
 
     def backward(self, grad):
         a, b = self.saved_tensors
-        scaled = grad / (a * a + b * b)
+        r2 = a * a + b * b
+        # at (±0, ±0) torch's gradient is 0, not 0/0 (backward runs on arrays or on Tensors)
+        if self._on_arrays:
+            xp = array_module(r2)
+            zero = r2 == 0
+            scaled = xp.where(zero, r2.dtype.type(0), grad / xp.where(zero, 1, r2))
+        else:
+            from ..tensor import where
+            zero = r2.detach() == 0
+            scaled = where(zero, 0.0, grad / where(zero, 1.0, r2))
         return (scaled * b if self.needs_input_grad[0] else None,
                 -scaled * a if self.needs_input_grad[1] else None)
 

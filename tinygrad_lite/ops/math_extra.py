@@ -98,7 +98,9 @@ class Logit(Function):
         from ..tensor import where
         (x,) = self.saved_tensors
         if self.eps is None:
-            return grad / (x * (1.0 - x))
+            # outside [0, 1] the log is NaN, and so is torch's gradient there
+            xd = x.detach()
+            return where((xd < 0) | (xd > 1), math.nan, grad / (x * (1.0 - x)))
         outside = (x.detach() < self.eps) | (x.detach() > 1.0 - self.eps)
         safe = where(outside, 0.5, x)
         return where(outside, 0.0, grad / (safe * (1.0 - safe)))

@@ -130,6 +130,8 @@ class AmaxAmin(Function):
         check_extent(x.shape, axes, kind)
         y = x.max(axis=axes, keepdims=True) if kind == "max" else x.min(axis=axes, keepdims=True)
         mask = (x == y)
+        if x.dtype.kind == "f":       # a NaN extreme: its gradient goes to the NaNs, as torch
+            mask |= (x != x) & (y != y)
         count = mask.sum(axis=axes, keepdims=True)
         self.save_for_backward((mask / count).astype(x.dtype, copy=False))
         self.in_shape, self.axes, self.keepdim = x.shape, axes, keepdim

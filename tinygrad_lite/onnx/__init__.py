@@ -1,0 +1,227 @@
+"""ONNX export, with torch.onnx's signature: `tl.onnx.export(model, args, f, ...)`.
+
+One forward is traced: while it runs, `Function.apply` hands every op (its class, its inputs and
+its keyword settings) to a tracer installed as an observer (`grad_mode.state.observers`), and
+each op is then written as ONNX nodes by a converter in `_ops.py`. Tensors that no traced op
+made are graph inputs (the `args`), the model's parameters and buffers (initializers under their
+state_dict names) or constants (initializers). The `onnx` package is imported only here, when
+export is called (the `formats` extra).
+"""
+from __future__ import annotations
+
+import inspect
+import os
+import traceback
+from typing import Any, Optional, Sequence
+
+import numpy as np
+
+from ..autograd.grad_mode import no_grad, state
+from ..tensor import Tensor
+
+__all__ = ["export", "is_in_onnx_export", "UnsupportedOperatorError"]
+
+_EXPORTING = [False]
+
+
+class UnsupportedOperatorError(RuntimeError):
+    """An op the exporter has no ONNX converter for (torch.onnx's name)."""
+
+
+def is_in_onnx_export() -> bool:
+    """True while `export` runs the model's forward (models may branch on it, as in torch)."""
+    return _EXPORTING[0]
+
+
+class _Tracer:
+    """The observer: records each op as it runs, keeping its inputs and output alive so ids
+    stay unique for the trace."""
+
+    def __init__(self, supported):
+        self.calls: list = []
+        self.supported = supported
+
+    def on_apply(self, cls, args, params, result) -> None:
+        where = None
+        if cls.__name__ not in self.supported:
+            # where the op was made, for the error (only unsupported ops pay for the stack)
+            frames = [f for f in traceback.extract_stack()[:-3]
+                      if f"{os.sep}tinygrad_lite{os.sep}" not in f.filename]
+            where = frames[-1] if frames else None
+        self.calls.append((cls, args, params, result, where))
+
+    def on_backward(self, *a) -> None:  # pragma: no cover - export runs no backward
+        pass
+
+
+def _bind(cls, args, params) -> dict:
+    """The op's forward arguments by name, however apply was called."""
+    sig = _SIGS.get(cls)
+    if sig is None:
+        sig = _SIGS[cls] = inspect.signature(cls.forward)
+    bound = sig.bind(None, *args, **params)
+    bound.apply_defaults()
+    out = dict(bound.arguments)
+    out.pop(next(iter(sig.parameters)))     # self
+    return out
+
+
+_SIGS: dict = {}
+
+
+class Graph:
+    """What converters write into: nodes, initializers and the names of traced tensors."""
+
+    def __init__(self, onnx, opset: int, param_names: dict):
+        self.onnx, self.helper, self.opset = onnx, onnx.helper, opset
+        self.nodes: list = []
+        self.initializers: list = []
+        self.names: dict = {}           # id(Tensor) -> name
+        self.array_names: dict = {}     # id(array) -> name (ops that take x.data, not x)
+        self.param_names = param_names  # id(Parameter or buffer) -> state_dict name
+        self._n = 0
+        self.keep: list = []
+
+    def fresh(self, base: str) -> str:
+        self._n += 1
+        return f"{base}_{self._n}"
+
+    def bind(self, t: Tensor, name: str) -> None:
+        self.names[id(t)] = name
+        self.array_names[id(t.data)] = name
+        self.keep.append(t)
+
+    def const(self, value, dtype=None, name: Optional[str] = None) -> str:
+        arr = np.asarray(value, dtype=dtype)
+        if not isinstance(arr, np.ndarray):     # a CuPy array
+            arr = arr.get()
+        name = name or self.fresh("const")
+        self.initializers.append(self.onnx.numpy_helper.from_array(np.array(arr, order="C"),
+                                                                   name))
+        return name
+
+    def ints(self, values) -> str:
+        return self.const(np.asarray(list(values), dtype=np.int64))
+
+    def input(self, v, dtype=None) -> str:
+        """The name of an op's input: a traced tensor, a parameter, or a constant."""
+        if isinstance(v, Tensor):
+            name = self.names.get(id(v))
+            if name is not None:
+                return name
+            pname = self.param_names.get(id(v))
+            name = self.const(_host(v.data), name=pname)
+            self.bind(v, name)
+            return name
+        if hasattr(v, "shape") and id(v) in self.array_names:
+            return self.array_names[id(v)]
+        if hasattr(v, "shape") and not isinstance(v, np.generic):
+            return self.const(_host(v))
+        return self.const(v, dtype=dtype)
+
+    def node(self, op_type: str, inputs: Sequence[str], out: Optional[str] = None,
+             **attrs) -> str:
+        out = out or self.fresh(op_type.lower())
+        self.nodes.append(self.helper.make_node(op_type, list(inputs), [out],
+                                                name=self.fresh(op_type), **attrs))
+        return out
+
+
+def _host(arr) -> np.ndarray:
+    return arr if isinstance(arr, np.ndarray) else arr.get()
+
+
+def _dynamic(dynamic_axes, name: str, ndim: int) -> dict:
+    axes = (dynamic_axes or {}).get(name, {})
+    if isinstance(axes, (list, tuple)):
+        axes = {int(a): f"{name}_dynamic_axes_{i + 1}" for i, a in enumerate(axes)}
+    return {int(a) % max(ndim, 1): str(n) for a, n in axes.items()}
+
+
+def _value_info(helper, name: str, t: Tensor, dyn: dict):
+    dims = [dyn.get(i, int(d)) for i, d in enumerate(t.shape)]
+    return helper.make_tensor_value_info(name, helper.np_dtype_to_tensor_dtype(
+        np.dtype(t.dtype)), dims)
+
+
+def export(model, args, f, export_params: bool = True, verbose: bool = False,
+           training=None, input_names: Optional[Sequence[str]] = None,
+           output_names: Optional[Sequence[str]] = None, opset_version: Optional[int] = None,
+           dynamic_axes: Optional[dict] = None, do_constant_folding: bool = True) -> Any:
+    """Trace model(*args) once (in eval mode, no grad) and write it to f (a path or a binary
+    file) as an ONNX model; returns the ModelProto.
+
+    dynamic_axes maps an input or output name to the axes that may vary ({"x": {0: "batch"}} or
+    {"x": [0]}). Ops with no converter raise UnsupportedOperatorError naming the op and the line
+    that made it. export_params=False, training and do_constant_folding are accepted for
+    torch's signature; parameters are always written, and export always traces in eval mode."""
+    import onnx  # noqa: PLC0415  (the formats extra; only export needs it)
+    from . import _ops  # noqa: PLC0415
+
+    opset = 17 if opset_version is None else int(opset_version)
+    if opset < 13:
+        raise ValueError(f"onnx.export: opset_version {opset} is too old; 13 or newer is "
+                         "supported")
+    if isinstance(args, Tensor):
+        args = (args,)
+    args = tuple(args)
+    if not all(isinstance(a, Tensor) for a in args):
+        raise TypeError("onnx.export: args must be a Tensor or a tuple of Tensors, got "
+                        f"{[type(a).__name__ for a in args]}")
+    input_names = list(input_names or [])
+    input_names += [f"input_{i}" for i in range(len(input_names), len(args))]
+    if len(input_names) != len(args):
+        raise ValueError(f"onnx.export: {len(input_names)} input_names for {len(args)} inputs")
+
+    was_training = getattr(model, "training", False)
+    if hasattr(model, "eval"):
+        model.eval()
+    tracer = _Tracer(_ops.CONVERTERS)
+    state.observers.append(tracer)
+    _EXPORTING[0] = True
+    try:
+        with no_grad():
+            result = model(*args)
+    finally:
+        _EXPORTING[0] = False
+        state.observers.remove(tracer)
+        if was_training and hasattr(model, "train"):
+            model.train(True)
+    outputs = result if isinstance(result, (tuple, list)) else (result,)
+    if not all(isinstance(o, Tensor) for o in outputs):
+        raise TypeError("onnx.export: the model must return a Tensor or a tuple of Tensors")
+    output_names = list(output_names or [])
+    output_names += [f"output_{i}" for i in range(len(output_names), len(outputs))]
+
+    params = {}
+    if hasattr(model, "state_dict"):
+        params = {id(t): k for k, t in model.state_dict(keep_vars=True).items()}
+    g = Graph(onnx, opset, params)
+    for a, name in zip(args, input_names):
+        g.bind(a, name)
+    for cls, cargs, cparams, out, where in tracer.calls:
+        convert = _ops.CONVERTERS.get(cls.__name__)
+        if convert is None:
+            shapes = [tuple(a.shape) for a in cargs if isinstance(a, Tensor)]
+            at = f" (made at {where.filename}:{where.lineno}: {where.line})" if where else ""
+            raise UnsupportedOperatorError(
+                f"onnx.export: op {cls.__name__} is not supported by the exporter; inputs "
+                f"{shapes}{at}")
+        g.bind(out, convert(g, _bind(cls, cargs, cparams), out))
+    graph_outputs = []
+    for o, name in zip(outputs, output_names):
+        g.node("Identity", [g.input(o)], out=name)    # an input passed through works too
+        graph_outputs.append(_value_info(onnx.helper, name, o, _dynamic(dynamic_axes, name,
+                                                                       o.ndim)))
+    graph_inputs = [_value_info(onnx.helper, n, a, _dynamic(dynamic_axes, n, a.ndim))
+                    for a, n in zip(args, input_names)]
+    graph = onnx.helper.make_graph(g.nodes, type(model).__name__, graph_inputs, graph_outputs,
+                                   g.initializers)
+    proto = onnx.helper.make_model(graph, producer_name="tinygrad_lite",
+                                   opset_imports=[onnx.helper.make_opsetid("", opset)])
+    proto.ir_version = min(proto.ir_version, 8)     # what onnxruntime releases still read
+    onnx.checker.check_model(proto)
+    if verbose:
+        print(onnx.helper.printable_graph(graph))
+    onnx.save(proto, f)
+    return proto
