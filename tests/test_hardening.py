@@ -224,3 +224,18 @@ def test_deepcopy_keeps_views_sharing_memory_and_parameters_their_class():
     assert isinstance(m2.weight, nn.Parameter) and m2.weight.requires_grad
     assert m2.weight.data is not m.weight.data
     np.testing.assert_array_equal(m2.weight.grad.numpy(), np.ones((2, 3)))
+
+
+def test_no_numpy_runtime_warnings_reach_users():
+    import subprocess
+    import sys
+    code = ("import tinygrad_lite as tl\n"
+            "x = tl.tensor([1.0, 0.0, -1.0], requires_grad=True)\n"
+            "y = (x / 0).sum() + x.log().sum() + (x * 1e308 * 10).sum() + tl.zeros(0).mean()\n"
+            "y.backward()\n"
+            "import numpy as np\n"
+            "np.array([1.0]) / 0\n")          # the caller's own warning must still show
+    proc = subprocess.run([sys.executable, "-W", "error::RuntimeWarning:tinygrad_lite",
+                           "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.count("RuntimeWarning") == 1 and "<string>" in proc.stderr, proc.stderr

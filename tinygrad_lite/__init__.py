@@ -38,6 +38,13 @@ __version__ = "0.1.0"
 
 _heap.keep_heap()   # freed arrays stay in the heap for the next step (see backend/heap.py)
 
+# NumPy's floating-point warnings (division by zero, overflow, invalid values) from inside this
+# package are silenced, as torch is silent about inf and NaN: only those attributed to our own
+# modules, never the caller's. The test suite turns them back into errors to find them early.
+import warnings as _warnings  # noqa: E402
+
+_warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"tinygrad_lite(\.|$)")
+
 
 from . import accelerator, amp, backends, cuda  # noqa: E402  (torch.cuda, .amp, .backends)
 from . import distributed  # noqa: E402  (process groups; mpi4py is imported only when used)
