@@ -24,10 +24,20 @@ from .functions import abs, all, any, max, min, pow, round, sum  # noqa: A004
 from .functions_extra import *  # noqa: F401,F403  (less common ones, listed in its __all__)
 from .functions_math import *  # noqa: F401,F403  (addcmul, median, quantile, ...; its __all__)
 from .functions_shape import *  # noqa: F401,F403  (shape and indexing, its __all__)
+from .functions_pointwise import *  # noqa: F401,F403  (gamma family, fmax, aliases...)
+from .functions_linalg import *  # noqa: F401,F403  (addmv, addr, vdot, cov, corrcoef)
+from .functions_indexing import *  # noqa: F401,F403  (scatter_reduce, isin, bucketize, ...)
 from .random import initial_seed, manual_seed, seed
 from .serialization import load, save
 from .tensor import Size, Tensor
 from . import nn  # noqa: E402  (layers; need Tensor loaded)
+from .nn.functional import (adaptive_avg_pool1d, adaptive_max_pool1d,  # noqa: E402
+                            avg_pool1d, bilinear, celu, conv1d, conv2d, conv_transpose1d,
+                            conv_transpose2d, cosine_similarity, group_norm, layer_norm,
+                            max_pool1d, max_pool2d, pairwise_distance, pixel_shuffle,
+                            pixel_unshuffle, prelu, relu_, rms_norm, selu, threshold,
+                            threshold_)  # torch's top-level names for these F functions
+from . import special  # noqa: E402  (torch.special's names)
 from . import optim  # noqa: E402  (optimizers and lr schedulers)
 from . import data, utils  # noqa: E402  (datasets and loaders; also as tl.utils.data)
 from . import viz  # noqa: E402  (graph pictures)

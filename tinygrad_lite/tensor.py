@@ -1489,6 +1489,123 @@ class Tensor:
     def matrix_power(self, n):
         return FX.matrix_power(self, n)
 
+    # issue 14's additions (functions_pointwise.py, functions_linalg.py, functions_indexing.py)
+    @property
+    def H(self) -> "Tensor":
+        if self.ndim not in (0, 2):
+            raise ValueError(f"H: expects a matrix or a 0-d tensor, got shape {tuple(self.shape)}")
+        return self.T      # real tensors: the conjugate transpose is the transpose
+
+    @property
+    def mH(self) -> "Tensor":
+        return self.mT
+
+    def multinomial(self, num_samples, replacement=False, *, generator=None):
+        from .functions import multinomial
+        return multinomial(self, num_samples, replacement, generator)
+
+    def erfinv(self):
+        return FP.erfinv(self)
+
+    def lgamma(self):
+        return FP.lgamma(self)
+
+    def digamma(self):
+        return FP.digamma(self)
+
+    def polygamma(self, n):
+        return FP.polygamma(n, self)
+
+    def mvlgamma(self, p):
+        return FP.mvlgamma(self, p)
+
+    def i0(self):
+        return FP.i0(self)
+
+    def fmax(self, other):
+        return FP.fmax(self, other)
+
+    def fmin(self, other):
+        return FP.fmin(self, other)
+
+    def copysign(self, other):
+        return FP.copysign(self, other)
+
+    def ldexp(self, other):
+        return FP.ldexp(self, other)
+
+    def frexp(self):
+        return FP.frexp(self)
+
+    def gcd(self, other):
+        return FP.gcd(self, other)
+
+    def lcm(self, other):
+        return FP.lcm(self, other)
+
+    def nextafter(self, other):
+        return FP.nextafter(self, other)
+
+    def hardshrink(self, lambd=0.5):
+        return FP.hardshrink(self, lambd)
+
+    def multiply(self, other):
+        return FP.multiply(self, other)
+
+    def subtract(self, other, *, alpha=1):
+        return FP.subtract(self, other, alpha=alpha)
+
+    def divide(self, other, *, rounding_mode=None):
+        return FP.divide(self, other, rounding_mode=rounding_mode)
+
+    def negative(self):
+        return FP.negative(self)
+
+    def greater(self, other):
+        return FP.greater(self, other)
+
+    def less(self, other):
+        return FP.less(self, other)
+
+    def greater_equal(self, other):
+        return FP.greater_equal(self, other)
+
+    def less_equal(self, other):
+        return FP.less_equal(self, other)
+
+    def not_equal(self, other):
+        return FP.not_equal(self, other)
+
+    def swapdims(self, dim0, dim1):
+        return FP.swapdims(self, dim0, dim1)
+
+    def addmv(self, mat, vec, *, beta=1, alpha=1):
+        return FL.addmv(self, mat, vec, beta=beta, alpha=alpha)
+
+    def addr(self, vec1, vec2, *, beta=1, alpha=1):
+        return FL.addr(self, vec1, vec2, beta=beta, alpha=alpha)
+
+    def vdot(self, other):
+        return FL.vdot(self, other)
+
+    def cov(self, *, correction=1, fweights=None, aweights=None):
+        return FL.cov(self, correction=correction, fweights=fweights, aweights=aweights)
+
+    def corrcoef(self):
+        return FL.corrcoef(self)
+
+    def scatter_reduce(self, dim, index, src, reduce, *, include_self=True):
+        return FI.scatter_reduce(self, dim, index, src, reduce, include_self=include_self)
+
+    def ravel(self):
+        return FI.ravel(self)
+
+    def aminmax(self, *, dim=None, keepdim=False):
+        return FI.aminmax(self, dim=dim, keepdim=keepdim)
+
+    def argwhere(self):
+        return FI.argwhere(self)
+
 
 # -- helpers shared by the methods above ------------------------------------------------
 def _dim(dim, ndim, op) -> int:
@@ -1831,3 +1948,6 @@ from .ops import extra as X  # noqa: E402
 from . import functions_extra as FX  # noqa: E402  (needs the names above)
 from . import functions_math as FM  # noqa: E402
 from . import functions_shape as FS  # noqa: E402
+from . import functions_pointwise as FP  # noqa: E402  (issue 14's additions)
+from . import functions_linalg as FL  # noqa: E402
+from . import functions_indexing as FI  # noqa: E402

@@ -20,7 +20,7 @@ __all__ = ["ReLU6", "Hardtanh", "Hardswish", "Hardsigmoid", "Mish", "GLU", "LogS
            "CosineSimilarity", "PairwiseDistance", "ZeroPad1d", "ZeroPad2d", "ConstantPad1d",
            "ConstantPad2d", "ReflectionPad1d", "ReflectionPad2d", "ReplicationPad1d",
            "ReplicationPad2d", "PixelShuffle", "PixelUnshuffle", "RMSNorm", "InstanceNorm1d",
-           "InstanceNorm2d", "Dropout1d"]
+           "InstanceNorm2d", "Dropout1d", "Hardshrink", "Softshrink"]
 
 
 # -- activations --------------------------------------------------------------------------------
@@ -154,6 +154,27 @@ class Tanhshrink(_Stateless):
     """y = x - tanh(x)"""
 
     _fn = staticmethod(F.tanhshrink)
+
+
+class Hardshrink(Module):
+    """y = x where |x| > lambd, else 0"""
+
+    def __init__(self, lambd: float = 0.5):
+        super().__init__()
+        self.lambd = lambd
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.hardshrink(input, self.lambd)
+
+    def extra_repr(self) -> str:
+        return f"{self.lambd}"
+
+
+class Softshrink(Hardshrink):
+    """y = x - lambd above lambd, x + lambd below -lambd, 0 between"""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.softshrink(input, self.lambd)
 
 
 class _WithDim(Module):

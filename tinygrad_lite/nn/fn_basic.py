@@ -21,7 +21,8 @@ __all__ = ["linear", "bilinear", "relu", "relu_", "leaky_relu", "elu", "gelu", "
            "sigmoid", "softplus", "softmax", "log_softmax", "batch_norm", "layer_norm",
            "group_norm", "dropout", "dropout2d", "embedding", "one_hot", "pad", "cross_entropy",
            "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
-           "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div"]
+           "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div",
+           "margin_ranking_loss", "soft_margin_loss", "hinge_embedding_loss", "poisson_nll_loss"]
 
 
 def _desc(t: Tensor) -> str:
@@ -670,3 +671,45 @@ def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None,
         return loss.sum() / (x.shape[0] if x.ndim else 1)
     return _reduce(loss, reduction)
 
+
+
+def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0,
+                        size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+    """l = max(0, -y (x1 - x2) + margin)"""
+    reduction = _reduction(reduction, "margin_ranking_loss", size_average, reduce)
+    x1, x2 = _tensor(input1, "margin_ranking_loss"), _tensor(input2, "margin_ranking_loss")
+    y = _tensor(target, "margin_ranking_loss", "target")
+    return _reduce((-y * (x1 - x2) + margin).clamp(min=0), reduction)
+
+
+def soft_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
+                     reduction: str = "mean") -> Tensor:
+    """l = log(1 + exp(-y x))"""
+    reduction = _reduction(reduction, "soft_margin_loss", size_average, reduce)
+    x, y = _pair(input, target, "soft_margin_loss")
+    return _reduce((-y * x).softplus(), reduction)
+
+
+def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, size_average=None,
+                         reduce=None, reduction: str = "mean") -> Tensor:
+    """l = x where y == 1, max(0, margin - x) where y == -1 (both terms where y is neither)"""
+    reduction = _reduction(reduction, "hinge_embedding_loss", size_average, reduce)
+    x, y = _pair(input, target, "hinge_embedding_loss")
+    from ..tensor import where
+    loss = (where(y != 1, (margin - x).clamp(min=0), 0.0) + where(y != -1, x, 0.0))
+    return _reduce(loss, reduction)
+
+
+def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True, full: bool = False,
+                     size_average=None, eps: float = 1e-8, reduce=None,
+                     reduction: str = "mean") -> Tensor:
+    """l = exp(x) - y x (log_input), else x - y log(x + eps); full adds Stirling's
+    y log y - y + log(2 pi y) / 2 where y > 1"""
+    reduction = _reduction(reduction, "poisson_nll_loss", size_average, reduce)
+    x, y = _pair(input, target, "poisson_nll_loss")
+    loss = x.exp() - y * x if log_input else x - y * (x + eps).log()
+    if full:
+        safe = where(y > 1, y, 1.0)
+        stirling = safe * safe.log() - safe + (safe * (2 * math.pi)).log() * 0.5
+        loss = loss + where(y > 1, stirling, 0.0)
+    return _reduce(loss, reduction)

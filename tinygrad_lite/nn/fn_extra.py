@@ -12,6 +12,7 @@ from typing import Optional, Sequence, Union
 
 import numpy as np
 
+from .. import functions_pointwise as FP
 from ..ops import movement as M
 from ..tensor import Tensor, where
 from ._checks import check_number
@@ -21,7 +22,8 @@ from .fn_basic import (_check_inplace, _check_p, _desc, _dropout_with, _maybe_in
 __all__ = ["relu6", "hardtanh", "hardtanh_", "hardswish", "hardsigmoid", "mish", "glu",
            "logsigmoid", "softsign", "tanhshrink", "threshold", "threshold_", "prelu", "selu",
            "celu", "softmin", "normalize", "cosine_similarity", "pairwise_distance",
-           "pixel_shuffle", "pixel_unshuffle", "rms_norm", "instance_norm", "dropout1d"]
+           "pixel_shuffle", "pixel_unshuffle", "rms_norm", "instance_norm", "dropout1d",
+           "hardshrink", "softshrink"]
 
 # SELU's fixed point constants (Klambauer et al., 2017, "Self-Normalizing Neural Networks")
 _SELU_ALPHA = 1.6732632423543772848170429916717
@@ -109,6 +111,16 @@ def tanhshrink(input: Tensor) -> Tensor:
     """y = x - tanh(x)"""
     x = _tensor(input, "tanhshrink")
     return x - x.tanh()
+
+
+def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """y = x where |x| > lambd, else 0"""
+    return _tensor(input, "hardshrink").hardshrink(check_number(lambd, "lambd", "hardshrink"))
+
+
+def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """y = x - lambd above lambd, x + lambd below -lambd, 0 between"""
+    return FP.softshrink(_tensor(input, "softshrink"), check_number(lambd, "lambd", "softshrink"))
 
 
 def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:

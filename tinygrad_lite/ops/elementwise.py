@@ -73,7 +73,9 @@ class Pow(Function):
     """y = a ** b;  da = dy * b * a**(b-1);  db = dy * y * log(a)  (0 where a == 0)"""
 
     def forward(self, a, b):
-        y = a ** b
+        from .math_extra import quiet
+        with quiet(array_module(a, b)):      # 0 ** -1 = inf, silently, as torch
+            y = a ** b
         self.save_for_backward(a, b, y)
         return y
 

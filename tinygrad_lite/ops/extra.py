@@ -7,6 +7,7 @@ import math
 from ..autograd.function import Function
 from ..backend import array_module, device_of
 from .elementwise import _erf
+from .math_extra import quiet
 
 _LN2 = math.log(2.0)
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
@@ -322,3 +323,142 @@ class DiagonalScatter(Function):
 
     def backward(self, grad):
         return Diagonal.apply(grad, offset=self.offset, dim1=self.dims[0], dim2=self.dims[1])
+
+
+# -- special functions (SciPy on the host, cupyx.scipy.special on the GPU) ---------------------
+def special(name: str, *args):
+    """scipy.special.<name>(*args), or cupyx.scipy.special's on CuPy arrays; the result keeps
+    the dtype of the last argument (SciPy computes float32 in float64 for some of these)."""
+    x = args[-1]
+    xp = array_module(x)
+    if xp.__name__ == "numpy":
+        import scipy.special as sp  # noqa: PLC0415
+    else:
+        import cupyx.scipy.special as sp  # noqa: PLC0415
+    with quiet(xp):
+        return getattr(sp, name)(*args).astype(x.dtype, copy=False)
+
+
+class Erfinv(Function):
+    """y = erfinv(x);  dx = dy * sqrt(pi)/2 * exp(y**2)"""
+
+    def forward(self, x):
+        y = special("erfinv", x)
+        self.save_for_backward(y)
+        return y
+
+    def backward(self, grad):
+        (y,) = self.saved_tensors
+        return grad * ((y * y).exp() * (math.sqrt(math.pi) / 2.0))
+
+
+class Lgamma(Function):
+    """y = log|gamma(x)|;  dx = dy * digamma(x)"""
+
+    def forward(self, x):
+        self.save_for_backward(x)
+        return special("gammaln", x)
+
+    def backward(self, grad):
+        (x,) = self.saved_tensors
+        return grad * Polygamma.apply(x, n=0)
+
+
+class Polygamma(Function):
+    """y = psi^(n)(x) (n = 0: digamma);  dx = dy * psi^(n+1)(x)"""
+
+    def forward(self, x, n):
+        self.n = n
+        self.save_for_backward(x)
+        if n == 0:
+            return special("digamma", x)
+        return special("polygamma", n, x)
+
+    def backward(self, grad):
+        (x,) = self.saved_tensors
+        return grad * Polygamma.apply(x, n=self.n + 1)
+
+
+class Bessel(Function):
+    """y = i0, i0e, i1 or i1e of x (modified Bessel functions of the first kind);
+    i0' = i1;  i0e' = i1e - sign(x) i0e;  i1' = i0 - i1/x;  i1e' = i0e - i1e (sign(x) + 1/x)"""
+
+    def forward(self, x, kind):
+        self.kind = kind
+        y = special(kind, x)
+        self.save_for_backward(x, y)
+        return y
+
+    def backward(self, grad):
+        from ..tensor import where
+        x, y = self.saved_tensors
+        kind = self.kind
+        if kind == "i0":
+            return grad * Bessel.apply(x, kind="i1")
+        if kind == "i0e":
+            return grad * (Bessel.apply(x, kind="i1e") - x.sign() * y)
+        safe = where(x.detach() == 0, 1.0, x)
+        if kind == "i1":      # i1'(0) = 1/2
+            return grad * where(x.detach() == 0, 0.5, Bessel.apply(x, kind="i0") - y / safe)
+        return grad * where(x.detach() == 0, 0.5,
+                            Bessel.apply(x, kind="i0e") - y * (x.sign() + 1.0 / safe))
+
+
+class LogNdtr(Function):
+    """y = log(Phi(x));  dx = dy * exp(-x**2/2 - y) / sqrt(2 pi)"""
+
+    def forward(self, x):
+        y = special("log_ndtr", x)
+        self.save_for_backward(x, y)
+        return y
+
+    def backward(self, grad):
+        x, y = self.saved_tensors
+        return grad * ((x * x * -0.5 - y).exp() * (1.0 / math.sqrt(2.0 * math.pi)))
+
+
+class Ndtri(Function):
+    """y = Phi^-1(x);  dx = dy * sqrt(2 pi) * exp(y**2 / 2)"""
+
+    def forward(self, x):
+        y = special("ndtri", x)
+        self.save_for_backward(y)
+        return y
+
+    def backward(self, grad):
+        (y,) = self.saved_tensors
+        return grad * ((y * y * 0.5).exp() * math.sqrt(2.0 * math.pi))
+
+
+class Erfcx(Function):
+    """y = exp(x**2) erfc(x);  dx = dy * (2 x y - 2/sqrt(pi))"""
+
+    def forward(self, x):
+        y = special("erfcx", x)
+        self.save_for_backward(x, y)
+        return y
+
+    def backward(self, grad):
+        x, y = self.saved_tensors
+        return grad * (x * y * 2.0 - _TWO_OVER_SQRT_PI)
+
+
+class Copysign(Function):
+    """y = |a| with b's sign;  da = dy * y / a (0 where a == 0);  db = 0 (torch's rules)"""
+
+    def forward(self, a, b):
+        xp = array_module(a)
+        y = xp.copysign(a, b)
+        if self.needs_input_grad[0]:
+            with quiet(xp):
+                self.save_for_backward(xp.where(a == 0, 0, y / a).astype(y.dtype, copy=False))
+        return y
+
+    def backward(self, grad):
+        ga = gb = None
+        if self.needs_input_grad[0]:
+            (ratio,) = self.saved_tensors
+            ga = grad * ratio
+        if self.needs_input_grad[1]:
+            gb = grad * 0.0
+        return ga, gb

@@ -93,3 +93,20 @@ class Det(Function):
             raise RuntimeError(f"det: backward at a singular matrix (shape {tuple(a.shape)}) is "
                                "not supported")
         return (grad * y).unsqueeze(-1).unsqueeze(-1) * Inverse.apply(a).mT
+
+
+class Svdvals(Function):
+    """s = singular values of a (batched, descending);  da = U diag(ds) V^H
+    (exact where the singular values are distinct, as torch's)"""
+
+    def forward(self, a):
+        xp = array_module(a)
+        if not self.needs_input_grad[0]:
+            return xp.linalg.svd(a, compute_uv=False).astype(a.dtype, copy=False)
+        u, s, vh = xp.linalg.svd(a, full_matrices=False)
+        self.save_for_backward(u, vh)
+        return s.astype(a.dtype, copy=False)
+
+    def backward(self, grad):
+        u, vh = self.saved_tensors
+        return (u * grad.unsqueeze(-2)) @ vh

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..autograd.function import Function
 from ..backend import array_module
+from .math_extra import quiet
 from .movement import Gather, along
 
 
@@ -39,3 +40,112 @@ class Scatter(Function):
                            for d, n in enumerate(self.index.shape))
             gsrc = Gather.apply(grad[corner], index=self.index, axis=self.axis)
         return gx, gsrc
+
+
+def _group_reduce(xp, base, full, src, how: str):
+    """base[full] <- base[full] (how) src in place, repeated indices combined; CuPy has no
+    multiply.at, so there a product is sign * exp(sum of log|v|) with zeros counted apart."""
+    if how == "sum":
+        xp.add.at(base, full, src)
+    elif how == "amax":
+        xp.maximum.at(base, full, src)
+    elif how == "amin":
+        xp.minimum.at(base, full, src)
+    elif xp.__name__ == "numpy":
+        xp.multiply.at(base, full, src)
+    else:
+        logs, negs, zeros = (xp.zeros(base.shape, dtype=src.dtype) for _ in range(3))
+        for acc, v, on in ((logs, xp.log(xp.abs(base)), xp.log(xp.abs(src))),
+                           (negs, (base < 0).astype(src.dtype), (src < 0).astype(src.dtype)),
+                           (zeros, (base == 0).astype(src.dtype), (src == 0).astype(src.dtype))):
+            acc += xp.where(xp.isfinite(v), v, 0)
+            xp.add.at(acc, full, xp.where(xp.isfinite(on), on, 0))
+        sign = 1 - 2 * (negs % 2)
+        base[...] = xp.where(zeros > 0, 0, sign * xp.exp(logs)).astype(base.dtype)
+    return base
+
+
+_IDENTITY = {"sum": 0, "mean": 0, "prod": 1}
+
+
+class ScatterReduce(Function):
+    """y = x with src reduced in at index along axis (sum, prod, mean, amax, amin; x itself
+    joins unless include_self=False). dx, dsrc: torch's rules: sum/mean pass dy (over the
+    count), amax/amin split dy evenly between the tied winners, prod passes dy times the
+    product of the others in the group."""
+
+    def forward(self, x, src, index, axis, reduce, include_self):
+        xp = array_module(x)
+        full = along(xp, index, axis)
+        mask = written_mask(xp, x.shape, index, axis)
+        self.index, self.axis, self.reduce = index, axis, reduce
+        if reduce in _IDENTITY:
+            start = _IDENTITY[reduce]
+        elif x.dtype.kind == "f":
+            start = -xp.inf if reduce == "amax" else xp.inf
+        else:
+            info = xp.iinfo(x.dtype)
+            start = info.min if reduce == "amax" else info.max
+        base = x.copy() if include_self else xp.where(mask, xp.asarray(start, x.dtype), x)
+        out = _group_reduce(xp, base, full, src, "sum" if reduce == "mean" else reduce)
+        need = any(self.needs_input_grad)
+        if reduce == "mean":
+            count = xp.ones(x.shape, x.dtype) if include_self else (~mask).astype(x.dtype)
+            xp.add.at(count, full, xp.ones(index.shape, x.dtype))
+            count = xp.maximum(count, 1)
+            out = out / count if x.dtype.kind == "f" else out // count
+            self.save_for_backward(count, None if include_self else (~mask).astype(x.dtype))
+        elif need and reduce in ("amax", "amin"):
+            # torch counts x's ties even when include_self=False leaves x out (then x gets 0)
+            win_x = x == out
+            win_src = src == xp.take_along_axis(out, index, axis)
+            ties = win_x.astype(x.dtype)
+            if not include_self:
+                win_x = win_x & ~mask
+            xp.add.at(ties, full, win_src.astype(x.dtype))
+            ties = xp.maximum(ties, 1)
+            self.save_for_backward(win_x / ties, win_src / xp.take_along_axis(ties, index, axis))
+        elif need and reduce == "prod":
+            self.save_for_backward(*self._prod_factors(xp, x, src, out, mask, full, include_self))
+        elif need and not include_self:
+            self.save_for_backward((~mask).astype(x.dtype))
+        return out
+
+    def _prod_factors(self, xp, x, src, out, mask, full, include_self):
+        """d out / d element: the product of the group's other elements (zeros handled)."""
+        own = (x == 0) & ~mask if not include_self else x == 0     # zeros x adds to its group
+        nonzero = xp.where((x == 0) | (mask if not include_self else False), 1, x).astype(x.dtype)
+        zeros = own.astype(x.dtype)
+        _group_reduce(xp, nonzero, full, xp.where(src == 0, 1, src).astype(src.dtype), "prod")
+        xp.add.at(zeros, full, (src == 0).astype(x.dtype))
+
+        def factor(v, group_out, group_nz, group_zeros):
+            with quiet(xp):
+                plain = group_out / v
+            return xp.where(v == 0, xp.where(group_zeros == 1, group_nz, 0),
+                            xp.where(group_zeros > 0, 0, plain)).astype(v.dtype)
+        fx = factor(x, out, nonzero, zeros)
+        if not include_self:
+            fx = xp.where(mask, 0, fx).astype(x.dtype)
+        take = lambda a: xp.take_along_axis(a, self.index, self.axis)  # noqa: E731
+        return fx, factor(src, take(out), take(nonzero), take(zeros))
+
+    def backward(self, grad):
+        gx = gsrc = None
+        need_x, need_src = self.needs_input_grad
+        saved = self.saved_tensors
+        if self.reduce == "sum":
+            gx = grad * saved[0] if saved else grad
+            gsrc = grad
+        elif self.reduce == "mean":
+            gsrc = grad / saved[0]
+            gx = gsrc if saved[1] is None else gsrc * saved[1]
+        elif self.reduce == "prod":
+            gx, gsrc = grad * saved[0], grad
+        else:
+            gx, gsrc = grad * saved[0], grad
+        if need_src:
+            gsrc = Gather.apply(gsrc, index=self.index, axis=self.axis)
+            if self.reduce in ("prod", "amax", "amin"):
+                gsrc = gsrc * saved[1]
+        return (gx if need_x else None), (gsrc if need_src else None)
