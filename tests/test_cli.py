@@ -245,3 +245,27 @@ def test_ctrl_c_while_the_package_imports_prints_one_line(tmp_path):
             _, err = proc.communicate(timeout=60)
             assert proc.returncode in (130, -signal.SIGINT), (command, delay, err)
             assert "Traceback" not in err, err
+
+
+def test_nproc_2_trains_the_weights_of_one_process(tmp_path):
+    import importlib.util
+
+    import numpy as np
+    if importlib.util.find_spec("mpi4py") is None:
+        pytest.skip("distributed: mpi4py/mpiexec not installed")
+    import tinygrad_lite as tl
+    runs = {}
+    for n in (1, 2):
+        ck = tmp_path / f"ck{n}.npz"
+        proc = run_cli("train", "mlp", "--epochs", "2", "--no-progress", "--save", ck,
+                       "--nproc", n)
+        assert proc.returncode == 0, proc.stderr
+        runs[n] = (proc.stdout, tl.load(ck)["model_state"])
+    lines1, lines2 = epoch_lines(runs[1][0]), epoch_lines(runs[2][0])
+    assert runs[2][0].count("test accuracy:") == 1          # rank 0 alone prints
+    for e in (1, 2):       # the same printed numbers: metrics are reduced over the ranks
+        assert lines1[e].split(" (")[0] == lines2[e].split(" (")[0]
+    assert sorted(runs[1][1]) == sorted(runs[2][1])         # no "module." prefix
+    for key, value in runs[1][1].items():
+        np.testing.assert_allclose(runs[2][1][key].numpy(), value.numpy(), atol=1e-5,
+                                   err_msg=key)

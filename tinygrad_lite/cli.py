@@ -77,6 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="stop after this epoch (the schedule still spans --epochs); "
                         "split a long run into sessions with --save/--resume")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
+    t.add_argument("--nproc", type=_positive_int, default=1, metavar="N",
+                   help="train on N processes over MPI (runs itself under mpiexec -n N; "
+                        "--batch-size stays the global batch)")
     e = sub.add_parser("eval", help="evaluate a checkpoint on its test split")
     e.add_argument("checkpoint")
     e.add_argument("--dataset", help="evaluate on this dataset instead of the saved one")
@@ -297,6 +300,78 @@ def _check_device(device: str) -> None:
             raise CLIError(str(e)) from None
 
 
+# -- several processes ---------------------------------------------------------------------------
+_MPI_ENV = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MPI_LOCALNRANKS", "SLURM_NTASKS")
+
+
+def _launched_by_mpi() -> bool:
+    return any(int(os.environ.get(k, "1") or 1) > 1 for k in _MPI_ENV if k != "SLURM_NTASKS") \
+        or os.environ.get("TINYGRAD_LITE_NPROC_CHILD") == "1"
+
+
+def _relaunch(argv: Sequence[str], nproc: int) -> int:
+    """Run this same command under `mpiexec -n nproc` (the mpiexec beside the interpreter first,
+    as the mpich wheel installs it) and return its exit code."""
+    import shutil  # noqa: PLC0415
+    import subprocess  # noqa: PLC0415
+    beside = Path(sys.executable).parent / "mpiexec"
+    mpiexec = str(beside) if beside.is_file() else shutil.which("mpiexec")
+    if mpiexec is None:
+        raise CLIError("--nproc needs MPI's mpiexec: pip install mpi4py mpich (or load your "
+                       "site's MPI)")
+    env = dict(os.environ, TINYGRAD_LITE_NPROC_CHILD="1")
+    cmd = [mpiexec, "-n", str(nproc), sys.executable, "-m", "tinygrad_lite", *argv]
+    try:
+        return subprocess.run(cmd, env=env).returncode
+    except KeyboardInterrupt:
+        return 130
+
+
+class _RankSlices:
+    """Each global batch of `batches`, cut into `world` contiguous parts; yields part `rank`.
+    Every rank draws the same global batches (the same seed), so the step's gradient averaged
+    over the ranks is the global batch's."""
+
+    def __init__(self, batches, rank: int, world: int):
+        self.batches, self.rank, self.world = batches, rank, world
+
+    def __iter__(self):
+        for batch in self.batches:
+            m = len(batch)
+            yield batch[self.rank * m // self.world:(self.rank + 1) * m // self.world]
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+
+def _start_ranks(args):
+    """(rank, world) after joining the MPI job, or (0, 1) for a single process."""
+    if args.nproc == 1 and not _launched_by_mpi():
+        return 0, 1
+    from . import distributed as dist  # noqa: PLC0415
+    try:
+        dist.init_process_group("mpi", timeout=120.0)
+    except ImportError as e:
+        raise CLIError(str(e)) from None
+    rank, world = dist.get_rank(), dist.get_world_size()
+    if world > 1 and rank != 0:
+        sys.stdout = open(os.devnull, "w")        # rank 0 alone prints, plots and saves
+        args.no_progress, args.save, args.plot = True, None, None
+    return rank, world
+
+
+def _reduce_sums(values: list, world: int) -> list:
+    if world == 1:
+        return values
+    import numpy as np  # noqa: PLC0415
+
+    from . import distributed as dist  # noqa: PLC0415
+    from .tensor import Tensor  # noqa: PLC0415
+    t = Tensor(np.asarray(values, dtype=np.float64))
+    dist.all_reduce(t)
+    return t.tolist()
+
+
 # -- commands -------------------------------------------------------------------------------------
 def cmd_train(args) -> int:
     import tinygrad_lite as tl  # noqa: PLC0415
@@ -307,6 +382,7 @@ def cmd_train(args) -> int:
 
     _check_device(args.device)
     _check_outputs(args)
+    rank, world = _start_ranks(args)
     ckpt = _load_checkpoint(args.resume) if args.resume else None
     if ckpt is not None and ckpt["model"] != args.model:
         raise CLIError(f"checkpoint {args.resume} holds a {ckpt['model']!r} model, not "
@@ -314,12 +390,25 @@ def cmd_train(args) -> int:
     cfg = _resolve(args, ckpt["args"] if ckpt else None)
     tl.manual_seed(cfg["seed"])
     train_dl, test_dl, info = _loaders(cfg, args.device)
+    if world > 1:
+        if cfg["batch_size"] < world:
+            raise CLIError(f"--batch-size {cfg['batch_size']} is the global batch: it must be "
+                           f"at least --nproc {world}")
+        from .data import BatchSampler, DataLoader, RandomSampler  # noqa: PLC0415
+        global_batches = BatchSampler(RandomSampler(train_dl.dataset), cfg["batch_size"], False)
+        train_dl = DataLoader(train_dl.dataset, batch_sampler=_RankSlices(global_batches, rank,
+                                                                           world),
+                              device=args.device)
     try:
         model = build_model(cfg["model"], info).to(args.device)
     except ValueError as e:
         raise CLIError(str(e)) from None
     if ckpt is not None:
         _check_vocab(ckpt, info, args.resume)
+    net = model
+    if world > 1:
+        from .nn.parallel import DistributedDataParallel  # noqa: PLC0415
+        net = DistributedDataParallel(model)
     opt = make_optimizer(cfg["optimizer"], model.parameters(), cfg["lr"])
     history = {"train_loss": [], "train_acc": [], "test_loss": [], "test_acc": []}
     start = 0
@@ -349,10 +438,15 @@ def cmd_train(args) -> int:
             set_lr(opt, cosine_lr(cfg["lr"], epoch, cfg["epochs"]))
             bar = _Progress(len(train_dl), f"epoch {epoch + 1}/{cfg['epochs']}",
                             enabled=not args.no_progress)
+            sums: dict = {}
             try:
-                train_loss, train_acc = train_epoch(model, train_dl, opt, info.task, bar)
+                train_loss, train_acc = train_epoch(net, train_dl, opt, info.task, bar, sums)
             finally:
                 bar.close()
+            if world > 1:          # the printed numbers are the whole batch's, as one process
+                loss_sum, hits, seen = _reduce_sums([sums["loss"], sums["hits"], sums["seen"]],
+                                                    world)
+                train_loss, train_acc = loss_sum / max(seen, 1), hits / max(seen, 1)
             test_loss, test_acc = evaluate(model, test_dl, info.task)
             trained = True
             for key, v in zip(history, (train_loss, train_acc, test_loss, test_acc)):
@@ -384,6 +478,9 @@ def cmd_train(args) -> int:
     if args.plot and history["train_loss"]:
         _plot(history, args.plot, f"{cfg['model']} on {info.name}")
     print(_final_line(info.task, test_loss, test_acc))
+    if world > 1:
+        from . import distributed as dist  # noqa: PLC0415
+        dist.destroy_process_group()
     return 0
 
 
@@ -414,6 +511,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     from ._startup import end_guard  # noqa: PLC0415
     args = build_parser().parse_args(argv)
     end_guard()
+    if getattr(args, "nproc", 1) > 1 and not _launched_by_mpi():
+        try:
+            return _relaunch(list(sys.argv[1:] if argv is None else argv), args.nproc)
+        except CLIError as e:
+            print(f"{PROG}: error: {e}", file=sys.stderr)
+            return 1
     _limit_blas_threads()
     try:
         return cmd_train(args) if args.command == "train" else cmd_eval(args)

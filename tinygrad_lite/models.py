@@ -348,10 +348,12 @@ def _loss_and_hits(model: nn.Module, batch, task: str) -> tuple:
 
 
 def train_epoch(model: nn.Module, loader: DataLoader, optimizer, task: str,
-                progress: Optional[Callable[[float, float], None]] = None) -> tuple:
+                progress: Optional[Callable[[float, float], None]] = None,
+                totals: Optional[dict] = None) -> tuple:
     """One pass over `loader`; returns (mean loss, accuracy) over the samples seen.
 
-    `progress(loss, acc)` is called after each batch with the running values (for a bar).
+    `progress(loss, acc)` is called after each batch with the running values (for a bar);
+    `totals`, when given, receives the sums ("loss", "hits", "seen"), which ranks add up.
     """
     model.train()
     total_loss, hits, seen = 0.0, 0, 0
@@ -365,6 +367,8 @@ def train_epoch(model: nn.Module, loader: DataLoader, optimizer, task: str,
         seen += n
         if progress is not None:
             progress(total_loss / seen, hits / seen)
+    if totals is not None:
+        totals.update(loss=total_loss, hits=hits, seen=seen)
     return total_loss / max(seen, 1), hits / max(seen, 1)
 
 
