@@ -25,10 +25,29 @@ def _t(x) -> Tensor:
     raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
 
 
-def add(a, b, alpha=1): return _t(a).add(b, alpha=alpha)
-def sub(a, b, alpha=1): return _t(a).sub(b, alpha=alpha)
+def add(a, b, alpha=1):
+    if not isinstance(a, Tensor) and isinstance(b, Tensor):     # torch.add(2, x): a number first
+        return (b if alpha == 1 else b * alpha).__radd__(a)
+    return _t(a).add(b, alpha=alpha)
+
+
+def sub(a, b, alpha=1):
+    if not isinstance(a, Tensor) and isinstance(b, Tensor):
+        return (b if alpha == 1 else b * alpha).__rsub__(a)
+    return _t(a).sub(b, alpha=alpha)
 def mul(a, b): return _t(a).mul(b) if isinstance(a, Tensor) else _t(b).mul(a)
-def div(a, b, rounding_mode=None): return _t(a).div(b, rounding_mode=rounding_mode)
+def div(a, b, rounding_mode=None):
+    if not isinstance(a, Tensor) and isinstance(b, Tensor) and rounding_mode is None:
+        return b.__rtruediv__(a)
+    if not isinstance(a, Tensor) and isinstance(b, Tensor):
+        a = _full_like_scalar(a, b)
+    return _t(a).div(b, rounding_mode=rounding_mode)
+
+
+def _full_like_scalar(value, like):
+    """A number as a 0-d tensor on like's device, typed as torch types a wrapped number."""
+    from .tensor import _like  # noqa: PLC0415
+    return _like(value, like)
 def pow(a, b): return _t(a).pow(b) if isinstance(a, Tensor) else _t(b).__rpow__(a)
 def matmul(a, b): return _t(a).matmul(b)
 def mm(a, b): return _t(a).matmul(b)
@@ -67,8 +86,8 @@ def std(x, dim=None, unbiased=None, keepdim=False, correction=None):
     return _t(x).std(dim, unbiased, keepdim, correction)
 def norm(x, p="fro", dim=None, keepdim=False): return _t(x).norm(p, dim, keepdim)
 def logsumexp(x, dim, keepdim=False): return _t(x).logsumexp(dim, keepdim)
-def softmax(x, dim): return _t(x).softmax(dim)
-def log_softmax(x, dim): return _t(x).log_softmax(dim)
+def softmax(x, dim, dtype=None): return _t(x).softmax(dim, dtype=dtype)
+def log_softmax(x, dim, dtype=None): return _t(x).log_softmax(dim, dtype=dtype)
 def cumsum(x, dim): return _t(x).cumsum(dim)
 def reshape(x, shape): return _t(x).reshape(shape)
 def flatten(x, start_dim=0, end_dim=-1): return _t(x).flatten(start_dim, end_dim)

@@ -681,8 +681,15 @@ def logspace(start, end, steps, base=10.0, *, dtype=None, device=None,
     steps = _need_int(steps, "logspace")
     if steps < 0:
         raise ValueError(f"logspace: number of steps must be non-negative, got {steps}")
-    expo = np.linspace(_number(start, "logspace", "start"), _number(end, "logspace", "end"),
-                       steps)
+    ends = []
+    for name, v in (("start", start), ("end", end)):
+        if isinstance(v, Tensor):               # torch takes 0-d tensor ends, read as numbers
+            if v.ndim:
+                raise ValueError(f"logspace: {name} must be a number or a 0-d tensor, got "
+                                 f"shape {tuple(v.shape)}")
+            v = v.item()
+        ends.append(_number(v, "logspace", name))
+    expo = np.linspace(ends[0], ends[1], steps)
     dt = D.to_dtype(dtype) if dtype is not None else D.get_default_dtype()
     dev = B.Device(device) if device is not None else B.get_default_device()
     out = _const(B.to_device((_number(base, "logspace", "base") ** expo).astype(dt), dev))

@@ -302,9 +302,16 @@ class Tensor:
         device = kwargs.pop("device", None)
         dtype = kwargs.pop("dtype", None)
         kwargs.pop("non_blocking", None)
-        kwargs.pop("copy", None)
+        copy = bool(kwargs.pop("copy", False))
+        kwargs.pop("memory_format", None)
         if kwargs:
             raise TypeError(f"to: unexpected arguments {sorted(kwargs)}")
+        flags = [a for a in args if isinstance(a, builtins.bool)]
+        args = [a for a in args if not isinstance(a, builtins.bool)]
+        if len(flags) > 2:
+            raise TypeError(f"to: at most two flags (non_blocking, copy), got {flags}")
+        if len(flags) == 2:             # to(device, dtype, non_blocking, copy), positionally
+            copy = copy or flags[1]
         for a in args:
             if isinstance(a, Tensor):
                 device, dtype = a.device, a.dtype
@@ -322,6 +329,8 @@ class Tensor:
                     _const(out.data.astype(dtype))
         if device is not None and backend.Device(device) != out.device:
             out = E.ToDevice.apply(out, device=backend.Device(device))
+        if copy and out is self:
+            out = self.clone()
         return out
 
     def type(self, dtype=None):
@@ -675,10 +684,10 @@ class Tensor:
     def argmin(self, dim=None, keepdim=False):
         return R.arg_reduce(self, "argmin", dim, keepdim)
 
-    def argsort(self, dim=-1, descending=False):
-        return M.argsort(self, dim, descending)
+    def argsort(self, dim=-1, descending=False, stable=False):
+        return M.argsort(self, dim, descending)      # always stable: `stable` changes nothing
 
-    def sort(self, dim=-1, descending=False):
+    def sort(self, dim=-1, descending=False, stable=False):
         idx = M.argsort(self, dim, descending)
         if not self.ndim:           # a 0-d tensor sorts to itself, at index 0 (as in torch)
             return R.SortResult(self.clone(), idx.reshape(()))
@@ -1138,8 +1147,9 @@ class Tensor:
         out = R.Sum.apply(self, axes=tuple(axes), keepdim=True) if axes else self
         return out.reshape(shape) if out.shape != tuple(shape) else out
 
-    def prod(self, dim=None, keepdim=False):
-        x = self.long() if self.dtype.kind in "bu" else self    # int64 in torch, not uint64
+    def prod(self, dim=None, keepdim=False, dtype=None):
+        x = self.to(dtype) if dtype is not None else self         # torch casts first
+        x = x.long() if x.dtype.kind in "bu" else x              # int64 in torch, not uint64
         return R.Prod.apply(x, axes=_axes(dim, self.ndim, True, "prod"), keepdim=keepdim)
 
     def max(self, dim=None, keepdim=False):
@@ -1181,19 +1191,25 @@ class Tensor:
         return R.LogSumExp.apply(_floating(self), axes=_axes(dim, self.ndim, op="logsumexp"),
                                  keepdim=keepdim)
 
-    def softmax(self, dim):
+    def softmax(self, dim, dtype=None):
+        if dtype is not None:                   # torch casts the input first
+            return self.to(dtype).softmax(dim)
         d = _dim(dim, self.ndim, "softmax")
         if not self.ndim:           # over a single element, as a 1-element vector
             return R.Softmax.apply(_floating(self).reshape(1), axis=0).reshape(())
         return R.Softmax.apply(_floating(self), axis=d)
 
-    def log_softmax(self, dim):
+    def log_softmax(self, dim, dtype=None):
+        if dtype is not None:
+            return self.to(dtype).log_softmax(dim)
         d = _dim(dim, self.ndim, "log_softmax")
         if not self.ndim:
             return R.LogSoftmax.apply(_floating(self).reshape(1), axis=0).reshape(())
         return R.LogSoftmax.apply(_floating(self), axis=d)
 
-    def cumsum(self, dim):
+    def cumsum(self, dim, dtype=None):
+        if dtype is not None:
+            return self.to(dtype).cumsum(dim)
         d = _dim(dim, self.ndim, "cumsum")
         if not self.ndim:           # a 0-d scan is the 0-d input itself (as in torch)
             return R.Cumsum.apply(self.reshape(1), axis=0).reshape(())
