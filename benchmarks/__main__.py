@@ -1,5 +1,5 @@
-"""python -m benchmarks [--device cpu|cuda] [--suite ops|models|kernels|all] [--repeat N]
-                        [--out DIR] [--quick]
+"""python -m benchmarks [--device cpu|cuda] [--suite ops|models|conv|kernels|all] [--repeat N]
+                        [--out DIR] [--quick] [--only NAME,...] [--conv-algorithm ALGO]
 
 Prints a table (ours ms, torch ms, ratio, ours MB, torch MB, % of roofline), writes JSON and a
 PNG bar chart under --out, and refreshes docs/benchmarks.md after a full (non --quick) run.
@@ -47,13 +47,19 @@ def run(args) -> dict:
 
     threads = _threads()
     torch.set_num_threads(threads)
+    if args.conv_algorithm:     # the memory probes' fresh processes read it from the environment
+        os.environ["BENCH_CONV_ALGORITHM"] = args.conv_algorithm
+    tl.backends.cpu.conv_algorithm = os.environ.get("BENCH_CONV_ALGORITHM", "auto")
     os.environ["BENCH_THREADS"] = str(threads)
     if args.device == "cuda" and not tl.cuda_is_available():
         raise SystemExit("benchmarks: --device cuda but no GPU is visible to CuPy")
     roof = measure_sgemm_gflops(512 if args.quick else 1024)
     rows = []
-    suites = {"all": ("models", "ops", "kernels")}.get(args.suite, (args.suite,))
+    suites = {"all": ("models", "ops", "conv", "kernels")}.get(args.suite, (args.suite,))
     chosen = [w for w in all_workloads() if w.suite in suites]
+    if args.only:
+        names = set(args.only.split(","))
+        chosen = [w for w in chosen if w.name in names]
     if args.quick:
         keep = {"mlp", "matmul_128", "softmax", "chain_300_ops"}
         chosen = [w for w in chosen if w.name in keep]
@@ -96,6 +102,7 @@ def run(args) -> dict:
             "cpu_count": os.cpu_count(), "threads": threads, "numpy": np.__version__,
             "torch": torch.__version__, "tinygrad_lite": tl.__version__,
             "device": args.device, "sgemm_gflops": roof,
+            "conv_algorithm": tl.backends.cpu.conv_algorithm,
             "wait_policy": {k: os.environ.get(k) for k in WAIT_POLICY},
         },
         "when": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -120,7 +127,9 @@ def table(result) -> str:
     m = result["machine"]
     lines.append(f"ratio = ours/torch time (median of interleaved pairs; < 1 is faster). "
                  f"SGEMM roofline (NumPy) {m['sgemm_gflops']['numpy']:.0f} GFLOP/s, torch "
-                 f"{m['sgemm_gflops']['torch']:.0f} GFLOP/s; {m['threads']} threads.")
+                 f"{m['sgemm_gflops']['torch']:.0f} GFLOP/s; {m['threads']} threads; "
+                 f"conv_algorithm {m.get('conv_algorithm', 'auto')!r} (the chosen one in [ ]; "
+                 "Winograd's GFLOP/s count a direct conv's multiplies).")
     return "\n".join(lines)
 
 
@@ -160,6 +169,13 @@ def goals(result) -> list:
             ratio = r["ours_mb"] / r["torch_mb"]
             value = f"{r['ours_mb']:.1f} / {r['torch_mb']:.1f} MB = {ratio:.2f}x"
             out.append((f"{name} peak memory <= 1.2x torch", value, ratio <= 1.2))
+    for name in ("conv2d_64_32", "conv2d_128_16"):
+        if name in rows:
+            r = rows[name]["ratio"]
+            out.append((f"{name} time <= 1.0x torch", f"{r:.2f}x", r <= 1.0))
+    if "max_pool2d" in rows:
+        r = rows["max_pool2d"]["ratio"]
+        out.append(("max_pool2d time <= 0.8x torch", f"{r:.2f}x", r <= 0.8))
     if "cnn" in rows:
         pct = rows["cnn"]["roofline_pct"]
         out.append(("cnn step >= 50% of SGEMM roofline", f"{pct:.0f}%", pct >= 50))
@@ -169,6 +185,60 @@ def goals(result) -> list:
 def goals_text(result) -> str:
     return "\n".join(f"{'met    ' if ok else 'NOT met'}  {what}: {value}"
                      for what, value, ok in goals(result))
+
+
+CONV_ALGORITHMS = """## Convolution algorithms on the CPU
+
+`tl.backends.cpu.conv_algorithm` chooses how 3x3, stride-1, undilated, ungrouped float32
+convolutions run on the CPU (float64 and the "cuda" device always keep their own path):
+
+- `"auto"` (default): C_in < 16 direct (im2col + GEMM, the 3->32 first layer's best), and so
+  are batches of fewer than 128 4x4 tiles (batch 1-8 at 8x8-16x16); otherwise Winograd
+  F(4x4,3x3) where each side is a multiple of 4 or >= 16, F(2x2,3x3) otherwise.
+  `python -m benchmarks` shows the choice in [ ] after a conv row.
+- `"direct"`: always im2col + GEMM (the reference, and the most accurate).
+- `"winograd2"`, `"winograd4"`: forced wherever Winograd applies.
+
+Winograd runs channels-last inside (results are NCHW-shaped views), a chunk of the batch at a
+time over the intra-op pool (`tl.set_num_threads`) with the BLAS at one thread inside, and
+keeps its transformed input for the weight gradient. A direct convolution whose columns
+reach 1 MB splits its batch over the same pool. Rows for other algorithms come from
+`python -m benchmarks --conv-algorithm direct` (or winograd2/winograd4).
+
+Accuracy in float32 (max |error| / max |exact|, against float64, random data, weights scaled
+1/sqrt(9 C), padding 1; output / input gradient / weight gradient):
+
+```
+channels  size   direct                   winograd2                winograd4
+16->16    8      4.1e-7 1.8e-7 3.0e-7     1.7e-7 1.6e-7 2.4e-7     1.6e-6 1.1e-6 1.8e-6
+32->64    16     5.3e-7 2.3e-7 3.8e-7     2.3e-7 3.1e-7 4.0e-7     4.9e-6 1.4e-6 2.8e-6
+64->64    32     5.6e-7 1.9e-7 4.5e-7     4.1e-7 2.9e-7 7.0e-7     7.7e-6 3.2e-6 4.0e-6
+128->128  16     6.3e-7 2.5e-7 5.8e-7     4.2e-7 3.6e-7 6.4e-7     7.0e-6 4.0e-6 4.2e-6
+256->256  8      5.0e-7 5.0e-7 3.0e-7     7.0e-7 6.1e-7 2.3e-7     1.1e-5 1.4e-6 2.6e-6
+512->64   8      3.9e-7 2.0e-7 2.9e-7     6.5e-7 3.1e-7 3.3e-7     1.7e-5 3.8e-6 2.8e-6
+```
+
+The tests (tests/test_conv_algorithms.py) hold each algorithm to torch and to the float64
+direct conv at 5e-6 (direct, winograd2) and 1e-4 (winograd4) in this measure; F(4x4)'s error
+grows with the channels (its transforms carry constants up to 8 and 1/24), F(2x2)'s does not.
+"""
+
+
+AB_HEADING = "### Before and after"
+
+
+def _kept_ab(path) -> list:
+    """The conv_ab section already in the file (written by hand from benchmarks.conv_ab runs)."""
+    try:
+        with open(path) as f:
+            old = f.read()
+    except OSError:
+        return []
+    if AB_HEADING not in old:
+        return []
+    part = old[old.index(AB_HEADING):]
+    end = part.find("GPU kernel results:")
+    return (part if end < 0 else part[:end]).rstrip("\n").splitlines() + [""]
 
 
 def write_docs(result, text, path=None) -> None:
@@ -193,6 +263,7 @@ def write_docs(result, text, path=None) -> None:
     ]
     if m["device"] == "cpu":
         body += ["## Goals on the CPU", "", "```", goals_text(result), "```", ""]
+        body += CONV_ALGORITHMS.splitlines() + [""] + _kept_ab(path)
         cuda = os.path.join(os.path.dirname(path), "benchmarks_cuda.md")
         body += ["GPU kernel results: " + (
             "[benchmarks_cuda.md](benchmarks_cuda.md)." if os.path.exists(cuda) else
@@ -206,7 +277,11 @@ def write_docs(result, text, path=None) -> None:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n")[0])
     p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
-    p.add_argument("--suite", choices=["ops", "models", "kernels", "all"], default="all")
+    p.add_argument("--suite", choices=["ops", "models", "conv", "kernels", "all"], default="all")
+    p.add_argument("--only", default="", help="comma-separated workload names to run")
+    p.add_argument("--conv-algorithm", default="",
+                   choices=["", "auto", "direct", "winograd2", "winograd4"],
+                   help="tl.backends.cpu.conv_algorithm for the run (default auto)")
     p.add_argument("--repeat", type=int, default=None, help="interleaved pairs per workload")
     p.add_argument("--out", default="bench_out", help="folder for results.json and ratios.png")
     p.add_argument("--quick", action="store_true", help="a few workloads, few repeats (CI)")
@@ -235,7 +310,7 @@ def main(argv=None) -> int:
     with open(os.path.join(args.out, "results.json"), "w") as f:
         json.dump(result, f, indent=2)
     chart(result, os.path.join(args.out, "ratios.png"))
-    if not args.quick and not args.no_docs:
+    if not args.quick and not args.no_docs and not args.only:
         write_docs(result, text)
     print(f"wrote {os.path.join(args.out, 'results.json')} and ratios.png")
     return 0

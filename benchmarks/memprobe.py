@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ctypes
 import gc
+import os
 import sys
 
 from .timing import reset_peak_rss, rss_kb
@@ -29,6 +30,8 @@ def main(argv) -> None:
     if fw == "torch":
         import torch
         torch.set_num_threads(int(__import__("os").environ.get("BENCH_THREADS", "2")))
+    import tinygrad_lite as tl
+    tl.backends.cpu.conv_algorithm = os.environ.get("BENCH_CONV_ALGORITHM", "auto")
     w = next(w for w in all_workloads() if w.name == name)
     prep = w.build(fw, device, True)
     prep.step()

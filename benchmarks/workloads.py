@@ -5,8 +5,8 @@ model; the torch weights are then copied into ours, so both sides run identical 
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -105,6 +105,9 @@ def _model_flops(name: str) -> float:
         fwd = 128 * 2 * (784 * 256 + 256 * 128 + 128 * 10)
     elif name == "cnn":
         fwd = 64 * 2 * (32 * 32 * 32 * 3 * 9 + 16 * 16 * 64 * 32 * 9 + 4096 * 128 + 128 * 10)
+    elif name == "resnet_block":
+        n, c, h, w = BLOCK_SHAPE
+        fwd = 2 * (2 * n * c * c * 9 * h * w) + n * 2 * c * 10
     elif name == "lstm":
         fwd = 64 * 28 * 2 * (4 * 128 * (28 + 128)) + 64 * 2 * 128 * 10
     else:
@@ -247,6 +250,59 @@ def _lstm_op():
                     lambda quick: 3.0 * 64 * 28 * 2 * 4 * 128 * (28 + 128), "fwd+bwd, T=28 B=64")
 
 
+# -- a ResNet-style block: 3x3-BN-ReLU x2 + skip, a train step -------------------------------
+BLOCK_SHAPE = (32, 64, 16, 16)
+
+
+def build_block(fw):
+    nn = _nn(fw)
+    c = BLOCK_SHAPE[1]
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = nn.Conv2d(c, c, 3, padding=1, bias=False)
+            self.bn1 = nn.BatchNorm2d(c)
+            self.conv2 = nn.Conv2d(c, c, 3, padding=1, bias=False)
+            self.bn2 = nn.BatchNorm2d(c)
+            self.head = nn.Linear(c, 10)
+
+        def forward(self, x):
+            y = self.bn1(self.conv1(x)).relu()
+            y = (self.bn2(self.conv2(y)) + x).relu()
+            return self.head(y.mean((2, 3)))
+
+    return Block()
+
+
+MODEL_SHAPES["resnet_block"] = (BLOCK_SHAPE, build_block)
+
+
+def _conv_flops(n, c, k, h, w) -> float:
+    """fwd + both gradients of a 3x3 'same' conv, as a direct conv counts them."""
+    return 3 * 2 * n * k * c * 9 * h * w
+
+
+def _conv_op(name, n, c, k, h, suite="ops"):
+    wl = _op(name, [(n, c, h, h), (k, c, 3, 3)], lambda F, x, w: F.conv2d(x, w, padding=1),
+             _conv_flops(n, c, k, h, h), f"fwd+bwd {c}->{k} 3x3 @{h} b{n}")
+    wl.suite = suite
+    wl.note += f" [{_algorithm_for(n, c, k, h)}]"
+    return wl
+
+
+def _algorithm_for(n, c, k, h) -> str:
+    """The algorithm tinygrad_lite's conv chooses for this shape under the current switch."""
+    from tinygrad_lite.ops import winograd
+    return winograd.choose((n, c, h, h), (k, c, 3, 3), np.dtype(np.float32), (1, 1), (1, 1), 1,
+                           "cpu")
+
+
+# the conv sweep (--suite conv): channels 3-256, sizes 8-32, batch 1-64
+CONV_SWEEP = [(64, 3, 32, 32), (32, 16, 16, 14), (64, 32, 32, 8), (1, 64, 64, 16),
+              (16, 64, 64, 32), (64, 128, 128, 8), (8, 256, 256, 8), (64, 256, 256, 8)]
+
+
 def all_workloads():
     ws = [make_model_workload(n) for n in MODEL_SHAPES]
     ws += [
@@ -259,6 +315,8 @@ def all_workloads():
         _op("conv2d", [(64, 32, 16, 16), (64, 32, 3, 3)],
             lambda F, x, w: F.conv2d(x, w, padding=1), 3 * 2 * 64 * 64 * 16 * 16 * 32 * 9,
             "fwd+bwd 32->64 3x3 @16"),
+        _conv_op("conv2d_64_32", 64, 64, 64, 32),
+        _conv_op("conv2d_128_16", 64, 128, 128, 16),
         _op("max_pool2d", [(64, 32, 32, 32)], lambda F, x: F.max_pool2d(x, 2), 64 * 32 * 32 * 32,
             "fwd+bwd 2x2"),
         _op("softmax", [(256, 1024)], lambda F, x: F.softmax(x, dim=-1), 5 * 256 * 1024,
@@ -273,4 +331,6 @@ def all_workloads():
             3 * 4 * 32 * 4 * 64 * 64 * 32, "fwd+bwd B32 H4 T64 d32"),
         _op("chain_300_ops", [(16, 16)], _chain300, 300 * 256, "fwd+bwd, per-op overhead"),
     ]
+    ws += [_conv_op(f"sweep_{c}_{k}_{h}_b{n}", n, c, k, h, suite="conv")
+           for n, c, k, h in CONV_SWEEP]
     return ws

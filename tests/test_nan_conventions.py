@@ -49,7 +49,8 @@ CASES = {
     "max_all": (lambda x: x.max(), lambda x: x.max()),
     "zero_pow": (lambda x: tl.zeros(9, dtype=tl.float64) ** x,
                  lambda x: torch.zeros(9, dtype=torch.float64) ** x),
-    "atan2": (lambda x: tl.atan2(x, tl.tensor(OTHER)), lambda x: torch.atan2(x, torch.tensor(OTHER))),
+    "atan2": (lambda x: tl.atan2(x, tl.tensor(OTHER)),
+              lambda x: torch.atan2(x, torch.tensor(OTHER))),
 }
 
 

@@ -11,7 +11,8 @@ import tinygrad_lite.nn.functional as F
 from tinygrad_lite import models
 
 onnx = pytest.importorskip("onnx", reason="the onnx package (formats extra) is needed")
-ort = pytest.importorskip("onnxruntime", reason="the onnx package (formats extra) is needed: onnxruntime")
+ort = pytest.importorskip("onnxruntime",
+                          reason="the onnx package (formats extra) is needed: onnxruntime")
 
 
 def _export_and_run(model, shapes, run_batch=5, dtype="float", int_high=None, **kw):

@@ -6,8 +6,13 @@ dependency: it ships with scikit-learn, and `pip install threadpoolctl` brings i
 On a shared machine small products are many times slower with a busy core in the pool, which is
 why the `tinygrad-lite` command asks for one thread; the library leaves the BLAS default alone
 until the caller sets a number.
+
+The same number sizes the library's own intra-op pool (backend/intraop.py), over which large CPU
+ops such as the Winograd convolution split their batch with the BLAS at one thread inside.
 """
 from __future__ import annotations
+
+from . import intraop
 
 _limits = None      # the live threadpool_limits object, kept so the setting holds
 
@@ -22,12 +27,13 @@ def _threadpoolctl():
 
 
 def set_num_threads(n: int) -> None:
-    """Let the BLAS use `n` threads for the rest of the process (torch.set_num_threads)."""
+    """Let the BLAS and the intra-op pool use `n` threads from now on (torch.set_num_threads)."""
     global _limits
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"set_num_threads: expected a positive int, got {n!r}")
     tpc = _threadpoolctl()
     _limits = tpc.threadpool_limits(limits=n, user_api="blas")
+    intraop.set_threads(n)
 
 
 def get_num_threads() -> int:

@@ -8,13 +8,23 @@ is a GEMM between the columns and the output gradient, summed over the chunks. C
 columns (R*S times the input) out of the peak memory. The three passes are Functions that
 differentiate into each other, so create_graph=True works to any order.
 
+On the CPU, 3x3 stride-1 ungrouped float32 convolutions may run as Winograd F(2x2,3x3) or
+F(4x4,3x3) instead (ops/winograd.py; the rule and the switch tl.backends.cpu.conv_algorithm are
+there): the same three Functions pick the algorithm in their forward, and the result is an
+NCHW-shaped view of a channels-last array. This direct path stays the reference beside it.
+
 Padding is (top, bottom, left, right) so that "same" with an even kernel can pad unevenly.
 Parameters reaching this module are already checked and normalised by nn/fn_conv.py.
 """
 from __future__ import annotations
 
 from ..autograd.function import Function
-from ..backend import array_module, device_of
+from ..backend import array_module, device_of, intraop
+from . import winograd as W
+
+# The Winograd forward keeps its transformed input V for the weight gradient up to this size
+# (2.25x the input for F(4x4), 4x for F(2x2)); above it the weight gradient transforms x again.
+KEEP_V_BYTES = 1 << 26
 
 # The forward keeps its columns for the weight gradient when they are at most this big.
 # Recomputing them costs one im2col copy (a few % of a CNN step); keeping them costs R*S times
@@ -180,6 +190,68 @@ def _conv_data_strided(dy, w, x_shape, stride, padding, dilation, groups):
     return xp.ascontiguousarray(dx)
 
 
+def _forward_direct(x, w, b, out, stride, padding, dilation, groups, pq, keep):
+    """out[n, k, (p, q)] = the conv of this part of the batch; its columns when kept and small."""
+    xp = array_module(x)
+    n, kout = x.shape[0], w.shape[0]
+    p, q = pq
+    wg = w.reshape(groups, kout // groups, -1)
+    nb = _chunk(n, wg.shape[0] * wg.shape[2] * p * q * x.itemsize)
+    kept = None
+    for s in range(0, n, nb):
+        cols = _columns(x[s:s + nb], w.shape[2:], stride, padding, dilation, groups, (p, q))
+        if nb >= n and keep and cols.nbytes <= CACHE_COLUMNS_BYTES:
+            kept = cols
+        y = xp.matmul(wg, cols).reshape(kout, -1, p * q).transpose(1, 0, 2)
+        if b is None:
+            out[s:s + nb] = y
+        else:
+            xp.add(y, b.reshape(kout, 1), out=out[s:s + nb])
+        del cols, y     # as in Conv2dWeight: one chunk's temporaries alive at a time
+    return kept
+
+
+def _weight_direct(x, dy, w_shape, stride, padding, dilation, groups, cols):
+    """dw over this part of the batch, a chunk of columns at a time (or the kept columns)."""
+    xp = array_module(x)
+    n, kout, p, q = dy.shape
+    kg = kout // groups
+    per_image = x.shape[1] * w_shape[2] * w_shape[3] * p * q * x.itemsize
+    nb = n if cols is not None else _chunk(n, per_image)
+    dw = None
+    for s in range(0, n, nb):
+        m = min(nb, n - s)
+        part = cols if cols is not None else _columns(x[s:s + nb], w_shape[2:], stride,
+                                                      padding, dilation, groups, (p, q))
+        dyt = dy[s:s + nb].reshape(m, groups, kg, p * q).transpose(1, 2, 0, 3)
+        dyt = xp.ascontiguousarray(dyt).reshape(groups, kg, m * p * q)
+        if groups == 1:     # a plain 2-D GEMM lets BLAS read the columns transposed in place
+            g = xp.matmul(dyt[0], part[0].T)
+        else:
+            g = xp.matmul(dyt, part.transpose(0, 2, 1))
+        dw = g if dw is None else xp.add(dw, g, out=dw)
+        # drop this chunk's columns before the next chunk's are built, not after
+        del part, dyt
+    return dw
+
+
+# A direct conv whose columns over the whole batch reach this many bytes splits its batch over
+# the intra-op pool (backend/intraop.py), BLAS at one thread inside; smaller ones run as one.
+SPLIT_BYTES = 1 << 20
+
+
+def _parts(x, n: int, cols_per_image: int) -> int:
+    if device_of(x) != "cpu" or n < 2 or n * cols_per_image < SPLIT_BYTES:
+        return 1
+    return max(1, min(intraop.threads(), n))
+
+
+def _by_parts(n: int, parts: int, fn) -> list:
+    """[fn(lo, hi) for each of `parts` contiguous runs of the batch], over the intra-op pool."""
+    bounds = [(i * n // parts, (i + 1) * n // parts) for i in range(parts)]
+    return intraop.parallel_for(lambda i: fn(*bounds[i]), parts)
+
+
 class _Like:
     """Shape and dtype of an array that does not exist yet, for kernels.supports_conv."""
 
@@ -209,6 +281,16 @@ def _conv_out_hw(x_shape, w_shape, stride, padding, dilation):
             out_size(x_shape[3], w_shape[3], stride[1], padding[2], padding[3], dilation[1]))
 
 
+def _algorithm(x_shape, w_shape, dtype, device, stride, padding, dilation, groups) -> str:
+    """"direct" or the Winograd variant for this conv (ops/winograd.py's rule and switch)."""
+    return W.choose(x_shape, w_shape, dtype, stride, dilation, groups, device)
+
+
+def _v_bytes(x_shape, padding, m: int) -> int:
+    grid = W.Tiling(x_shape, padding, m)
+    return grid.a * grid.a * grid.tiles(x_shape[0]) * x_shape[1] * 4
+
+
 def _geom(stride, padding, dilation, groups) -> dict:
     return dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
 
@@ -234,31 +316,38 @@ class Conv2d(Function):
         p, q = out_hw or _conv_out_hw(x.shape, w.shape, stride, padding, dilation)
         self.save_for_backward(x if self.needs_input_grad[1] else None,
                                w if self.needs_input_grad[0] else None)
-        wg = w.reshape(groups, kout // groups, -1)
+        self.algo = _algorithm(x.shape, w.shape, x.dtype, device_of(x), **self.geom)
+        if self.algo != "direct":
+            m = W.tile_size(self.algo)
+            keep = self.needs_input_grad[1] and _v_bytes(x.shape, padding, m) <= KEEP_V_BYTES
+            y, self.cols = W.conv_forward(x, w, b, padding, m, keep)
+            return y
         out = xp.empty((n, kout, p * q), dtype=x.dtype)
-        nb = _chunk(n, wg.shape[0] * wg.shape[2] * p * q * x.itemsize)
-        self.cols = None
-        for s in range(0, n, nb):
-            cols = _columns(x[s:s + nb], w.shape[2:], stride, padding, dilation, groups, (p, q))
-            if nb >= n and self.needs_input_grad[1] and cols.nbytes <= CACHE_COLUMNS_BYTES:
-                self.cols = cols
-            y = xp.matmul(wg, cols).reshape(kout, -1, p * q).transpose(1, 0, 2)
-            if b is None:
-                out[s:s + nb] = y
-            else:
-                xp.add(y, b.reshape(kout, 1), out=out[s:s + nb])
-            del cols, y     # as in Conv2dWeight: one chunk's temporaries alive at a time
+        per_image = w.shape[1] * w.shape[2] * w.shape[3] * p * q * x.itemsize * groups
+        parts = _parts(x, n, per_image)
+        keep = self.needs_input_grad[1] and parts == 1
+        self.cols = _by_parts(n, parts, lambda lo, hi: _forward_direct(
+            x[lo:hi], w, b, out[lo:hi], stride, padding, dilation, groups, (p, q), keep))[0]
         return out.reshape(n, kout, p, q)
 
     def backward(self, grad):
         x, w = self.saved_tensors
         need_x, need_w, need_b = (self.needs_input_grad + (False,))[:3]
         dx = dw = db = None
+        algo = getattr(self, "algo", "direct")
+        # the kept columns or V go with this backward; another one (retain_graph) recomputes them,
+        # and a graph kept alive after backward does not hold them
+        cols, self.cols = self.cols, None
+        # Winograd's data pass computes the weight gradient too (they share dM) and leaves it here
+        shared = None
+        if algo != "direct":    # x is a Tensor here (Conv2d's backward builds Tensor ops)
+            shared = {"x": x.data if need_w else None, "v": cols, "dw": need_w}
         if need_x:
-            dx = Conv2dData.apply(grad, w, x_shape=self.in_meta[0][0], **self.geom)
+            dx = Conv2dData.apply(grad, w, x_shape=self.in_meta[0][0], **self.geom, algo=algo,
+                                  shared=shared)
         if need_w:
             dw = Conv2dWeight.apply(x, grad, w_shape=self.in_meta[1][0], **self.geom,
-                                    cols=self.cols)
+                                    cols=cols, algo=algo, shared=shared)
         if need_b:
             db = grad.sum((0, 2, 3))
         return dx, dw, db
@@ -267,7 +356,8 @@ class Conv2d(Function):
 class Conv2dData(Function):
     """dx = conv2d's data gradient (= conv_transpose2d(dy, w)): col2im(w^T @ dy);  linear in both"""
 
-    def forward(self, dy, w, stride, padding, dilation, groups, x_shape):
+    def forward(self, dy, w, stride, padding, dilation, groups, x_shape, algo=None,
+                shared=None):
         self.geom = _geom(stride, padding, dilation, groups)
         self.save_for_backward(dy if self.needs_input_grad[1] else None,
                                w if self.needs_input_grad[0] else None)
@@ -275,7 +365,28 @@ class Conv2dData(Function):
                 "conv2d_backward_data", x_shape, w.shape, dy.dtype, stride, padding, dilation,
                 groups, dy.shape[2:])) is not None:
             return k.conv2d_backward_data(dy, w, x_shape, stride, padding[::2], dilation, groups)
-        return _conv_data(dy, w, x_shape, stride, padding, dilation, groups)
+        if algo is None:
+            algo = _algorithm(x_shape, w.shape, dy.dtype, device_of(dy), **self.geom)
+        if algo != "direct":
+            both = bool(shared and shared["dw"])
+            dx, dw = W.conv_backward(dy, w, shared["x"] if both else None, x_shape, padding,
+                                     W.tile_size(algo), need_dw=both,
+                                     vs=shared["v"] if both else None)
+            if both:
+                shared["dw"] = (dy, dw)
+            return dx
+        n = x_shape[0]
+        parts = _parts(dy, n, w.shape[1] * groups * w.shape[2] * w.shape[3] * dy.shape[2]
+                       * dy.shape[3] * dy.itemsize)
+        if parts == 1:
+            return _conv_data(dy, w, x_shape, stride, padding, dilation, groups)
+        dx = array_module(dy).empty(x_shape, dtype=dy.dtype)
+
+        def run(lo, hi):
+            dx[lo:hi] = _conv_data(dy[lo:hi], w, (hi - lo,) + tuple(x_shape[1:]), stride,
+                                   padding, dilation, groups)
+        _by_parts(n, parts, run)
+        return dx
 
     def backward(self, grad):
         dy, w = self.saved_tensors
@@ -289,7 +400,8 @@ class Conv2dData(Function):
 class Conv2dWeight(Function):
     """dw[k,c,r,s] = sum_{n,p,q} dy[n,k,p,q] x[n,c,p*sh+r*dh-pt,q*sw+s*dw-pl];  linear in both"""
 
-    def forward(self, x, dy, stride, padding, dilation, groups, w_shape, cols=None):
+    def forward(self, x, dy, stride, padding, dilation, groups, w_shape, cols=None, algo=None,
+                shared=None):
         self.geom = _geom(stride, padding, dilation, groups)
         self.save_for_backward(x if self.needs_input_grad[1] else None,
                                dy if self.needs_input_grad[0] else None)
@@ -297,25 +409,23 @@ class Conv2dWeight(Function):
                 "conv2d_backward_weight", x.shape, w_shape, x.dtype, stride, padding, dilation,
                 groups, dy.shape[2:])) is not None:
             return k.conv2d_backward_weight(x, dy, w_shape, stride, padding[::2], dilation, groups)
-        xp = array_module(x)
-        n, kout, p, q = dy.shape
-        kg = kout // groups
-        per_image = x.shape[1] * w_shape[2] * w_shape[3] * p * q * x.itemsize
-        nb = n if cols is not None else _chunk(n, per_image)
-        dw = None
-        for s in range(0, n, nb):
-            m = min(nb, n - s)
-            part = cols if cols is not None else _columns(x[s:s + nb], w_shape[2:], stride,
-                                                          padding, dilation, groups, (p, q))
-            dyt = dy[s:s + nb].reshape(m, groups, kg, p * q).transpose(1, 2, 0, 3)
-            dyt = xp.ascontiguousarray(dyt).reshape(groups, kg, m * p * q)
-            if groups == 1:     # a plain 2-D GEMM lets BLAS read the columns transposed in place
-                g = xp.matmul(dyt[0], part[0].T)
-            else:
-                g = xp.matmul(dyt, part.transpose(0, 2, 1))
-            dw = g if dw is None else xp.add(dw, g, out=dw)
-            # drop this chunk's columns before the next chunk's are built, not after
-            del part, dyt
+        if algo is None:
+            algo = _algorithm(x.shape, w_shape, x.dtype, device_of(x), **self.geom)
+            cols = None     # columns or V belong to the algorithm the forward ran
+        if algo != "direct":
+            done = shared.pop("dw") if shared else None
+            if isinstance(done, tuple) and done[0] is dy:
+                return done[1]
+            return W.conv_backward(dy, None, x, x.shape, padding, W.tile_size(algo),
+                                   need_dx=False, need_dw=True, vs=cols)[1]
+        n, _, p, q = dy.shape
+        parts = _parts(x, n, x.shape[1] * w_shape[2] * w_shape[3] * p * q * x.itemsize)
+        dws = _by_parts(n, parts, lambda lo, hi: _weight_direct(
+            x[lo:hi], dy[lo:hi], w_shape, stride, padding, dilation, groups,
+            cols if parts == 1 else None))
+        dw = dws[0]
+        for d in dws[1:]:
+            dw += d
         return dw.reshape(w_shape)
 
     def backward(self, grad):
