@@ -187,7 +187,7 @@ def test_auto_runs_winograd_where_the_rule_says(algorithm, calls):
     y = F.conv2d(tl.randn(32, 16, 8, 8), tl.randn(4, 16, 3, 3), padding=1)
     assert calls["forward"] == 1
     # channels-last inside, NCHW-shaped outside
-    assert y.shape == (32, 4, 8, 8) and y.data.transpose(0, 2, 3, 1).flags.c_contiguous
+    assert y.shape == (32, 4, 8, 8) and y._data.transpose(0, 2, 3, 1).flags.c_contiguous
 
 
 def test_cuda_keeps_its_own_path(algorithm, calls, device):

@@ -114,7 +114,7 @@ def test_uninitialised_group_errors():
 def test_post_accumulate_hook_sees_the_summed_grad_once():
     w = tl.tensor([1.0, 2.0], requires_grad=True)
     seen = []
-    handle = w.register_post_accumulate_grad_hook(lambda p: seen.append(p.grad.data.copy()))
+    handle = w.register_post_accumulate_grad_hook(lambda p: seen.append(p.grad.numpy().copy()))
     (w * 3 + w * w).sum().backward()          # two uses: the hook runs once, after both
     assert len(seen) == 1 and np.allclose(seen[0], [5.0, 7.0])
     (w * 2).sum().backward()                  # accumulation: the hook sees the running total

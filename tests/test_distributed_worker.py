@@ -69,34 +69,34 @@ def case_collectives(rank, world):
                     continue
                 t, mine = tensors(rank, dtype, shape, layout)
                 if layout == "transposed":
-                    assert not t.data.flags.c_contiguous
+                    assert not t._data.flags.c_contiguous
                 want = expected(op, [tensors(r, dtype, shape, layout)[1] for r in range(world)],
                                 dtype)
-                before = t.data
+                before = t._data
                 dist.all_reduce(t, getattr(dist.ReduceOp, op))
-                assert t.data is before, "all_reduce must write in place"
+                assert t._data is before, "all_reduce must write in place"
                 assert t.dtype == np.dtype(dtype) and tuple(t.shape) == want.shape
-                assert np.array_equal(t.data, want), (dtype, shape, layout, op, t.data, want)
+                assert np.array_equal(t._data, want), (dtype, shape, layout, op, t._data, want)
                 checked += 1
             for src in range(world):
                 t, _ = tensors(rank, dtype, shape, layout)
                 dist.broadcast(t, src)
-                assert np.array_equal(t.data, tensors(src, dtype, shape, layout)[1])
+                assert np.array_equal(t._data, tensors(src, dtype, shape, layout)[1])
             t, mine = tensors(rank, dtype, shape, layout)
             outs = [tl.tensor(np.zeros(mine.shape, dtype)) for _ in range(world)]
             dist.all_gather(outs, t)
             for r in range(world):
-                assert np.array_equal(outs[r].data, tensors(r, dtype, shape, layout)[1])
+                assert np.array_equal(outs[r]._data, tensors(r, dtype, shape, layout)[1])
             stacked = tl.tensor(np.zeros((world,) + mine.shape, dtype))
             dist.all_gather_into_tensor(stacked, t)
             for r in range(world):
-                assert np.array_equal(stacked.data[r], tensors(r, dtype, shape, layout)[1])
+                assert np.array_equal(stacked._data[r], tensors(r, dtype, shape, layout)[1])
     # all_gather_into_tensor along dim 0 and reduce_scatter_tensor, per dtype and op
     for dtype in DTYPES:
         x = tl.tensor(values(rank, dtype, (2, 3)))
         out = tl.tensor(np.zeros((2 * world, 3), dtype))
         dist.all_gather_into_tensor(out, x)
-        assert np.array_equal(out.data, np.concatenate([values(r, dtype, (2, 3))
+        assert np.array_equal(out._data, np.concatenate([values(r, dtype, (2, 3))
                                                         for r in range(world)]))
         for op in OPS:
             if op == "AVG" and not dtype.startswith("float"):
@@ -105,13 +105,13 @@ def case_collectives(rank, world):
             res = tl.tensor(np.zeros((2, 3), dtype))
             dist.reduce_scatter_tensor(res, inp, getattr(dist.ReduceOp, op))
             full = expected(op, [values(r, dtype, (world * 2, 3)) for r in range(world)], dtype)
-            assert np.array_equal(res.data, full[2 * rank:2 * rank + 2]), (dtype, op)
+            assert np.array_equal(res._data, full[2 * rank:2 * rank + 2]), (dtype, op)
     # async: post several, then wait; results appear only after wait
     ts = [tl.tensor(np.full(1000, float(rank + i))) for i in range(3)]
     works = [dist.all_reduce(t, async_op=True) for t in ts]
     for i, (t, w) in enumerate(zip(ts, works)):
         assert w.wait() and w.is_completed()
-        assert np.all(t.data == sum(float(r + i) for r in range(world)))
+        assert np.all(t._data == sum(float(r + i) for r in range(world)))
     assert dist.barrier(async_op=True).wait()
     dist.barrier()
     # errors at the boundary
@@ -154,7 +154,7 @@ def _model(kind, seed):
 
 
 def _grads(model):
-    return [p.grad.data.copy() if p.grad is not None else None for p in model.parameters()]
+    return [p.grad._data.copy() if p.grad is not None else None for p in model.parameters()]
 
 
 def _same_on_all_ranks(arrays):
@@ -176,7 +176,7 @@ def case_ddp(rank, world):
         ref = _model(kind, 0)
         mine = _model(kind, rank)             # rank 1 starts different: DDP must broadcast
         ddp = DDP(mine, bucket_cap_mb=0.001)
-        assert all(np.array_equal(a.data, b.data) for a, b in
+        assert all(np.array_equal(a._data, b._data) for a, b in
                    zip(ref.parameters(), ddp.module.parameters()))
         assert all(k.startswith("module.") for k in ddp.state_dict())
         assert len(ddp._buckets) > 1
@@ -194,8 +194,8 @@ def case_ddp(rank, world):
             opt_ref.step()
             opt.step()
         for a, b in zip(ref.parameters(), ddp.module.parameters()):
-            assert np.abs(a.data - b.data).max() < 1e-10, (kind, np.abs(a.data - b.data).max())
-        assert _same_on_all_ranks([p.data for p in ddp.module.parameters()])
+            assert np.abs(a._data - b._data).max() < 1e-10, (kind, np.abs(a._data - b._data).max())
+        assert _same_on_all_ranks([p._data for p in ddp.module.parameters()])
         # bucket sizes from one parameter per bucket to a single bucket: identical gradients
         per_cap = []
         for cap in (1e-6, 0.01, 25):
@@ -250,32 +250,32 @@ def case_ddp_extras(rank, world):
             p.grad = None
         m(x).sum().backward()
         assert m.module.unused.weight.grad is None
-        assert _same_on_all_ranks([m.module.used.weight.grad.data])
+        assert _same_on_all_ranks([m.module.used.weight.grad._data])
     # buffers and SyncBatchNorm against BatchNorm on the full batch
     tl.manual_seed(0)
     ref = nn.Sequential(nn.Linear(4, 6), nn.BatchNorm1d(6), nn.ReLU(), nn.Linear(6, 2)).double()
     tl.manual_seed(rank)
     local = nn.Sequential(nn.Linear(4, 6), nn.BatchNorm1d(6), nn.ReLU(), nn.Linear(6, 2)).double()
-    local[1].running_mean.data[...] = rank       # rank 0's buffers win at construction
+    local[1].running_mean._data[...] = rank       # rank 0's buffers win at construction
     sync = DDP(nn.SyncBatchNorm.convert_sync_batchnorm(local))
     assert isinstance(sync.module[1], nn.SyncBatchNorm)
-    assert np.all(sync.module[1].running_mean.data == 0)
+    assert np.all(sync.module[1].running_mean._data == 0)
     full = tl.tensor(np.random.default_rng(5).standard_normal((8, 4)))
     target = tl.tensor(np.random.default_rng(6).standard_normal((8, 2)))
     out_ref = ref(full)
     ((out_ref - target) ** 2).mean().backward()
     out = sync(_local(full, rank, world))
     ((out - _local(target, rank, world)) ** 2).mean().backward()
-    assert np.abs(out.data - _local(out_ref, rank, world).data).max() < 1e-12
+    assert np.abs(out._data - _local(out_ref, rank, world)._data).max() < 1e-12
     for a, b in zip(_grads(ref), _grads(sync.module)):
         assert np.abs(a - b).max() < 1e-12, np.abs(a - b).max()
     for name in ("running_mean", "running_var", "num_batches_tracked"):
-        a, b = getattr(ref[1], name).data, getattr(sync.module[1], name).data
+        a, b = getattr(ref[1], name)._data, getattr(sync.module[1], name)._data
         assert np.abs(a - b).max() < 1e-12, name
     ref.eval()
     sync.eval()
     with tl.no_grad():
-        assert np.abs(sync(full).data - ref(full).data).max() < 1e-12
+        assert np.abs(sync(full)._data - ref(full)._data).max() < 1e-12
     print(f"OK ddp_extras rank {rank}")
 
 
@@ -283,7 +283,7 @@ def case_single(rank, world):
     assert world == 1 and rank == 0
     t = tl.tensor([1.0, 2.0])
     dist.all_reduce(t, dist.ReduceOp.AVG)
-    assert np.array_equal(t.data, [1.0, 2.0])
+    assert np.array_equal(t._data, [1.0, 2.0])
     m = DDP(MLP(12, 10, hidden=8))
     x, y = _batch("mlp")
     F.cross_entropy(m(x.float()), y).backward()

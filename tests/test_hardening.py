@@ -222,7 +222,7 @@ def test_deepcopy_keeps_views_sharing_memory_and_parameters_their_class():
     m.weight.grad = tl.ones(2, 3)
     m2 = copy.deepcopy(m)
     assert isinstance(m2.weight, nn.Parameter) and m2.weight.requires_grad
-    assert m2.weight.data is not m.weight.data
+    assert m2.weight._data is not m.weight._data
     np.testing.assert_array_equal(m2.weight.grad.numpy(), np.ones((2, 3)))
 
 

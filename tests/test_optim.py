@@ -72,7 +72,7 @@ class Pair:
         tol = TOL[np.dtype(self.dtype).type]
         for p, q in zip(self.ours, self.theirs):
             assert p.dtype == np.dtype(self.dtype), f"{msg}: dtype became {p.dtype}"
-            np.testing.assert_allclose(p.data, q.detach().numpy(), err_msg=msg, **tol)
+            np.testing.assert_allclose(p._data, q.detach().numpy(), err_msg=msg, **tol)
 
 
 def _make(name, params, opts, ours=True):
@@ -139,14 +139,14 @@ def test_state_dict_round_trip_continues_exactly(case):
     run(opt, pair.ours, range(STEPS // 2))
     sd = opt.state_dict()
     _check_plain(sd)
-    fresh_params = [tl.tensor(p.data.copy(), requires_grad=True) for p in pair.ours]
+    fresh_params = [tl.tensor(p._data.copy(), requires_grad=True) for p in pair.ours]
     fresh = _make(name, fresh_params, dict(lr=123.0))   # hyperparameters come from sd
     fresh.load_state_dict(copy.deepcopy(sd))
     assert fresh.param_groups[0]["lr"] == opt.param_groups[0]["lr"] != 123.0
     run(opt, pair.ours, range(STEPS // 2, STEPS))
     run(fresh, fresh_params, range(STEPS // 2, STEPS))
     for a, b in zip(pair.ours, fresh_params):
-        np.testing.assert_array_equal(a.data, b.data)
+        np.testing.assert_array_equal(a._data, b._data)
 
 
 def _check_plain(obj, path="sd"):
@@ -177,7 +177,7 @@ def test_state_dict_layout_matches_torch():
     for i in a["state"]:
         assert set(a["state"][i]) == set(b["state"][i])
         assert float(a["state"][i]["step"]) == float(b["state"][i]["step"]) == 3.0
-        np.testing.assert_allclose(a["state"][i]["exp_avg"].data,
+        np.testing.assert_allclose(a["state"][i]["exp_avg"]._data,
                                    b["state"][i]["exp_avg"].numpy(), rtol=1e-12)
     assert a["param_groups"][0]["betas"] == [0.9, 0.999]   # a list, so it saves without pickle
 
@@ -193,7 +193,7 @@ def test_load_state_dict_from_torch_layout_restores_betas_tuple_and_string_keys(
     fresh.load_state_dict(sd)
     assert fresh.param_groups[0]["betas"] == (0.9, 0.999)
     assert fresh.param_groups[0]["lr"] == 0.1
-    assert fresh.state[pair.ours[0]]["exp_avg"].data is not opt.state[pair.ours[0]]["exp_avg"].data
+    assert fresh.state[pair.ours[0]]["exp_avg"]._data is not opt.state[pair.ours[0]]["exp_avg"]._data
 
 
 def test_load_state_dict_casts_state_to_param_dtype():
@@ -224,7 +224,7 @@ def test_step_builds_no_graph_and_bumps_version():
     opt.step()
     assert w.grad_fn is None and w.requires_grad
     assert w._version.v == before + 1
-    np.testing.assert_array_equal(w.data, np.zeros(3, dtype=np.float32))
+    np.testing.assert_array_equal(w._data, np.zeros(3, dtype=np.float32))
 
 
 def test_step_after_backward_through_saved_param_raises():
@@ -252,7 +252,7 @@ def test_training_a_linear_model_converges():
         loss.backward()
         opt.step()
     assert loss.item() < 1e-4
-    np.testing.assert_allclose(w.data, [1.5, -2.0, 0.5], atol=1e-2)
+    np.testing.assert_allclose(w._data, [1.5, -2.0, 0.5], atol=1e-2)
 
 
 def test_closure_is_called_and_its_loss_returned():
@@ -267,7 +267,7 @@ def test_closure_is_called_and_its_loss_returned():
 
     loss = opt.step(closure)
     assert loss.item() == 9.0
-    np.testing.assert_allclose(w.data, [1.5])
+    np.testing.assert_allclose(w._data, [1.5])
 
 
 def test_zero_grad_set_to_none_and_in_place():
@@ -277,7 +277,7 @@ def test_zero_grad_set_to_none_and_in_place():
     g = w.grad
     opt.zero_grad(set_to_none=False)
     assert w.grad is g
-    np.testing.assert_array_equal(w.grad.data, [0.0, 0.0])
+    np.testing.assert_array_equal(w.grad._data, [0.0, 0.0])
     opt.zero_grad()
     assert w.grad is None
 
@@ -329,7 +329,7 @@ def test_invalid_hyperparameters_raise(ctor, match):
 def test_adagrad_state_exists_before_first_step_like_torch():
     p = tl.zeros(3, requires_grad=True)
     opt = optim.Adagrad([p], initial_accumulator_value=0.25)
-    np.testing.assert_array_equal(opt.state[p]["sum"].data, np.full(3, 0.25, dtype=np.float32))
+    np.testing.assert_array_equal(opt.state[p]["sum"]._data, np.full(3, 0.25, dtype=np.float32))
     assert opt.state[p]["sum"].dtype == np.float32
 
 
@@ -337,13 +337,13 @@ def test_works_with_module_parameters(device):
     lin = nn.Linear(4, 2).to(device)
     opt = optim.SGD(lin.parameters(), lr=0.1, momentum=0.9)
     x = tl.randn(8, 4, device=device)
-    before = [np.array(tl.backend.to_device(p.data, "cpu")) for p in lin.parameters()]
+    before = [np.array(tl.backend.to_device(p._data, "cpu")) for p in lin.parameters()]
     opt.zero_grad()
     lin(x).sum().backward()
     opt.step()
     for p, b in zip(lin.parameters(), before):
         assert p.dtype == np.float32
-        assert not np.array_equal(tl.backend.to_device(p.data, "cpu"), b)
+        assert not np.array_equal(tl.backend.to_device(p._data, "cpu"), b)
 
 
 def test_state_dict_survives_save_and_load(tmp_path):
@@ -358,7 +358,7 @@ def test_state_dict_survives_save_and_load(tmp_path):
     path = tmp_path / "ckpt.npz"
     tl.save({"optim": opt.state_dict(), "sched": sched.state_dict()}, path)
     ckpt = tl.load(path)
-    params = [tl.tensor(p.data.copy(), requires_grad=True) for p in pair.ours]
+    params = [tl.tensor(p._data.copy(), requires_grad=True) for p in pair.ours]
     fresh = optim.AdamW(params, lr=1.0)
     fresh_sched = optim.lr_scheduler.OneCycleLR(fresh, max_lr=0.1, total_steps=20)
     fresh.load_state_dict(ckpt["optim"])
@@ -373,7 +373,7 @@ def test_state_dict_survives_save_and_load(tmp_path):
             s.step()
         assert fresh_sched.get_last_lr() == sched.get_last_lr()
     for a, b in zip(pair.ours, params):
-        np.testing.assert_array_equal(a.data, b.data)
+        np.testing.assert_array_equal(a._data, b._data)
 
 
 def test_plain_sgd_keeps_no_state_and_momentum_sgd_does():

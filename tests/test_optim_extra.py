@@ -69,7 +69,7 @@ def test_matches_torch_with_two_param_groups(case, dtype):
             assert isinstance(v, tl.Tensor), f"state {key} is a {type(v).__name__}"
             if key not in SCALAR_STATE:
                 assert v.dtype == np.dtype(dtype), f"state {key} became {v.dtype}"
-            np.testing.assert_allclose(v.data, b["state"][i][key].numpy(), err_msg=key,
+            np.testing.assert_allclose(v._data, b["state"][i][key].numpy(), err_msg=key,
                                        **TOL[np.dtype(dtype).type])
     for ga, gb in zip(a["param_groups"], b["param_groups"]):
         assert set(ga) <= set(gb)
@@ -86,7 +86,7 @@ def test_state_dict_round_trip_mid_run_still_matches_torch(case):
     _run(pair, ours, theirs, range(STEPS // 2))
     sd = ours.state_dict()
     _check_plain(sd)
-    pair.ours = [tl.tensor(p.data.copy(), requires_grad=True) for p in pair.ours]
+    pair.ours = [tl.tensor(p._data.copy(), requires_grad=True) for p in pair.ours]
     fresh = _make(name, pair.ours, dict(lr=123.0))      # the hyperparameters come from sd
     fresh.load_state_dict(copy.deepcopy(sd))
     assert fresh.param_groups[0]["lr"] != 123.0
@@ -113,7 +113,7 @@ def test_float32_params_stay_float32_and_build_no_graph(name):
         w.grad = tl.tensor(np.full((2, 3), 0.5, dtype=np.float32))
         opt.step()
     assert w.dtype == np.float32 and w.grad_fn is None and w.requires_grad
-    assert not np.array_equal(w.data, np.ones((2, 3)))
+    assert not np.array_equal(w._data, np.ones((2, 3)))
 
 
 @pytest.mark.parametrize("name", ["Adamax", "NAdam", "RAdam", "Rprop", "ASGD", "LBFGS"])
@@ -122,7 +122,7 @@ def test_trains_module_parameters_on_device(name, device):
     lin = tl.nn.Linear(4, 2).to(device)
     x = tl.randn(8, 4, device=device)
     results = []
-    for params in (list(lin.parameters()), [tl.tensor(tl.backend.to_device(p.data, "cpu"),
+    for params in (list(lin.parameters()), [tl.tensor(tl.backend.to_device(p._data, "cpu"),
                                                       requires_grad=True)
                                             for p in lin.parameters()]):
         opt = getattr(optim, name)(params, **({"max_iter": 3} if name == "LBFGS" else {}))
@@ -138,7 +138,7 @@ def test_trains_module_parameters_on_device(name, device):
             closure()
             opt.step(closure)
         assert all(p.dtype == np.float32 for p in params)
-        results.append([np.array(tl.backend.to_device(p.data, "cpu")) for p in params])
+        results.append([np.array(tl.backend.to_device(p._data, "cpu")) for p in params])
     for a, b in zip(*results):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
@@ -152,7 +152,7 @@ def test_step_hooks_run_in_order_and_are_removable():
     def hook(tag):
         def record(o, args, kwargs):
             assert o is opt and args[0] is opt           # torch passes the optimizer first
-            calls.append((tag, float(w.data[0])))
+            calls.append((tag, float(w._data[0])))
         return record
 
     handles = [opt.register_step_pre_hook(hook("pre1")), opt.register_step_pre_hook(hook("pre2")),
@@ -192,7 +192,7 @@ def test_step_pre_hook_can_replace_the_arguments():
     opt.register_step_post_hook(lambda o, args, kwargs: seen.append(kwargs))
     loss = opt.step()                  # no closure given: the pre-hook supplies one
     assert loss.item() == 9.0 and seen == [{"closure": closure}]
-    np.testing.assert_allclose(w.data, [2.5])
+    np.testing.assert_allclose(w._data, [2.5])
 
     opt.register_step_pre_hook(lambda o, args, kwargs: "nonsense")
     with pytest.raises(RuntimeError, match="pre-hook must return None or a tuple"):
@@ -216,7 +216,7 @@ def test_hooks_are_per_optimizer_and_run_once_for_overriding_steps():
     assert calls == []
     first.step()
     assert calls == ["pre", "post"]
-    np.testing.assert_allclose(a.data, [0.8, 0.8])
+    np.testing.assert_allclose(a._data, [0.8, 0.8])
 
 
 # -- bad arguments ------------------------------------------------------------------------
@@ -272,7 +272,7 @@ def _lbfgs_pair(fn, x0, split, **opts):
             return make(np.array(f))
         return closure
 
-    ca = closure_for(ours, lambda p: p.data, tl.tensor)
+    ca = closure_for(ours, lambda p: p._data, tl.tensor)
     cb = closure_for(theirs, lambda p: p.detach().numpy(), torch.tensor)
     return ours, theirs, optim.LBFGS(ours, **opts), torch.optim.LBFGS(theirs, **opts), ca, cb
 
@@ -304,12 +304,12 @@ def test_lbfgs_matches_torch_iterate_by_iterate(i):
         la, lb = oa.step(ca), ob.step(cb)
         assert float(la) == pytest.approx(float(lb), rel=1e-10, abs=1e-12)
         for p, q in zip(ours, theirs):
-            np.testing.assert_allclose(p.data, q.detach().numpy(), rtol=1e-10, atol=1e-12)
+            np.testing.assert_allclose(p._data, q.detach().numpy(), rtol=1e-10, atol=1e-12)
         sa, sb = oa.state[ours[0]], ob.state[theirs[0]]
         assert (sa["func_evals"], sa["n_iter"]) == (sb["func_evals"], sb["n_iter"])
         assert set(sa) == set(sb)
     if i < 4:
-        x = np.concatenate([p.data for p in ours])
+        x = np.concatenate([p._data for p in ours])
         assert np.linalg.norm(fn(x)[1]) < 1e-3       # and it did minimise
 
 
@@ -333,7 +333,7 @@ def test_lbfgs_float32_closure_with_autograd_and_errors():
     assert calls == [(closure,)]                 # LBFGS's own step runs the hooks, once
     assert w.dtype == np.float32 and w.grad_fn is None
     assert float(closure()) < 1e-6 < float(first)
-    np.testing.assert_allclose(w.data, [1.0, -2.0, 0.5], atol=1e-3)
+    np.testing.assert_allclose(w._data, [1.0, -2.0, 0.5], atol=1e-3)
     sd = opt.state_dict()
     _check_plain(sd)
     assert sorted(sd["state"]) == [0] and sd["state"][0]["d"].dtype == np.float32

@@ -63,10 +63,10 @@ def test_dtypes_views_and_0d_from_torch(tmp_path, dtype, legacy):
     assert got["scalar"].shape == ()
     # one storage: views of it stay views, as in torch
     for k in ("t", "step", "row", "expand"):
-        assert np.shares_memory(got["x"].data, got[k].data), k
-    assert got["t"].data.strides == tuple(s * x.element_size() for s in obj["t"].stride())
-    got["x"].data[1, 2, 3] = 0
-    assert got["row"].data[2, 3] == 0 and got["t"].data[3, 2, 1] == 0
+        assert np.shares_memory(got["x"]._data, got[k]._data), k
+    assert got["t"]._data.strides == tuple(s * x.element_size() for s in obj["t"].stride())
+    got["x"]._data[1, 2, 3] = 0
+    assert got["row"]._data[2, 3] == 0 and got["t"]._data[3, 2, 1] == 0
 
 
 def _layers():
@@ -226,13 +226,13 @@ def test_mmap_maps_the_records(tmp_path):
     torch.save({"w": w, "wt": w.t(), "b": torch.arange(5)}, path)
     got = tl.load(path, mmap=True)
     np.testing.assert_array_equal(got["w"].numpy(), w.numpy())
-    base = got["w"].data
+    base = got["w"]._data
     while not isinstance(base, np.memmap) and isinstance(base.base, np.ndarray):
         base = base.base
     assert isinstance(base, np.memmap)
-    assert np.shares_memory(got["w"].data, got["wt"].data)
-    got["w"].data[0, 0] = 123.0        # copy on write: the file is not changed
-    assert tl.load(path)["w"].data[0, 0] == w[0, 0].item()
+    assert np.shares_memory(got["w"]._data, got["wt"]._data)
+    got["w"]._data[0, 0] = 123.0        # copy on write: the file is not changed
+    assert tl.load(path)["w"]._data[0, 0] == w[0, 0].item()
     with pytest.raises(ValueError, match="mmap=True needs a file path"):
         tl.load(io.BytesIO(path.read_bytes()), mmap=True)
 

@@ -88,7 +88,7 @@ class GradScaler:
                     if p.grad.dtype.name == "float16":
                         raise ValueError("GradScaler.unscale_: attempting to unscale float16 "
                                          "gradients; keep float32 master weights")
-                    g = p.grad.data
+                    g = p.grad._data
                     xp = backend.array_module(g)
                     g *= g.dtype.type(inv)
                     flags.append(~xp.isfinite(g).all())

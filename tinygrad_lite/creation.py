@@ -43,8 +43,8 @@ def _xp(device):
 def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """A new tensor holding a copy of `data` (Python floats get the default dtype)."""
     t = _as_tensor(data, dtype, device)
-    if isinstance(data, Tensor) or t.data is data:
-        t = Tensor._make(t.data.copy(), False, None, None)
+    if isinstance(data, Tensor) or t._data is data:
+        t = Tensor._make(t._data.copy(), False, None, None)
     if requires_grad:
         t.requires_grad_(True)
     return t

@@ -17,7 +17,7 @@ from .tensor import Tensor, where  # noqa: F401
 def _t(x) -> Tensor:
     if isinstance(x, Tensor):
         return x
-    # `torch.max(outputs.data, 1)` is tutorial canon; here `.data` is the raw array, so an
+    # `torch.max(outputs._data, 1)` is tutorial canon; here `._data` is the raw array, so an
     # array is taken as a constant tensor rather than refused
     if isinstance(x, _np.ndarray) or _B.device_of(x) == "cuda":
         return Tensor._make(x, False, None, None)
@@ -150,7 +150,7 @@ def multinomial(input, num_samples: int, replacement: bool = False, generator=No
     if w.ndim not in (1, 2):
         raise RuntimeError(f"multinomial: input must be 1-D or 2-D, got shape {tuple(w.shape)}")
     # sampling is a host-side loop over rows; the weights are few, so the copy is cheap
-    rows = _np.asarray(_B.to_device(w.data, "cpu"), dtype=_np.float64).reshape(-1, w.shape[-1])
+    rows = _np.asarray(_B.to_device(w._data, "cpu"), dtype=_np.float64).reshape(-1, w.shape[-1])
     num_samples = int(num_samples)
     if num_samples <= 0:
         raise RuntimeError(f"multinomial: num_samples must be positive, got {num_samples}")
@@ -180,8 +180,8 @@ def normal(mean, std=1.0, size=None, generator=None, dtype=None, device=None,
                             f"{type(v).__name__} {v!r}")
     if isinstance(mean, Tensor) or isinstance(std, Tensor):
         ref = mean if isinstance(mean, Tensor) else std
-        m = mean.data if isinstance(mean, Tensor) else mean
-        s = std.data if isinstance(std, Tensor) else std
+        m = mean._data if isinstance(mean, Tensor) else mean
+        s = std._data if isinstance(std, Tensor) else std
         try:
             shape = _np.broadcast_shapes(_np.shape(m), _np.shape(s))
         except ValueError:

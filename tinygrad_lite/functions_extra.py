@@ -353,7 +353,7 @@ def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> Tensor:
     a = _t(input, "isclose")
     b = _like(_second(other, a, "isclose"), a)
     _broadcast_shape("isclose", a, b)
-    return _const(array_module(a.data).isclose(a.data, b.data, rtol, atol, equal_nan))
+    return _const(array_module(a._data).isclose(a._data, b._data, rtol, atol, equal_nan))
 
 
 def cdist(x1, x2, p=2.0, compute_mode=None) -> Tensor:
@@ -378,7 +378,7 @@ def cdist(x1, x2, p=2.0, compute_mode=None) -> Tensor:
     if p == 2:
         return d.norm(2, dim=-1)
     if p == 0:
-        return _const((d.data != 0).sum(axis=-1).astype(d.dtype))
+        return _const((d._data != 0).sum(axis=-1).astype(d.dtype))
     if p == 1 or p == float("inf"):
         return d.norm(p, dim=-1)
     s = (d.abs() ** p).sum(-1)
@@ -411,8 +411,8 @@ def matrix_power(input, n) -> Tensor:
     x = _square(input, "matrix_power")
     n = _need_int(n, "matrix_power")
     if n == 0:
-        eye = array_module(x.data).eye(x.shape[-1], dtype=x.dtype)
-        return _const(array_module(x.data).broadcast_to(eye, x.shape).copy())
+        eye = array_module(x._data).eye(x.shape[-1], dtype=x.dtype)
+        return _const(array_module(x._data).broadcast_to(eye, x.shape).copy())
     if n < 0:
         x, n = inverse(x), -n
     result = None
@@ -444,13 +444,13 @@ linalg = _Linalg()
 def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):
     """Sorted distinct values (or slices along dim), with optional inverse indices and counts."""
     x = _t(input, "unique")
-    xp = array_module(x.data)
+    xp = array_module(x._data)
     if dim is None:         # axis= only when asked: older CuPy has no axis argument
-        u, inv, counts = xp.unique(x.data.reshape(-1), return_inverse=True, return_counts=True)
+        u, inv, counts = xp.unique(x._data.reshape(-1), return_inverse=True, return_counts=True)
         inv_shape = x.shape
     else:
         axis = _dim(dim, x.ndim, "unique")
-        u, inv, counts = xp.unique(x.data, return_inverse=True, return_counts=True, axis=axis)
+        u, inv, counts = xp.unique(x._data, return_inverse=True, return_counts=True, axis=axis)
         inv_shape = (x.shape[axis],)
     if not (return_inverse or return_counts):
         return _const(u)
@@ -470,17 +470,17 @@ def bincount(input, weights=None, minlength=0) -> Tensor:
         raise ValueError(f"bincount: expected a 1-D integer tensor, got {_desc(x)}")
     if minlength < 0:
         raise ValueError(f"bincount: minlength must be non-negative, got {minlength}")
-    xp = array_module(x.data)
-    if x.numel() and int(x.data.min()) < 0:
+    xp = array_module(x._data)
+    if x.numel() and int(x._data.min()) < 0:
         raise ValueError(f"bincount: input must be non-negative, got a minimum of "
-                         f"{int(x.data.min())}")
+                         f"{int(x._data.min())}")
     if weights is None:
-        return _const(xp.bincount(x.data, minlength=minlength).astype(np.int64))
+        return _const(xp.bincount(x._data, minlength=minlength).astype(np.int64))
     w = _t(weights, "bincount")
     if w.shape != x.shape:
         raise ValueError(f"bincount: weights must match input, got {_desc(x, w)}")
     out_dtype = w.dtype if w.dtype.kind == "f" else D.float64
-    return _const(xp.bincount(x.data, weights=w.data, minlength=minlength).astype(out_dtype))
+    return _const(xp.bincount(x._data, weights=w._data, minlength=minlength).astype(out_dtype))
 
 
 def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=None,
@@ -494,16 +494,16 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
     right = right or side == "right"
     if seq.ndim == 0:
         raise ValueError("searchsorted: sorted_sequence must have at least one dimension")
-    xp = array_module(seq.data)
-    s = seq.data
+    xp = array_module(seq._data)
+    s = seq._data
     if sorter is not None:
         so = _t(sorter, "searchsorted")
         if so.shape != seq.shape:
             raise ValueError(f"searchsorted: sorter must match sorted_sequence, got "
                              f"{_desc(seq, so)}")
-        s = xp.take_along_axis(s, so.data, axis=-1)
+        s = xp.take_along_axis(s, so._data, axis=-1)
     scalar = not isinstance(input, Tensor)
-    v = _like(_second(input, seq, "searchsorted"), seq).data
+    v = _like(_second(input, seq, "searchsorted"), seq)._data
     if seq.ndim == 1:
         out = xp.searchsorted(s, v, side="right" if right else "left")
     else:
@@ -525,8 +525,8 @@ def histc(input, bins=100, min=0, max=0) -> Tensor:
     bins = _need_int(bins, "histc")
     if bins <= 0:
         raise ValueError(f"histc: bins must be positive, got {bins}")
-    xp = array_module(x.data)
-    flat = x.data.reshape(-1)
+    xp = array_module(x._data)
+    flat = x._data.reshape(-1)
     lo, hi = float(min), float(max)
     if lo > hi:
         raise ValueError(f"histc: max ({hi}) must be larger than min ({lo})")

@@ -39,7 +39,7 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True) -> Tens
                          f"{tuple(index.shape)} in every dimension")
     if s.shape != index.shape:
         s = s[tuple(slice(0, n) for n in index.shape)]
-    return MX.ScatterReduce.apply(x, s, index=index.data, axis=d, reduce=reduce,
+    return MX.ScatterReduce.apply(x, s, index=index._data, axis=d, reduce=reduce,
                                   include_self=bool(include_self))
 
 
@@ -51,8 +51,8 @@ def isin(elements, test_elements, *, assume_unique=False, invert=False) -> Tenso
     e, t = _like(elements, ref), _like(test_elements, ref)
     if e.device != t.device:
         raise RuntimeError(f"isin: expected one device, got {e.device} and {t.device}")
-    xp = array_module(e.data)
-    return _const(xp.isin(e.data, t.data.ravel(), assume_unique=assume_unique, invert=invert))
+    xp = array_module(e._data)
+    return _const(xp.isin(e._data, t._data.ravel(), assume_unique=assume_unique, invert=invert))
 
 
 def ravel(input) -> Tensor:
@@ -97,7 +97,7 @@ def unravel_index(indices, shape) -> tuple:
     idx = indices if isinstance(indices, Tensor) else _const(np.asarray(indices))
     if idx.dtype.kind not in "iu":
         raise TypeError(f"unravel_index: expected an integer tensor, got {idx.dtype}")
-    flat = idx.data.astype(D.int64)
+    flat = idx._data.astype(D.int64)
     xp = array_module(flat)
     total = int(np.prod(shape))
     if xp is np and flat.size and (flat.min() < -total or flat.max() >= total):

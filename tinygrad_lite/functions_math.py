@@ -90,14 +90,14 @@ def nan_to_num(input, nan=0.0, posinf=None, neginf=None) -> Tensor:
     the gradient is 0 at the replaced elements."""
     x = _t(input, "nan_to_num")
     if x.dtype.kind != "f":
-        return _const(x.data.copy())
-    xp = array_module(x.data)
+        return _const(x._data.copy())
+    xp = array_module(x._data)
     info = D.finfo(x.dtype)
     hi = info.max if posinf is None else _number(posinf, "nan_to_num", "posinf")
     lo = info.min if neginf is None else _number(neginf, "nan_to_num", "neginf")
-    fill = xp.where(xp.isnan(x.data), _number(nan, "nan_to_num", "nan"),
-                    xp.where(x.data > 0, hi, lo)).astype(x.dtype)
-    return where(_const(xp.isfinite(x.data)), x, _const(fill))
+    fill = xp.where(xp.isnan(x._data), _number(nan, "nan_to_num", "nan"),
+                    xp.where(x._data > 0, hi, lo)).astype(x.dtype)
+    return where(_const(xp.isfinite(x._data)), x, _const(fill))
 
 
 def clamp_min(input, min) -> Tensor:
@@ -180,7 +180,7 @@ def frac(input) -> Tensor:
     x = _t(input, "frac")
     if x.dtype.kind != "f":
         raise TypeError(f"frac: expected a floating point tensor, got {_desc(x)}")
-    return x - _const(array_module(x.data).trunc(x.data))
+    return x - _const(array_module(x._data).trunc(x._data))
 
 
 def logit(input, eps=None) -> Tensor:
@@ -207,16 +207,16 @@ def is_floating_point(input) -> bool:
 
 # -- predicates and bit operations (never differentiable) -------------------------------------
 def _flag(x: Tensor, fn) -> Tensor:
-    xp = array_module(x.data)
+    xp = array_module(x._data)
     if x.dtype.kind != "f":
         return _const(xp.zeros(x.shape, dtype=bool))
-    return _const(fn(xp, x.data))
+    return _const(fn(xp, x._data))
 
 
 def signbit(input) -> Tensor:
     x = _t(input, "signbit")
     if x.dtype.kind in "iu":
-        return _const(x.data < 0)
+        return _const(x._data < 0)
     return _flag(x, lambda xp, a: xp.signbit(a))
 
 
@@ -233,9 +233,9 @@ def heaviside(input, values) -> Tensor:
     x, v = _t(input, "heaviside"), _t(values, "heaviside")
     if x.dtype != v.dtype:
         raise TypeError(f"heaviside: input and values must have one dtype, got {_desc(x, v)}")
-    xp = array_module(x.data)
+    xp = array_module(x._data)
     try:
-        out = xp.where(x.data == 0, v.data, (x.data > 0).astype(x.dtype))
+        out = xp.where(x._data == 0, v._data, (x._data > 0).astype(x.dtype))
     except ValueError:
         raise ValueError(f"heaviside: shapes {_desc(x, v)} do not broadcast") from None
     return _const(out.astype(x.dtype, copy=False))
@@ -293,16 +293,16 @@ def nanmean(input, dim=None, keepdim=False, *, dtype=None) -> Tensor:
 def count_nonzero(input, dim=None) -> Tensor:
     """Number of nonzero elements over dim (all when None), as int64."""
     x = _t(input, "count_nonzero")
-    xp = array_module(x.data)
+    xp = array_module(x._data)
     axes = _axes(dim, x.ndim, op="count_nonzero")
-    return _const(xp.asarray((x.data != 0).sum(axis=axes), dtype=np.int64))
+    return _const(xp.asarray((x._data != 0).sum(axis=axes), dtype=np.int64))
 
 
 # -- order statistics -------------------------------------------------------------------------
 def _last_axis(x: Tensor, dim, op: str):
     """x's array with dim moved last (0-d becomes 1-element), and the normalised dim."""
     d = _dim(dim, x.ndim, op)
-    a = x.data.reshape(1) if x.ndim == 0 else array_module(x.data).moveaxis(x.data, d, -1)
+    a = x._data.reshape(1) if x.ndim == 0 else array_module(x._data).moveaxis(x._data, d, -1)
     if a.shape[-1] == 0:
         raise IndexError(f"{op}: expected reduction dim {d} to have non-zero size (shape "
                          f"{tuple(x.shape)})")
@@ -311,7 +311,7 @@ def _last_axis(x: Tensor, dim, op: str):
 
 def _pick(result, x: Tensor, d: int, idx, keepdim: bool):
     """(values, indices) from indices of shape (..., 1) along the last axis of _last_axis."""
-    xp = array_module(x.data)
+    xp = array_module(x._data)
     if x.ndim == 0:
         i = _const(xp.zeros((), dtype=np.int64))
         return result(x.clone(), i)
@@ -328,8 +328,8 @@ def _take(a, idx):
 
 
 def _median_all(op: str, x: Tensor, ignore_nan: bool) -> Tensor:
-    xp = array_module(x.data)
-    flat = x.data.reshape(-1)
+    xp = array_module(x._data)
+    flat = x._data.reshape(-1)
     if flat.size == 0:
         if x.dtype.kind != "f":
             raise ValueError(f"{op}: cannot take the median of an empty tensor ({_desc(x)})")
@@ -342,7 +342,7 @@ def _median_all(op: str, x: Tensor, ignore_nan: bool) -> Tensor:
         value, mask = xp.asarray(xp.nan, dtype=x.dtype), nan
     else:
         value = xp.sort(flat)[(count - 1) // 2]
-        mask = x.data == value
+        mask = x._data == value
     return MX.EvenPick.apply(x, value=xp.asarray(value, dtype=x.dtype), mask=mask)
 
 
@@ -425,12 +425,12 @@ def _quantile(op: str, input, q, dim, keepdim: bool, interpolation: str, ignore_
     if interpolation not in _INTERPOLATIONS:
         raise ValueError(f"{op}: interpolation must be one of {', '.join(_INTERPOLATIONS)}, "
                          f"got {interpolation!r}")
-    xp = array_module(x.data)
+    xp = array_module(x._data)
     if isinstance(q, Tensor):
         if q.ndim > 1:
             raise ValueError(f"{op}: q must be a scalar or 1-D tensor, got shape "
                              f"{tuple(q.shape)}")
-        scalar_q, qa = q.ndim == 0, B.to_device(q.data, x.device).reshape(-1)
+        scalar_q, qa = q.ndim == 0, B.to_device(q._data, x.device).reshape(-1)
     else:
         scalar_q, qa = True, xp.asarray([_number(q, op, "q")])
     qa = qa.astype(x.dtype)
@@ -445,7 +445,7 @@ def _quantile(op: str, input, q, dim, keepdim: bool, interpolation: str, ignore_
             x.permute(*[i for i in range(x.ndim) if i != d], d)
     v = v.sort(-1).values
     n = v.shape[-1]
-    nan = xp.isnan(v.data)
+    nan = xp.isnan(v._data)
     if ignore_nan:
         last = n - nan.sum(axis=-1, keepdims=True) - 1        # -1 where all are nan
         ranks = qa * last.astype(x.dtype)
@@ -498,9 +498,9 @@ def _cumextreme(op: str, result, input, dim, ufunc: str):
     x = _t(input, op)
     d = _dim(dim, x.ndim, op)
     if x.ndim == 0:
-        return result(x.clone(), _const(array_module(x.data).zeros((), dtype=np.int64)))
-    xp = array_module(x.data)
-    a = x.data
+        return result(x.clone(), _const(array_module(x._data).zeros((), dtype=np.int64)))
+    xp = array_module(x._data)
+    a = x._data
     running = MX.scan(ufunc, a, d)
     hit = a == running
     if a.dtype.kind == "f":
@@ -555,9 +555,9 @@ def renorm(input, p, dim, maxnorm) -> Tensor:
 # -- random -----------------------------------------------------------------------------------
 def _probabilities(p, ref: Tensor, op: str):
     """p as an array on ref's device in [0, 1] (a number or a tensor broadcast to ref)."""
-    xp = array_module(ref.data)
+    xp = array_module(ref._data)
     if isinstance(p, Tensor):
-        a = B.to_device(p.data, ref.device)
+        a = B.to_device(p._data, ref.device)
         try:
             a = xp.broadcast_to(a, ref.shape)
         except ValueError:
@@ -655,9 +655,9 @@ def bernoulli(input, p=None, *, generator=None) -> Tensor:
 def poisson(input, generator=None) -> Tensor:
     """Poisson draws with rate `input`, in input's dtype."""
     x = _need_float(_t(input, "poisson"), "poisson")
-    if x.numel() and not bool((x.data >= 0).all()):
+    if x.numel() and not bool((x._data >= 0).all()):
         raise ValueError(f"poisson: rates must be non-negative ({_desc(x)})")
-    return _const(R.sample("poisson", x.shape, x.dtype, x.device, x.data))
+    return _const(R.sample("poisson", x.shape, x.dtype, x.device, x._data))
 
 
 def randint_like(input, low=0, high=None, *, dtype=None, device=None,

@@ -109,9 +109,9 @@ def frexp(input):
     x = _t(input, "frexp")
     if x.dtype.kind != "f":
         raise TypeError(f"frexp: expected a floating point tensor, got {x.dtype}")
-    xp = array_module(x.data)
-    _, e = xp.frexp(x.data)
-    scale = xp.ldexp(xp.ones_like(x.data), -e)
+    xp = array_module(x._data)
+    _, e = xp.frexp(x._data)
+    scale = xp.ldexp(xp.ones_like(x._data), -e)
     return _Frexp(x * _const(scale), _const(e.astype(D.int32)))
 
 

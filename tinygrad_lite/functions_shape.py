@@ -95,7 +95,7 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None) -> Ten
         counts = _int_tensor(input, op, input, "repeats")
         if counts.ndim != 1:
             raise ValueError(f"{op}: repeats must be 1-D, got {_desc(counts)}")
-        xp = array_module(counts.data)
+        xp = array_module(counts._data)
         return repeat_interleave(_const(xp.arange(counts.shape[0])), counts, 0,
                                  output_size=output_size)
     x = _t(input, op)
@@ -110,14 +110,14 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None) -> Ten
         if repeats.ndim > 1 or repeats.numel() not in (1, n):
             raise ValueError(f"{op}: repeats must have 1 or {n} entries (the size of dimension "
                              f"{d} of {tuple(x.shape)}), got {_desc(repeats)}")
-        counts = repeats.data.reshape(-1)
+        counts = repeats._data.reshape(-1)
         if counts.size and int(counts.min()) < 0:
             raise ValueError(f"{op}: repeats must be non-negative, got {counts.tolist()}")
         if counts.size == 1:
             repeats = int(counts[0])
     else:
         repeats = _non_negative((repeats,), op, "repeats")[0]
-    xp = array_module(x.data)
+    xp = array_module(x._data)
     total = n * repeats if isinstance(repeats, int) else int(counts.sum())
     if output_size is not None and output_size != total:
         raise ValueError(f"{op}: output_size={output_size} but the repeats give {total}")
@@ -310,7 +310,7 @@ def take(input, index) -> Tensor:
     """input viewed as 1-D, picked at index; the result has index's shape."""
     x = _t(input, "take")
     idx = _int_tensor(index, "take", x)
-    _in_range(idx.data, x.numel(), 0, "take", negative=True)
+    _in_range(idx._data, x.numel(), 0, "take", negative=True)
     return x.reshape(-1)[idx]
 
 
@@ -343,8 +343,8 @@ def _scatter_index(x: Tensor, dim, index, op: str):
                                  if k != d):
         raise ValueError(f"{op}: index {tuple(idx.shape)} must have input's dimensions and be "
                          f"no larger outside dim {d} (input {tuple(x.shape)})")
-    _in_range(idx.data, x.shape[d] if x.ndim else 1, d, op)
-    return d, idx.data
+    _in_range(idx._data, x.shape[d] if x.ndim else 1, d, op)
+    return d, idx._data
 
 
 def scatter(input, dim, index, src=None, value=None, *, reduce=None) -> Tensor:
@@ -364,7 +364,7 @@ def scatter(input, dim, index, src=None, value=None, *, reduce=None) -> Tensor:
             src = src.reshape(1)
         return scatter(x.reshape(1), dim, index.reshape(1), src, value).reshape(())
     d, idx = _scatter_index(x, dim, index, "scatter")
-    xp = array_module(x.data)
+    xp = array_module(x._data)
     if src is None:
         return x.masked_fill(_const(ME.written_mask(xp, x.shape, idx, d)), value)
     _same_dtype("scatter", x, src, "src")
@@ -383,8 +383,8 @@ def _index_along(x: Tensor, dim, index, op: str, negative: bool = False):
     idx = _int_tensor(index, op, x)
     if idx.ndim > 1:
         raise ValueError(f"{op}: index must be 0-D or 1-D, got {_desc(idx)}")
-    _in_range(idx.data, x.shape[d], d, op, negative)
-    return d, idx.data.reshape(-1)
+    _in_range(idx._data, x.shape[d], d, op, negative)
+    return d, idx._data.reshape(-1)
 
 
 def _source_along(x: Tensor, d: int, k: int, source, op: str) -> Tensor:
@@ -453,7 +453,7 @@ def index_fill(input, dim, index, value) -> Tensor:
         x, index, _ = _scalar_along(x, dim, index, "index_fill")
         return index_fill(x, 0, index, value).reshape(())
     d, idx = _index_along(x, dim, index, "index_fill", negative=True)
-    mask = array_module(x.data).zeros(x.shape, dtype=bool)
+    mask = array_module(x._data).zeros(x.shape, dtype=bool)
     mask[(slice(None),) * d + (idx,)] = True
     return x.masked_fill(_const(mask), value)
 
@@ -468,7 +468,7 @@ def index_put_(input, indices, values, accumulate=False) -> Tensor:
             raise TypeError(f"index_put_: indices must be integer or bool tensors, got {_desc(i)}")
     idx, _ = M._convert_index(tuple(indices), x)
     try:
-        target = x.data[idx].shape
+        target = x._data[idx].shape
     except IndexError as e:
         raise IndexError(f"index_put_: indices {[tuple(i.shape) for i in indices]} do not fit "
                          f"a tensor of shape {tuple(x.shape)}: {e}") from None
@@ -525,8 +525,8 @@ def masked_scatter(input, mask, source) -> Tensor:
     src = _t(source, "masked_scatter")
     _same_dtype("masked_scatter", x, src)
     shape = tuple(broadcast_shapes(x.shape, m.shape))
-    xp = array_module(x.data)
-    where_true = xp.broadcast_to(m.data, shape)
+    xp = array_module(x._data)
+    where_true = xp.broadcast_to(m._data, shape)
     pos = xp.nonzero(where_true.reshape(-1))[0]
     if pos.size > src.numel():
         raise ValueError(f"masked_scatter: mask selects {pos.size} places but source has only "
@@ -554,7 +554,7 @@ def unfold(input, dimension, size, step) -> Tensor:
         raise ValueError(f"unfold: size {size} is larger than dimension {d}'s size {n} (shape "
                          f"{tuple(x.shape)})")
     count = (n - size) // step + 1
-    xp = array_module(x.data)
+    xp = array_module(x._data)
     pos = (xp.arange(count)[:, None] * step + xp.arange(size)[None, :]).reshape(-1)
     out = x.index_select(d, _const(pos.astype(np.int64)))
     out = out.reshape(x.shape[:d] + (count, size) + x.shape[d + 1:])

@@ -38,7 +38,7 @@ def _arrays(tensors: Dict[str, Tensor], who: str) -> Dict[str, np.ndarray]:
         if not isinstance(k, str):
             raise TypeError(f"{who}: tensor names must be str, got {k!r}")
         if isinstance(v, Tensor):
-            arr = backend.to_device(v.detach().data, "cpu")
+            arr = backend.to_device(v.detach()._data, "cpu")
         elif isinstance(v, np.ndarray):
             arr = v
         else:

@@ -308,7 +308,7 @@ def _encode(obj, arrays: dict, where: str):
         return _encode(obj.item(), arrays, where)
     if isinstance(obj, Tensor):
         key = f"a{len(arrays)}"
-        arrays[key] = backend.to_device(obj.detach().data, "cpu")
+        arrays[key] = backend.to_device(obj.detach()._data, "cpu")
         return {"tensor": key, "device": str(obj.device), "requires_grad": obj.requires_grad}
     if isinstance(obj, np.ndarray) or hasattr(obj, "__cuda_array_interface__"):
         key = f"a{len(arrays)}"
@@ -717,7 +717,7 @@ class _TorchReader:
             raise _Refused("_rebuild_parameter expects a tensor and a bool")
         from .nn.module import Parameter  # noqa: PLC0415  (nn sits above serialization)
         p = Parameter(data.detach(), requires_grad=requires_grad and data.dtype.kind == "f")
-        p.data = data.data          # keep the storage shared, not a copy
+        p._data = data._data          # keep the storage shared, not a copy
         return p
 
     @staticmethod
@@ -740,7 +740,7 @@ class _RestrictedUnpickler:
 
     def __init__(self, data: bytes, allowed: dict, unsupported: Callable,
                  persistent_load: Optional[Callable], user: Optional[dict] = None):
-        self.data, self.allowed, self.unsupported = data, allowed, unsupported
+        self._data, self.allowed, self.unsupported = data, allowed, unsupported
         self.persistent_load = persistent_load
         # add_safe_globals' exact objects: the only classes built, called or given state
         self.user = user or {}
@@ -749,7 +749,7 @@ class _RestrictedUnpickler:
 
     def load(self, pos: int = 0):  # noqa: C901  (one opcode per branch reads best as one loop)
         """The object of the pickle that starts at byte pos; self.end is where it stopped."""
-        data, n = self.data, len(self.data)
+        data, n = self._data, len(self._data)
         stack: list = []
         marks: list = []
         memo: dict = {}
@@ -1257,12 +1257,12 @@ class _TorchWriter:
         if isinstance(t, Parameter):
             self._global("torch._utils", "_rebuild_parameter")
             self.out += b"("
-            self._array(t.data, location, False, where)
+            self._array(t._data, location, False, where)
             self.value(bool(t.requires_grad), where)
             self._empty_odict()
             self.out += b"tR"
         else:
-            self._array(t.data, location, bool(t.requires_grad), where)
+            self._array(t._data, location, bool(t.requires_grad), where)
 
     def _array(self, arr, location: str, requires_grad: bool, where: str):
         arr = backend.to_device(arr, "cpu") if not isinstance(arr, np.ndarray) else arr
@@ -1309,7 +1309,7 @@ class _TorchWriter:
 
     def tensor_args(self, t: Tensor, requires_grad: bool) -> tuple:
         """_rebuild_tensor_v2's arguments for t, its storage as a persistent-id record."""
-        arr = t.data
+        arr = t._data
         arr = backend.to_device(arr, "cpu") if not isinstance(arr, np.ndarray) else arr
         name = _NP_TO_STORAGE.get(arr.dtype.name)
         if name is None or arr.dtype.byteorder == ">":

@@ -77,7 +77,9 @@ class RemovableHandle:
 class Tensor:
     """A multi-dimensional array that records the ops applied to it when it requires grad."""
 
-    __slots__ = ("data", "requires_grad", "grad", "grad_fn", "_ver", "_hooks", "__weakref__")
+    # `_data` is the array (NumPy or CuPy) the ops work on; `data` is torch's view of it, a
+    # detached Tensor on the same storage (see the property below)
+    __slots__ = ("_data", "requires_grad", "grad", "grad_fn", "_ver", "_hooks", "__weakref__")
     __array_priority__ = 1000       # NumPy scalars on the left defer to our reflected operators
     __array_ufunc__ = None
 
@@ -91,7 +93,7 @@ class Tensor:
         elif dtype is None and isinstance(data, (list, tuple, builtins.float)):
             dtype = D.get_default_dtype()
         t = _as_tensor(data, dtype, device)
-        self.data = t.data
+        self._data = t._data
         self.grad = None
         self.grad_fn = None
         self._ver = None
@@ -109,13 +111,29 @@ class Tensor:
         if type(data) is not np.ndarray and (isinstance(data, np.generic)
                                              or not hasattr(data, "shape")):
             data = np.asarray(data)
-        t.data = data
+        t._data = data
         t.requires_grad = requires_grad
         t.grad = None
         t.grad_fn = grad_fn
         t._ver = version
         t._hooks = None
         return t
+
+    @property
+    def data(self) -> "Tensor":
+        """torch's `.data`: the same storage as a Tensor that requires no grad and records
+        nothing; writes through it (`p.data.add_(...)`, `w.data.normal_()`) change this tensor
+        without autograd seeing them, as in torch."""
+        return Tensor._make(self._data, False, None, None)
+
+    @data.setter
+    def data(self, value) -> None:
+        """`t.data = other` gives t other's storage (shape and dtype included), as torch does."""
+        if not isinstance(value, Tensor):
+            raise TypeError(f"data: assigned value must be a Tensor, got "
+                            f"{type(value).__name__} (wrap an array with tl.tensor or "
+                            f"tl.from_numpy)")
+        self._data = value._data
 
     @property
     def _version(self) -> _Version:
@@ -133,22 +151,22 @@ class Tensor:
     # -- properties ----------------------------------------------------------------------
     @property
     def shape(self) -> tuple:
-        return self.data.shape
+        return self._data.shape
 
     @property
     def dtype(self) -> np.dtype:
-        return self.data.dtype
+        return self._data.dtype
 
     @property
     def device(self) -> backend.Device:
-        return backend.device_of(self.data)
+        return backend.device_of(self._data)
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     def dim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     @property
     def is_leaf(self) -> bool:
@@ -184,22 +202,22 @@ class Tensor:
 
     @property
     def itemsize(self) -> int:
-        return self.data.itemsize
+        return self._data.itemsize
 
     @property
     def nbytes(self) -> int:
-        return self.data.nbytes
+        return self._data.nbytes
 
     def size(self, dim: Optional[int] = None):
         if dim is None:
-            return Size(self.data.shape)
-        return self.data.shape[_dim(dim, self.ndim, "size")]
+            return Size(self._data.shape)
+        return self._data.shape[_dim(dim, self.ndim, "size")]
 
     def numel(self) -> int:
-        return int(self.data.size)
+        return int(self._data.size)
 
     def element_size(self) -> int:
-        return self.data.itemsize
+        return self._data.itemsize
 
     def is_floating_point(self) -> bool:
         return self.dtype.kind == "f"
@@ -217,21 +235,21 @@ class Tensor:
 
     # -- conversion --------------------------------------------------------------------
     def item(self):
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ValueError(f"item: only a tensor with one element can be converted to a Python "
                              f"number, got shape {tuple(self.shape)}")
-        if not isinstance(self.data, np.ndarray):
+        if not isinstance(self._data, np.ndarray):
             backend.raise_deferred()          # the host waits for the GPU here anyway
-        return self.data.reshape(()).item()
+        return self._data.reshape(()).item()
 
     def numpy(self) -> np.ndarray:
         if self.requires_grad and state.grad_enabled:
             raise RuntimeError("numpy: can't call numpy() on a tensor that requires grad; "
                                "use tensor.detach().numpy()")
-        return backend.to_device(self.data, "cpu")
+        return backend.to_device(self._data, "cpu")
 
     def tolist(self):
-        return backend.to_device(self.data, "cpu").tolist()
+        return backend.to_device(self._data, "cpu").tolist()
 
     def __float__(self):
         return builtins.float(self.item())
@@ -240,29 +258,29 @@ class Tensor:
         return builtins.int(self.item())
 
     def __index__(self):
-        if self.dtype.kind not in "iu" or self.data.size != 1:
+        if self.dtype.kind not in "iu" or self._data.size != 1:
             raise TypeError("only integer tensors of a single element can be used as an index")
         return builtins.int(self.item())
 
     def __bool__(self):
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise RuntimeError(f"bool: the truth value of a tensor with more than one element "
                                f"(shape {tuple(self.shape)}) is ambiguous")
         return builtins.bool(self.item())
 
     def __array__(self, dtype=None, copy=None):
-        a = backend.to_device(self.data, "cpu")
+        a = backend.to_device(self._data, "cpu")
         return a if dtype is None else a.astype(dtype)
 
     def detach(self) -> "Tensor":
         """Same data (shared), no graph."""
-        return Tensor._make(self.data, False, None, self._version)
+        return Tensor._make(self._data, False, None, self._version)
 
     # -- copying and pickling, as torch does ------------------------------------------------
     def __reduce_ex__(self, protocol):
         """Data, device and requires_grad travel; the graph, the gradient and hooks do not (an
         unpickled tensor is a leaf: pickling a result must not carry its saved activations)."""
-        return (_rebuild_tensor, (type(self), backend.to_device(self.data, "cpu"),
+        return (_rebuild_tensor, (type(self), backend.to_device(self._data, "cpu"),
                                   str(self.device), self.requires_grad))
 
     def __deepcopy__(self, memo):
@@ -273,7 +291,7 @@ class Tensor:
                                f"{type(self.grad_fn).__name__}); detach() or clone() it first")
         t = object.__new__(type(self))
         memo[id(self)] = t
-        t.data = _copy_array(self.data, memo)
+        t._data = _copy_array(self._data, memo)
         t.requires_grad = self.requires_grad
         t.grad = None if self.grad is None else self.grad.__deepcopy__(memo)
         t.grad_fn = None
@@ -326,7 +344,7 @@ class Tensor:
             if dtype != out.dtype:
                 # integer and bool results carry no gradient, so they record no node
                 out = E.Cast.apply(out, dtype=dtype) if dtype.kind == "f" else \
-                    _const(out.data.astype(dtype))
+                    _const(out._data.astype(dtype))
         if device is not None and backend.Device(device) != out.device:
             out = E.ToDevice.apply(out, device=backend.Device(device))
         if copy and out is self:
@@ -338,7 +356,7 @@ class Tensor:
         ("tinygrad_lite.FloatTensor", "tinygrad_lite.cuda.LongTensor", ...)."""
         if dtype is not None:
             return self.to(dtype)
-        kind = _TYPE_NAMES.get(self.data.dtype.name, self.data.dtype.name.capitalize())
+        kind = _TYPE_NAMES.get(self._data.dtype.name, self._data.dtype.name.capitalize())
         place = ".cuda" if self.device == "cuda" else ""
         return f"tinygrad_lite{place}.{kind}Tensor"
 
@@ -422,7 +440,7 @@ class Tensor:
     def __format__(self, spec: str) -> str:
         """f"{loss:.4f}" formats a one-element tensor's value, as torch does; an empty spec is
         the repr; other specs on larger tensors are refused, as torch refuses them."""
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             return format(self.item(), spec)
         if not spec:
             return repr(self)
@@ -430,7 +448,7 @@ class Tensor:
                         f"{tuple(self.shape)}; format t.item() or t.tolist() instead")
 
     def __repr__(self) -> str:
-        arr = backend.to_device(self.data, "cpu")
+        arr = backend.to_device(self._data, "cpu")
         body = np.array2string(arr, separator=", ", prefix="tensor(", precision=4,
                                threshold=1000, edgeitems=3)
         extras = []
@@ -641,8 +659,8 @@ class Tensor:
     __rand__, __ror__, __rxor__ = __and__, __or__, __xor__
 
     def __invert__(self):
-        xp = backend.array_module(self.data)
-        return _const(xp.logical_not(self.data) if self.dtype.kind == "b" else ~self.data)
+        xp = backend.array_module(self._data)
+        return _const(xp.logical_not(self._data) if self.dtype.kind == "b" else ~self._data)
 
     def logical_and(self, other):
         return _nondiff_binary(self, other, "logical_and")
@@ -654,16 +672,16 @@ class Tensor:
         return _nondiff_binary(self, other, "logical_xor")
 
     def logical_not(self):
-        return _const(backend.array_module(self.data).logical_not(self.data))
+        return _const(backend.array_module(self._data).logical_not(self._data))
 
     def isnan(self):
-        return _const(backend.array_module(self.data).isnan(self.data))
+        return _const(backend.array_module(self._data).isnan(self._data))
 
     def isinf(self):
-        return _const(backend.array_module(self.data).isinf(self.data))
+        return _const(backend.array_module(self._data).isinf(self._data))
 
     def isfinite(self):
-        return _const(backend.array_module(self.data).isfinite(self.data))
+        return _const(backend.array_module(self._data).isfinite(self._data))
 
     def floor(self):
         return E.Rounding.apply(self, fn="floor")
@@ -727,12 +745,12 @@ class Tensor:
 
     def all(self, dim=None, keepdim=False):
         axes = _axes(dim, self.ndim, op="all")
-        out = backend.array_module(self.data).all(self.data, axis=axes, keepdims=keepdim)
+        out = backend.array_module(self._data).all(self._data, axis=axes, keepdims=keepdim)
         return _const(out.astype(np.uint8) if self.dtype == np.uint8 else out)   # torch's rule
 
     def any(self, dim=None, keepdim=False):
         axes = _axes(dim, self.ndim, op="any")
-        out = backend.array_module(self.data).any(self.data, axis=axes, keepdims=keepdim)
+        out = backend.array_module(self._data).any(self._data, axis=axes, keepdims=keepdim)
         return _const(out.astype(np.uint8) if self.dtype == np.uint8 else out)
 
     def allclose(self, other, rtol=1e-5, atol=1e-8, equal_nan=False) -> bool:
@@ -740,20 +758,20 @@ class Tensor:
         if not _broadcastable(self.shape, other.shape):
             raise ValueError(f"allclose: shapes {tuple(self.shape)} and {tuple(other.shape)} do "
                              "not broadcast")
-        xp = backend.array_module(self.data)
-        return builtins.bool(xp.allclose(self.data, other.data, rtol, atol, equal_nan))
+        xp = backend.array_module(self._data)
+        return builtins.bool(xp.allclose(self._data, other._data, rtol, atol, equal_nan))
 
     def equal(self, other) -> bool:
         if not isinstance(other, Tensor):
             raise TypeError(f"equal: expected a Tensor, got {type(other).__name__}")
-        return self.shape == other.shape and builtins.bool((self.data == other.data).all())
+        return self.shape == other.shape and builtins.bool((self._data == other._data).all())
 
     def nonzero(self, as_tuple=False):
         if not isinstance(as_tuple, (builtins.bool, np.bool_)):
             raise TypeError(f"nonzero: as_tuple must be a bool, got {type(as_tuple).__name__}")
-        xp = backend.array_module(self.data)
+        xp = backend.array_module(self._data)
         # a 0-d tensor counts as one element, as in torch (NumPy refuses 0-d nonzero)
-        idx = xp.nonzero(self.data if self.ndim else self.data.reshape(1))
+        idx = xp.nonzero(self._data if self.ndim else self._data.reshape(1))
         if as_tuple:
             return tuple(_const(i.astype(np.int64)) for i in idx)
         if not self.ndim:
@@ -949,7 +967,7 @@ class Tensor:
             if value.ndim != 0:
                 raise ValueError("masked_fill: value must be a 0-dim tensor or a number")
             return where(mask, value.to(self.dtype), self)
-        return E.MaskedFill.apply(self, mask.data, value=value)
+        return E.MaskedFill.apply(self, mask._data, value=value)
 
     def lerp(self, end, weight):
         return self + (end - self) * weight
@@ -1720,14 +1738,14 @@ def _copy_array(a, memo):
 
 
 def _floating(t: Tensor) -> Tensor:
-    return t if t.data.dtype.kind == "f" else t.to(D.get_default_dtype())
+    return t if t._data.dtype.kind == "f" else t.to(D.get_default_dtype())
 
 
 def _like(value, ref: Tensor) -> Tensor:
     """Make `value` a Tensor on ref's device (numbers take ref's dtype, like torch)."""
     if isinstance(value, Tensor):
         return value
-    xp = backend.array_module(ref.data)
+    xp = backend.array_module(ref._data)
     if isinstance(value, _Scalar):
         dt = D.scalar_dtype(ref.dtype, value)
         return _const(xp.asarray(value, dtype=dt))
@@ -1736,7 +1754,7 @@ def _like(value, ref: Tensor) -> Tensor:
 
 def _binary(op, a: Tensor, b, reflected=False, **params) -> Tensor:
     """Promote dtypes as torch does, then apply op (to (b, a) when reflected)."""
-    if type(b) is builtins.float and a.data.dtype.kind == "f":
+    if type(b) is builtins.float and a._data.dtype.kind == "f":
         # the most common case (x * 0.5 on a float tensor) skips the checks below
         return op.apply(b, a, **params) if reflected else op.apply(a, b, **params)
     if isinstance(b, Tensor):
@@ -1750,7 +1768,7 @@ def _binary(op, a: Tensor, b, reflected=False, **params) -> Tensor:
         tb = type(b)
         if tb is not builtins.float and tb is not builtins.int and tb is not builtins.bool:
             b = b.item()            # NumPy scalars are strong in NEP 50: make them weak
-        kind = a.data.dtype.kind
+        kind = a._data.dtype.kind
         if kind != "f" and (not isinstance(b, builtins.int) or
                             (kind == "b" and type(b) is not builtins.bool)):
             a = a.to(D.scalar_dtype(a.dtype, b))    # bool with an int: int64, as torch
@@ -1803,14 +1821,14 @@ def _nondiff_binary(a: Tensor, b, fn: str) -> Tensor:
     if a.dtype != b.dtype:          # torch's promotion, not NumPy's (int32 // float32: float32)
         dt = D.promote(a.dtype, b.dtype, a.ndim == 0, b.ndim == 0)
         a, b = a.to(dt), b.to(dt)
-    xp = backend.array_module(a.data)
+    xp = backend.array_module(a._data)
     try:
         if fn == "trunc_divide":
-            out = xp.trunc(a.data / b.data)
+            out = xp.trunc(a._data / b._data)
             if a.dtype.kind != "f" and b.dtype.kind != "f":
                 out = out.astype(a.dtype)
             return _const(out)
-        return _const(getattr(xp, fn)(a.data, b.data))
+        return _const(getattr(xp, fn)(a._data, b._data))
     except ValueError:      # named here, so valid calls pay no broadcast check
         if _broadcastable(a.shape, b.shape):
             raise
@@ -1825,7 +1843,7 @@ def _inplace(self: Tensor, compute, saves_self: bool = True) -> Tensor:
     then see a private copy, since the write below would otherwise spoil what they saved
     (torch keeps the original self for `y.mul_(w)` too).
     """
-    if any(st == 0 and n > 1 for st, n in zip(self.data.strides, self.data.shape)):
+    if any(st == 0 and n > 1 for st, n in zip(self._data.strides, self._data.shape)):
         # decided by strides: CuPy has no read-only flag and would write through the stride-0
         # view silently; several elements share one memory location
         raise RuntimeError(f"in-place op: the tensor of shape {tuple(self.shape)} is a "
@@ -1835,21 +1853,21 @@ def _inplace(self: Tensor, compute, saves_self: bool = True) -> Tensor:
         raise RuntimeError(f"in-place op on a leaf tensor that requires grad (shape "
                            f"{tuple(self.shape)}); wrap it in no_grad() or use an out-of-place op")
     if not tracking:
-        res = compute(Tensor._make(self.data, False, None, self._version))
+        res = compute(Tensor._make(self._data, False, None, self._version))
     elif getattr(self.grad_fn, "view_base", None) is not None:
         return _inplace_on_view(self, self.grad_fn.view_base, compute)
     elif saves_self:
-        res = compute(Tensor._make(self.data.copy(), self.requires_grad, self.grad_fn, None))
+        res = compute(Tensor._make(self._data.copy(), self.requires_grad, self.grad_fn, None))
     else:
-        res = compute(Tensor._make(self.data, self.requires_grad, self.grad_fn, self._version))
+        res = compute(Tensor._make(self._data, self.requires_grad, self.grad_fn, self._version))
     if res.shape != self.shape:
         raise RuntimeError(f"in-place op: result of shape {tuple(res.shape)} does not fit the "
                            f"tensor's shape {tuple(self.shape)}")
-    if res.data is not self.data:
+    if res._data is not self._data:
         if res.dtype != self.dtype and res.dtype.kind == "f" and self.dtype.kind != "f":
             raise RuntimeError(f"in-place op: result type {res.dtype} can't be cast to the "
                                f"tensor's dtype {self.dtype}")
-        self.data[...] = res.data
+        self._data[...] = res._data
     self._version.v += 1
     if res.requires_grad:
         self.grad_fn = res.grad_fn
@@ -1861,7 +1879,7 @@ def _inplace_on_view(self: Tensor, base: Tensor, compute) -> Tensor:
     """An in-place op on a view (`y[0].mul_(2)`) while its base is alive: write the new values
     into the base as a tracked op, so the base's graph sees the change, then view it again."""
     node = self.grad_fn
-    res = compute(Tensor._make(self.data.copy(), True, node, None))
+    res = compute(Tensor._make(self._data.copy(), True, node, None))
     if res.shape != self.shape:
         raise RuntimeError(f"in-place op: result of shape {tuple(res.shape)} does not fit the "
                            f"tensor's shape {tuple(self.shape)}")
@@ -1886,7 +1904,7 @@ def _inplace_on_view(self: Tensor, base: Tensor, compute) -> Tensor:
 
 
 def _fill_no_grad(self: Tensor, array) -> Tensor:
-    self.data[...] = array
+    self._data[...] = array
     self._version.v += 1
     return self
 
@@ -1894,7 +1912,7 @@ def _fill_no_grad(self: Tensor, array) -> Tensor:
 def _as_tensor(data, dtype=None, device=None) -> Tensor:
     """Build a tensor from a number, nested list, NumPy/CuPy array or Tensor (torch's dtypes)."""
     if isinstance(data, Tensor):
-        arr = data.data
+        arr = data._data
     elif isinstance(data, (np.ndarray, np.generic)):
         arr = np.asarray(data)
     elif hasattr(data, "__cuda_array_interface__"):
@@ -1950,7 +1968,7 @@ def where(condition, input=None, other=None) -> Tensor:
     if not _broadcastable(cond.shape, a.shape, b.shape):
         raise ValueError(f"where: shapes of condition {tuple(cond.shape)}, input "
                          f"{tuple(a.shape)} and other {tuple(b.shape)} do not broadcast")
-    return E.Where.apply(cond.data, a, b)
+    return E.Where.apply(cond._data, a, b)
 
 
 from .autograd import function as _function  # noqa: E402

@@ -52,7 +52,7 @@ def _nbytes(n: int) -> str:
 def _norm(t) -> Optional[float]:
     if t is None:
         return None
-    a = t.data
+    a = t._data
     xp = array_module(a)
     return float(xp.sqrt((a.astype(xp.float64) ** 2).sum()))
 

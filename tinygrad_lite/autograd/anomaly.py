@@ -64,7 +64,7 @@ class _AnomalyObserver:
         # values made inside a backward formula are judged by the gradient that node returns
         if backward or not self.check_nan:
             return
-        bad = _bad_values(output.data)
+        bad = _bad_values(output._data)
         if bad:
             if trace is None:
                 trace = user_frame(2)
@@ -80,7 +80,7 @@ class _AnomalyObserver:
         for i, g in enumerate(grads_out):
             if g is None:
                 continue
-            bad = _bad_values(g.data)
+            bad = _bad_values(g._data)
             if bad:
                 name = node.name()
                 shapes = [m[0] if m is not None else None for m in node.in_meta]

@@ -160,7 +160,7 @@ def _run_backward(outputs, grad_outputs, retain_graph=False, create_graph=False,
                     continue
                 if isinstance(parent, F):
                     if g is not None:
-                        data = g.data
+                        data = g._data
                         if data.shape != meta[0]:
                             g = _sum_to_shape(g, meta[0], node)
                         # `is not` first: dtypes are singletons, so the slower != rarely runs
@@ -173,9 +173,9 @@ def _run_backward(outputs, grad_outputs, retain_graph=False, create_graph=False,
                     if left == 0:
                         ready.append(parent)
                 elif g is not None:
-                    if g.data.shape != meta[0]:
+                    if g._data.shape != meta[0]:
                         g = _sum_to_shape(g, meta[0], node)
-                    if g.data.dtype != meta[1]:
+                    if g._data.dtype != meta[1]:
                         g = g.to(meta[1])
                     if post and id(parent) in post:
                         _post_edge(parent, g, post, held, capture, accumulate, create_graph)

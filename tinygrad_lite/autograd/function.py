@@ -88,7 +88,7 @@ class Function:
     def backward_on_arrays(self, grad) -> tuple:
         """backward with grad and the saved values as bare arrays (arithmetic_backward ops only,
         and only when no graph is being built); the gradients come back wrapped as Tensors."""
-        data = grad.data
+        data = grad._data
         self._on_arrays = True
         try:
             grads = self.backward(data)
@@ -124,7 +124,7 @@ class Function:
         wants_grad = False
         for a in args:
             if isinstance(a, T):
-                data = a.data
+                data = a._data
                 if kind is None:
                     kind = type(data)
                 elif type(data) is not kind:
@@ -163,7 +163,7 @@ def _link_inputs(ctx, args) -> None:
     in_meta = []
     for a in args:
         if isinstance(a, T):
-            data = a.data
+            data = a._data
             if a.requires_grad:
                 needs.append(True)
                 parents.append(a.grad_fn or a)

@@ -51,8 +51,8 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
     diff = [inputs[i] for i in diff_pos]
     for t in diff:
         t.grad = None
-        if not t.data.flags.c_contiguous:
-            t.data = t.data.copy()
+        if not t._data.flags.c_contiguous:
+            t._data = t._data.copy()
     total = _contract(fn, inputs, v)
     from . import grad as autograd_grad
     if total is None or not total.requires_grad:
@@ -64,7 +64,7 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
         a = np.zeros(t.shape) if analytic[idx] is None else \
             np.asarray(analytic[idx].detach().numpy(), dtype=np.float64)
         num = np.zeros(t.shape)
-        flat = t.data.reshape(-1)        # a view: writes go into t.data
+        flat = t._data.reshape(-1)        # a view: writes go into t._data
         for j in range(flat.size):
             old = flat[j].item()
             flat[j] = old + eps

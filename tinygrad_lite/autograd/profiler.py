@@ -116,10 +116,10 @@ class profile:
         end = time.perf_counter() - self._t0
         if in_backward():
             self.events.append(Event(name, "backward_op", end - seconds, seconds,
-                                     int(output.data.nbytes), 0, None))
+                                     int(output._data.nbytes), 0, None))
             return
         saved = saved_nbytes(node) if node is not None else 0
-        out_bytes = int(output.data.nbytes)
+        out_bytes = int(output._data.nbytes)
         shapes = [tuple(t.shape) for t in inputs]
         self.events.append(Event(name, "forward", end - seconds, seconds, out_bytes, saved,
                                  shapes))

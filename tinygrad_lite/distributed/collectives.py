@@ -74,7 +74,7 @@ class _Staged:
             raise TypeError(f"{what}: {name} must be a tinygrad_lite Tensor, got "
                             f"{type(tensor).__name__}")
         self.tensor = tensor
-        data = tensor.data
+        data = tensor._data
         self.on_gpu = not isinstance(data, np.ndarray)
         host = to_device(data, "cpu") if self.on_gpu else data
         wire = _wire_dtype(host.dtype)
@@ -90,14 +90,14 @@ class _Staged:
         """Put `result` (default: the staged array) into the tensor, in place; bump its version."""
         t = self.tensor
         out = self.array if result is None else result
-        if out is not t.data:
-            out = out.reshape(t.data.shape).astype(self.dtype, copy=False)
+        if out is not t._data:
+            out = out.reshape(t._data.shape).astype(self.dtype, copy=False)
             if self.on_gpu:
-                t.data[...] = to_device(out, "cuda")
-            elif t.data.flags.writeable:
-                np.copyto(t.data, out)
+                t._data[...] = to_device(out, "cuda")
+            elif t._data.flags.writeable:
+                np.copyto(t._data, out)
             else:
-                t.data = out.copy()
+                t._data = out.copy()
         t._version.v += 1
 
 

@@ -19,7 +19,7 @@ __all__ = ["MultiheadAttention"]
 def _param(shape, device, dtype) -> Parameter:
     p = Parameter(np.zeros(shape, dtype=D.to_dtype(dtype or D.get_default_dtype())))
     if device is not None:
-        p.data = p.to(device).data
+        p._data = p.to(device)._data
     return p
 
 

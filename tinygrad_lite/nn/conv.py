@@ -78,9 +78,9 @@ class _ConvNd(Module):
     def reset_parameters(self) -> None:
         w = self.weight
         bound = 1.0 / math.sqrt(w.shape[1] * math.prod(self.kernel_size))
-        w.data = random.uniform(w.shape, -bound, bound, w.dtype, w.device)
+        w._data = random.uniform(w.shape, -bound, bound, w.dtype, w.device)
         if self.bias is not None:
-            self.bias.data = random.uniform(self.bias.shape, -bound, bound, w.dtype, w.device)
+            self.bias._data = random.uniform(self.bias.shape, -bound, bound, w.dtype, w.device)
 
     def extra_repr(self) -> str:
         nd = self._nd

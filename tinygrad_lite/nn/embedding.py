@@ -40,7 +40,7 @@ class Embedding(Module):
             w = np.zeros((num_embeddings, embedding_dim), dtype=dt)
             self.weight = Parameter(w, requires_grad=not _freeze)
             if device is not None:
-                self.weight.data = self.weight.to(device).data
+                self.weight._data = self.weight.to(device)._data
             self.reset_parameters()
         else:
             if tuple(_weight.shape) != (num_embeddings, embedding_dim):
@@ -52,7 +52,7 @@ class Embedding(Module):
         init.normal_(self.weight)
         if self.padding_idx is not None:
             with no_grad():
-                self.weight.data[self.padding_idx] = 0
+                self.weight._data[self.padding_idx] = 0
 
     def forward(self, input: Tensor) -> Tensor:
         return F.embedding(input, self.weight, self.padding_idx, self.max_norm, self.norm_type,
@@ -68,7 +68,7 @@ class Embedding(Module):
                              f"{tuple(embeddings.shape)}")
         rows, cols = embeddings.shape
         return cls(rows, cols, padding_idx, max_norm, norm_type, scale_grad_by_freq, sparse,
-                   _weight=Tensor(embeddings.data.copy()), _freeze=freeze)
+                   _weight=Tensor(embeddings._data.copy()), _freeze=freeze)
 
     def extra_repr(self) -> str:
         s = f"{self.num_embeddings}, {self.embedding_dim}"

@@ -221,7 +221,7 @@ class PReLU(Module):
         self.weight = Parameter(_full((self.num_parameters,), init, device, dtype))
 
     def reset_parameters(self) -> None:
-        self.weight.data[...] = self.init
+        self.weight._data[...] = self.init
 
     def forward(self, input: Tensor) -> Tensor:
         k = self.num_parameters
@@ -414,7 +414,7 @@ class RMSNorm(Module):
 
     def reset_parameters(self) -> None:
         if self.elementwise_affine:
-            self.weight.data[...] = 1
+            self.weight._data[...] = 1
 
     def forward(self, input: Tensor) -> Tensor:
         return F.rms_norm(input, self.normalized_shape, self.weight, self.eps)

@@ -31,7 +31,7 @@ def _split_mask(mask, target: Tensor, op: str, name: str, keep_is_true: bool):
         raise RuntimeError(f"{op}: {name} {_desc(mask)} is not on the device of query "
                            f"{_desc(target)}")
     if mask.dtype.kind == "b":
-        return None, (mask.data if keep_is_true else ~mask.data)
+        return None, (mask._data if keep_is_true else ~mask._data)
     if mask.dtype.kind != "f":
         raise TypeError(f"{op}: {name} must be bool or floating point, got {_desc(mask)}")
     return (mask if mask.dtype == target.dtype else mask.to(target.dtype)), None

@@ -210,23 +210,23 @@ def batch_norm(input: Tensor, running_mean: Optional[Tensor], running_var: Optio
         stats = {}
         y = N.BatchNormTrain.apply(x, weight, bias, eps=eps, stats=stats)
         if running_mean is not None:
-            m = x.data.dtype.type(momentum)
-            running_mean.data *= 1 - m
-            running_mean.data += m * stats["mean"]
+            m = x._data.dtype.type(momentum)
+            running_mean._data *= 1 - m
+            running_mean._data += m * stats["mean"]
             running_mean._version.v += 1
         if running_var is not None:
-            m = x.data.dtype.type(momentum)
-            running_var.data *= 1 - m
-            running_var.data += (m * n / (n - 1)) * stats["var"]
+            m = x._data.dtype.type(momentum)
+            running_var._data *= 1 - m
+            running_var._data += (m * n / (n - 1)) * stats["var"]
             running_var._version.v += 1
         return y
     if running_mean is None or running_var is None:
         raise ValueError("batch_norm: running_mean and running_var are needed when not training")
     shape = (1, c) + (1,) * (x.ndim - 2)
-    xp = array_module(x.data)
-    rstd = 1.0 / xp.sqrt(running_var.data + x.dtype.type(eps))
+    xp = array_module(x._data)
+    rstd = 1.0 / xp.sqrt(running_var._data + x.dtype.type(eps))
     scale = _const(rstd.reshape(shape))
-    shift = _const((-running_mean.data * rstd).reshape(shape))
+    shift = _const((-running_mean._data * rstd).reshape(shape))
     if weight is not None:
         w = weight.reshape(shape)
         scale, shift = scale * w, shift * w
@@ -352,12 +352,12 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: Optional[int] = None,
         raise RuntimeError(f"embedding: indices on {input.device} but weight on {weight.device}")
     num = weight.shape[0]
     if input.numel() and input.device == "cuda":       # read at the next sync, no stall here
-        check_later((input.data.max() >= num) | (input.data.min() < 0),
+        check_later((input._data.max() >= num) | (input._data.min() < 0),
                     f"IndexError: embedding: index out of range for weight {_desc(weight)} "
                     f"with {num} rows")
-    elif input.numel() and (int(input.data.max()) >= num or int(input.data.min()) < 0):
+    elif input.numel() and (int(input._data.max()) >= num or int(input._data.min()) < 0):
         raise IndexError(f"embedding: index out of range: indices span "
-                         f"[{int(input.data.min())}, {int(input.data.max())}] but weight "
+                         f"[{int(input._data.min())}, {int(input._data.max())}] but weight "
                          f"{_desc(weight)} has {num} rows")
     if padding_idx is not None:
         if not -num <= padding_idx < num:
@@ -367,18 +367,18 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: Optional[int] = None,
     if scale_grad_by_freq or sparse:
         raise NotImplementedError("embedding: scale_grad_by_freq and sparse are not supported")
     if max_norm is not None:
-        _renorm_rows(weight, input.data, max_norm, norm_type)
-    return N.Embedding.apply(weight, input.data, padding_idx=padding_idx)
+        _renorm_rows(weight, input._data, max_norm, norm_type)
+    return N.Embedding.apply(weight, input._data, padding_idx=padding_idx)
 
 
 def _renorm_rows(weight: Tensor, idx, max_norm: float, norm_type: float) -> None:
     """torch's max_norm: rows that are looked up and too long are scaled down in place."""
-    xp = array_module(weight.data)
+    xp = array_module(weight._data)
     rows = xp.unique(idx.reshape(-1))
-    w = weight.data[rows]
+    w = weight._data[rows]
     norms = (xp.abs(w) ** norm_type).sum(axis=1) ** (1.0 / norm_type)
     scale = xp.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0).astype(w.dtype)
-    weight.data[rows] = w * scale[:, None]
+    weight._data[rows] = w * scale[:, None]
     weight._version.v += 1
 
 
@@ -387,13 +387,13 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     t = _tensor(tensor, "one_hot", "tensor")
     if t.dtype.kind not in "iu":
         raise TypeError(f"one_hot: expected an integer tensor, got {_desc(t)}")
-    xp = array_module(t.data)
+    xp = array_module(t._data)
     if num_classes < 0:
-        num_classes = int(t.data.max()) + 1 if t.numel() else 0
-    if t.numel() and (int(t.data.min()) < 0 or int(t.data.max()) >= num_classes):
+        num_classes = int(t._data.max()) + 1 if t.numel() else 0
+    if t.numel() and (int(t._data.min()) < 0 or int(t._data.max()) >= num_classes):
         raise ValueError(f"one_hot: class values must be in [0, {num_classes}), got "
-                         f"[{int(t.data.min())}, {int(t.data.max())}]")
-    return _const((t.data[..., None] == xp.arange(num_classes)).astype(np.int64))
+                         f"[{int(t._data.min())}, {int(t._data.max())}]")
+    return _const((t._data[..., None] == xp.arange(num_classes)).astype(np.int64))
 
 
 def pad(input: Tensor, pad: Sequence[int], mode: str = "constant",
@@ -470,7 +470,7 @@ def _class_targets(input: Tensor, target: Tensor, weight, ignore_index: int, op:
                          f"(expected target shape {want})")
     if x.ndim > 2:
         x = x.permute(0, *range(2, x.ndim), 1).reshape(-1, c)
-    t = target.data.reshape(-1)
+    t = target._data.reshape(-1)
     if target.device != input.device:
         raise RuntimeError(f"{op}: input on {input.device} but target on {target.device}")
     valid = t != ignore_index
@@ -490,7 +490,7 @@ def _class_targets(input: Tensor, target: Tensor, weight, ignore_index: int, op:
         if weight.shape != (c,):
             raise ValueError(f"{op}: weight {_desc(weight)} should have one entry per class "
                              f"({c},)")
-        w = weight.data.astype(x.dtype, copy=False)
+        w = weight._data.astype(x.dtype, copy=False)
     return x, t, w, valid, want
 
 
@@ -551,7 +551,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Optional[Tensor] = None,
     if target.dtype.kind not in "iu":
         raise TypeError(f"{op}: target must hold class indices, got {_desc(target)}")
     x2, t, w, valid, shape = _class_targets(x, target, weight, ignore_index, op)
-    xp = array_module(x.data)
+    xp = array_module(x._data)
     safe = xp.where(valid, t, 0)
     wt = valid.astype(x.dtype) if w is None else w[safe] * valid
     picked = x2[xp.arange(x2.shape[0]), safe]
@@ -614,11 +614,11 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Optional[Tensor]
     reduction = _reduction(reduction, op, size_average, reduce)
     x, y = _pair(input, target, op, broadcast_ok=False)
     if x.numel() and x.device == "cuda":                 # read at the next sync, no stall here
-        check_later((x.data.min() < 0.0) | (x.data.max() > 1.0),
+        check_later((x._data.min() < 0.0) | (x._data.max() > 1.0),
                     f"ValueError: {op}: input values must be probabilities in [0, 1] "
                     f"({_desc(x)})")
     elif x.numel():
-        lo, hi = float(x.data.min()), float(x.data.max())
+        lo, hi = float(x._data.min()), float(x._data.max())
         if lo < 0.0 or hi > 1.0:
             raise ValueError(f"{op}: input values must be probabilities in [0, 1], got "
                              f"[{lo}, {hi}] in {_desc(x)}")
@@ -650,7 +650,7 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
         except ValueError:
             raise ValueError(f"{op}: {name} {_desc(t)} does not broadcast to input "
                              f"{_desc(x)}") from None
-        arrays.append(t.data.astype(x.dtype, copy=False))
+        arrays.append(t._data.astype(x.dtype, copy=False))
     loss = N.BCEWithLogits.apply(x, y, arrays[0], arrays[1])
     return _reduce(loss, reduction)
 

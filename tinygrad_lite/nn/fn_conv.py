@@ -222,7 +222,7 @@ def _max_pool(op, nd, x, kernel_size, stride, padding, dilation, ceil_mode, retu
     kernel, stride, pads, dilation, out = _pool_geometry(op, nd, x, kernel_size, stride,
                                                          padding, dilation, ceil_mode)
     x2 = _as_2d(x, nd, batched)
-    y, tap = K.max_pool_taps(x2.data, kernel, stride, pads, dilation, out)
+    y, tap = K.max_pool_taps(x2._data, kernel, stride, pads, dilation, out)
     yt = _from_2d(K.MaxPool2d.apply(x2, kernel=kernel, stride=stride, padding=pads,
                                     dilation=dilation, tap=tap, y=y), nd, batched)
     if not return_indices:
@@ -264,7 +264,7 @@ def _avg_pool(op, nd, x, kernel_size, stride, padding, ceil_mode, count_include_
                                zip(out, stride, kernel, hw)):
         divisor = float(kernel[0] * kernel[1])      # every window is whole
     else:
-        divisor = K.avg_pool_divisor(array_module(x.data), hw, kernel, stride, pads, out,
+        divisor = K.avg_pool_divisor(array_module(x._data), hw, kernel, stride, pads, out,
                                      count_include_pad, x.dtype)
     y = K.AvgPool2d.apply(x2, kernel=kernel, stride=stride, padding=pads, out_hw=out,
                           divisor=divisor)
@@ -316,7 +316,7 @@ def _adaptive_avg(op, nd, x, output_size) -> Tensor:
                               out_hw=out, divisor=float(kernel[0] * kernel[1]))
         return _from_2d(y, nd, batched)
     # uneven windows: separable averaging matrices, y = A_h @ x @ A_w^T
-    xp = array_module(x.data)
+    xp = array_module(x._data)
     mats = []
     for n, o in zip(hw, out):
         a = xp.zeros((o, n), dtype=x.dtype)
@@ -350,7 +350,7 @@ def _adaptive_max(op, nd, x, output_size, return_indices):
         return _from_2d(y, nd, batched)
     # uneven windows: gather each window's candidates (short windows repeat their last
     # position, which cannot change the max or the first argmax), argmax, then gather the values
-    xp = array_module(x.data)
+    xp = array_module(x._data)
     idx = []
     for n, o in zip(hw, out):
         b = _bounds(n, o)
@@ -358,7 +358,7 @@ def _adaptive_max(op, nd, x, output_size, return_indices):
         idx.append(xp.asarray([[min(lo + t, hi - 1) for t in range(width)] for lo, hi in b]))
     rows, cols = idx
     lh, lw = rows.shape[1], cols.shape[1]
-    cand = x2.data[:, :, rows[:, None, :, None], cols[None, :, None, :]]
+    cand = x2._data[:, :, rows[:, None, :, None], cols[None, :, None, :]]
     cand = cand.reshape(cand.shape[:4] + (lh * lw,))
     tap = cand.argmax(-1)
     if x.dtype.kind == "f":

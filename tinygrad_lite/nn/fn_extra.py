@@ -333,13 +333,13 @@ def instance_norm(input: Tensor, running_mean: Optional[Tensor] = None,
                          f"input statistics, got input {_desc(x)}")
     y = group_norm(x, c, weight, bias, eps)      # one group per channel is instance norm
     if n and (running_mean is not None or running_var is not None):
-        flat = x.data.reshape(n, c, spatial)
+        flat = x._data.reshape(n, c, spatial)
         m = x.dtype.type(momentum)
         for stat, value in ((running_mean, flat.mean(axis=2)),
                             (running_var, flat.var(axis=2, ddof=1))):
             if stat is not None:
-                stat.data *= 1 - m
-                stat.data += m * value.mean(axis=0)
+                stat._data *= 1 - m
+                stat._data += m * value.mean(axis=0)
                 stat._version.v += 1
     return y
 

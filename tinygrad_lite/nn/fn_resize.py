@@ -264,7 +264,7 @@ def interpolate(input: Tensor, size: Optional[_Size] = None,
     """y = x resampled to `size` (or floor(in * scale_factor)) along each spatial axis."""
     out, scales, align = _plan(input, size, scale_factor, mode, align_corners,
                                recompute_scale_factor, antialias)
-    xp = array_module(input.data)
+    xp = array_module(input._data)
     dt = input.dtype if input.dtype.kind == "f" else D.float32   # nearest on integers
     spatial = tuple(input.shape[2:])
     # shrinking axes first keeps the later passes small

@@ -90,7 +90,7 @@ class _HookState:
 
 
 def _token_zero(like):
-    arr = array_module(like.data).zeros((), dtype=like.dtype)
+    arr = array_module(like._data).zeros((), dtype=like.dtype)
     return Tensor._make(arr, False, None, None)
 
 
@@ -176,7 +176,7 @@ def call_with_backward_hooks(module, args: tuple, kwargs: dict):
         token = ModuleInputs.apply(*(args[k] for k in input_pos), hook_state=st)
         args = list(args)
         for slot, k in enumerate(input_pos):
-            args[k] = ModuleInputView.apply(token, args[k].data, hook_state=st, slot=slot)
+            args[k] = ModuleInputView.apply(token, args[k]._data, hook_state=st, slot=slot)
         args = tuple(args)
     out = module.forward(*args, **kwargs)
     outs = [o for o in _output_tensors(out) if o.requires_grad]

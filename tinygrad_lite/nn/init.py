@@ -26,7 +26,7 @@ _ANY_DTYPE = ("constant_", "eye_")
 def _check(tensor, op: str) -> Tensor:
     if isinstance(tensor, np.ndarray) or (hasattr(tensor, "__cuda_array_interface__")
                                           and hasattr(tensor, "shape")):
-        # DCGAN-style code writes `nn.init.normal_(m.weight.data, 0.0, 0.02)`; `.data` is the
+        # DCGAN-style code writes `nn.init.normal_(m.weight._data, 0.0, 0.02)`; `._data` is the
         # parameter's own array here, so a wrapper sharing it lets the fill land in place
         tensor = Tensor._make(tensor, False, None, None)
     if not isinstance(tensor, Tensor):
@@ -40,8 +40,8 @@ def _check(tensor, op: str) -> Tensor:
 
 def _fill(tensor: Tensor, array) -> Tensor:
     """Write values into the tensor's own array (no graph) and bump its version."""
-    if tensor.data.size:
-        tensor.data[...] = to_device(np.asarray(array), tensor.device).astype(tensor.dtype,
+    if tensor._data.size:
+        tensor._data[...] = to_device(np.asarray(array), tensor.device).astype(tensor.dtype,
                                                                               copy=False)
     tensor._version.v += 1
     return tensor

@@ -21,7 +21,7 @@ class Parameter(Tensor):
     def __init__(self, data=None, requires_grad: bool = True):
         if data is None:
             data = np.zeros((0,), dtype=D.float32)
-        src = data.data if isinstance(data, Tensor) else np.asarray(data)
+        src = data._data if isinstance(data, Tensor) else np.asarray(data)
         Tensor.__init__(self, src)
         if requires_grad:
             self.requires_grad_(True)
@@ -247,15 +247,15 @@ class Module:
                 for k, t in store.items():
                     if t is None:
                         continue
-                    data = t.data
+                    data = t._data
                     if dtype is not None and data.dtype.kind == "f":
                         data = data.astype(dtype)
                     if device is not None:
                         data = backend.to_device(data, device)
-                    if data is not t.data:
-                        t.data = data
+                    if data is not t._data:
+                        t._data = data
                         if t.grad is not None:
-                            g = t.grad.data
+                            g = t.grad._data
                             if dtype is not None:
                                 g = g.astype(dtype)
                             if device is not None:
@@ -347,7 +347,7 @@ class Module:
                 if k not in state_dict:
                     continue
                 arr = backend.to_device(_as_array(state_dict[k]), target.device)
-                target.data[...] = arr.astype(target.dtype, copy=False)
+                target._data[...] = arr.astype(target.dtype, copy=False)
                 target._version.v += 1
         return _LoadResult(missing, unexpected)
 
@@ -421,7 +421,7 @@ class Module:
 def _as_array(value):
     """A state_dict entry (our Tensor, a NumPy/CuPy array, a number, a torch tensor) as an array."""
     if isinstance(value, Tensor):
-        return value.data
+        return value._data
     if hasattr(value, "detach") and hasattr(value, "cpu"):      # a torch tensor
         return value.detach().cpu().numpy()
     if hasattr(value, "__cuda_array_interface__"):

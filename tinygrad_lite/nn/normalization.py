@@ -49,16 +49,16 @@ class _BatchNorm(Module):
 
     def reset_running_stats(self) -> None:
         if self.track_running_stats:
-            self.running_mean.data[...] = 0
-            self.running_var.data[...] = 1
-            self.num_batches_tracked.data[...] = 0
+            self.running_mean._data[...] = 0
+            self.running_var._data[...] = 1
+            self.num_batches_tracked._data[...] = 0
 
     def reset_parameters(self) -> None:
         self.reset_running_stats()
         if self.affine:
-            self.weight.data[...] = 1
+            self.weight._data[...] = 1
             if self.bias is not None:
-                self.bias.data[...] = 0
+                self.bias._data[...] = 0
 
     def forward(self, input: Tensor) -> Tensor:
         if not isinstance(input, Tensor) or input.ndim not in self._dims:
@@ -71,7 +71,7 @@ class _BatchNorm(Module):
                              f"{self.num_features}")
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats and self.num_batches_tracked is not None:
-            self.num_batches_tracked.data += 1
+            self.num_batches_tracked._data += 1
             self.num_batches_tracked._version.v += 1
             if self.momentum is None:       # cumulative moving average
                 factor = 1.0 / float(self.num_batches_tracked.item())

@@ -30,7 +30,7 @@ def _uniform_param(shape, bound, dtype, device) -> Parameter:
 
 
 def _zeros(ref: Tensor, shape) -> Tensor:
-    return _const(array_module(ref.data).zeros(shape, dtype=ref.dtype))
+    return _const(array_module(ref._data).zeros(shape, dtype=ref.dtype))
 
 
 class RNNBase(Module):

@@ -28,10 +28,10 @@ class _AllReduceSum(Function):
     def forward(self, x):
         out = Tensor._make(x.copy(), False, None, None)
         all_reduce(out)
-        return out.data
+        return out._data
 
     def backward(self, grad):
-        g = Tensor._make(grad.data.copy(), False, None, None)
+        g = Tensor._make(grad._data.copy(), False, None, None)
         all_reduce(g)
         return g
 
@@ -63,7 +63,7 @@ class SyncBatchNorm(_BatchNorm):
         count = Tensor._make(np.array(input.numel() // max(c, 1), dtype=np.int64), False, None,
                              None)
         all_reduce(count)
-        n = int(count.data)
+        n = int(count._data)
         if n <= 1:
             raise ValueError(f"SyncBatchNorm: expected more than 1 value per channel over all "
                              f"ranks when training, got input {tuple(input.shape)}")
@@ -76,16 +76,16 @@ class SyncBatchNorm(_BatchNorm):
         if self.bias is not None:
             y = y + self.bias.reshape(shape)
         if self.track_running_stats and self.running_mean is not None:
-            self.num_batches_tracked.data += 1
+            self.num_batches_tracked._data += 1
             self.num_batches_tracked._version.v += 1
             m = 1.0 / float(self.num_batches_tracked.item()) if self.momentum is None \
                 else self.momentum
-            m = self.running_mean.data.dtype.type(m)
-            self.running_mean.data *= 1 - m
-            self.running_mean.data += m * mean.data
+            m = self.running_mean._data.dtype.type(m)
+            self.running_mean._data *= 1 - m
+            self.running_mean._data += m * mean._data
             self.running_mean._version.v += 1
-            self.running_var.data *= 1 - m
-            self.running_var.data += (m * n / (n - 1)) * var.data
+            self.running_var._data *= 1 - m
+            self.running_var._data += (m * n / (n - 1)) * var._data
             self.running_var._version.v += 1
         return y
 

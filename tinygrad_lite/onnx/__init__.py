@@ -77,7 +77,7 @@ class Graph:
         self.nodes: list = []
         self.initializers: list = []
         self.names: dict = {}           # id(Tensor) -> name
-        self.array_names: dict = {}     # id(array) -> name (ops that take x.data, not x)
+        self.array_names: dict = {}     # id(array) -> name (ops that take x._data, not x)
         self.param_names = param_names  # id(Parameter or buffer) -> state_dict name
         self._n = 0
         self.keep: list = []
@@ -88,7 +88,7 @@ class Graph:
 
     def bind(self, t: Tensor, name: str) -> None:
         self.names[id(t)] = name
-        self.array_names[id(t.data)] = name
+        self.array_names[id(t._data)] = name
         self.keep.append(t)
 
     def const(self, value, dtype=None, name: Optional[str] = None) -> str:
@@ -110,7 +110,7 @@ class Graph:
             if name is not None:
                 return name
             pname = self.param_names.get(id(v))
-            name = self.const(_host(v.data), name=pname)
+            name = self.const(_host(v._data), name=pname)
             self.bind(v, name)
             return name
         if hasattr(v, "shape") and id(v) in self.array_names:

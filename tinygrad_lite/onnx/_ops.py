@@ -356,7 +356,7 @@ def _lstm(g, a, out):
 
 
 def _host_of(t) -> np.ndarray:
-    d = t.data
+    d = t._data
     return d if isinstance(d, np.ndarray) else d.get()
 
 

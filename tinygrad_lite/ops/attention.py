@@ -95,7 +95,7 @@ class ScaledDotProductAttention(Function):
             if not state.grad_enabled:
                 from . import attention_ref
                 dq, dk, dv = attention_ref.attention_tiled_backward(
-                    q.data, k.data, v.data, p.data, lse.data, grad.data, self.scale, self.causal,
+                    q._data, k._data, v._data, p._data, lse._data, grad._data, self.scale, self.causal,
                     block_m=TILE, block_n=TILE, acc_dtype=q.dtype.type)
                 return (_const(dq) if need_q else None, _const(dk) if need_k else None,
                         _const(dv) if need_v else None, None)
@@ -103,8 +103,8 @@ class ScaledDotProductAttention(Function):
         elif self.kernel:
             from ..backend import kernels
             if not state.grad_enabled:
-                dq, dk, dv = kernels.attention_backward(q.data, k.data, v.data, p.data, lse.data,
-                                                        grad.data, self.scale, self.causal)
+                dq, dk, dv = kernels.attention_backward(q._data, k._data, v._data, p._data, lse._data,
+                                                        grad._data, self.scale, self.causal)
                 return (_const(dq) if need_q else None, _const(dk) if need_k else None,
                         _const(dv) if need_v else None, None)
             kernels.record("attention_backward", False)
@@ -128,11 +128,11 @@ class ScaledDotProductAttention(Function):
 def attention_probs(q, k, bias=None, keep=None, causal=False, scale=1.0):
     """P = softmax(scale Q K^T + bias) over allowed keys, in Tensor ops; rows with no key are 0."""
     from ..tensor import _const, where
-    xp = array_module(q.data)
+    xp = array_module(q._data)
     s = (q @ k.mT) * scale
     if bias is not None:
         s = s + bias
-        finite = bias.data != -xp.inf
+        finite = bias._data != -xp.inf
         keep = finite if keep is None else keep & finite
     keep = _keep_all(xp, keep, causal, q.shape[-2], k.shape[-2])
     if keep is None:
@@ -141,7 +141,7 @@ def attention_probs(q, k, bias=None, keep=None, causal=False, scale=1.0):
     p = s.softmax(-1)
     seen = xp.broadcast_to(keep, s.shape).any(axis=-1, keepdims=True)
     # rows that see no key give P = 0; the GPU multiplies unasked (asking would be a sync)
-    if device_of(q.data) == "cuda" or not bool(seen.all()):
+    if device_of(q._data) == "cuda" or not bool(seen.all()):
         p = p * _const(seen.astype(p.dtype))
     return p
 

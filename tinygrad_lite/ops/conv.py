@@ -341,7 +341,7 @@ class Conv2d(Function):
         # Winograd's data pass computes the weight gradient too (they share dM) and leaves it here
         shared = None
         if algo != "direct":    # x is a Tensor here (Conv2d's backward builds Tensor ops)
-            shared = {"x": x.data if need_w else None, "v": cols, "dw": need_w}
+            shared = {"x": x._data if need_w else None, "v": cols, "dw": need_w}
         if need_x:
             dx = Conv2dData.apply(grad, w, x_shape=self.in_meta[0][0], **self.geom, algo=algo,
                                   shared=shared)
@@ -543,7 +543,7 @@ class MaxPool2d(Function):
 
     def backward(self, grad):
         (tap,) = self.saved_tensors
-        return MaxPool2dBackward.apply(grad, x_shape=self.in_meta[0][0], tap=tap.data,
+        return MaxPool2dBackward.apply(grad, x_shape=self.in_meta[0][0], tap=tap._data,
                                        **self.geom)
 
 

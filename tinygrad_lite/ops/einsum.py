@@ -46,14 +46,14 @@ def _operand_grad(grad, xs, terms, out, sizes, k):
     # the gradient's labels: x_k's, with each repeat renamed, and an identity per repeat that
     # ties the renamed label to the first one (dy lands on the diagonal, zero elsewhere)
     target, eyes, eye_terms = [], [], []
-    xp = array_module(grad.data)
+    xp = array_module(grad._data)
     for c in term:
         if c in target:
             r = next(fresh, None)
             if r is None:
                 raise ValueError(f"einsum: backward of '{','.join(terms)}->{out}' needs more "
                                  "than 52 subscript letters")
-            eyes.append(Tensor._make(xp.eye(sizes[c], dtype=grad.data.dtype), False, None, None))
+            eyes.append(Tensor._make(xp.eye(sizes[c], dtype=grad._data.dtype), False, None, None))
             eye_terms.append(c + r)
             target.append(r)
         else:

@@ -9,7 +9,7 @@ from ..backend import array_module, to_device
 
 def _zeros_like(t):
     from ..tensor import Tensor
-    return Tensor._make(array_module(t.data).zeros_like(t.data), False, None, None)
+    return Tensor._make(array_module(t._data).zeros_like(t._data), False, None, None)
 
 
 class Add(Function):
@@ -423,8 +423,8 @@ class Relu(Function):
             return _times_bits(grad, mask)
         # building a graph (create_graph): the whole mask, as a constant of the product
         from ..tensor import Tensor
-        bits = mask.data
-        whole = array_module(bits).unpackbits(bits)[:grad.data.size].view(bool)
+        bits = mask._data
+        whole = array_module(bits).unpackbits(bits)[:grad._data.size].view(bool)
         return Mul.apply(grad, Tensor._make(whole.reshape(grad.shape), False, None, None))
 
 

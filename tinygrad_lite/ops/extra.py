@@ -278,7 +278,7 @@ class Cumprod(Function):
             return t.flip(ax).cumsum(ax).flip(ax)
 
         if self.has_zero is None and state.grad_enabled:
-            self.has_zero = bool((x.data == 0).any())     # double backward only: a sync
+            self.has_zero = bool((x._data == 0).any())     # double backward only: a sync
         if self.has_zero is False:
             return revcumsum(grad * y) / x
         if state.grad_enabled:

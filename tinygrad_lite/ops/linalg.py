@@ -89,7 +89,7 @@ class Det(Function):
 
     def backward(self, grad):
         a, y = self.saved_tensors
-        if not (y.data != 0).all():
+        if not (y._data != 0).all():
             raise RuntimeError(f"det: backward at a singular matrix (shape {tuple(a.shape)}) is "
                                "not supported")
         return (grad * y).unsqueeze(-1).unsqueeze(-1) * Inverse.apply(a).mT

@@ -123,7 +123,7 @@ class LogCumSumExp(Function):
     def backward(self, grad):
         from ..tensor import _const, where
         x, y = self.saved_tensors
-        xp = array_module(grad.data)
+        xp = array_module(grad._data)
         # the dtype's lowest finite value, not -inf: -inf - y would give nan in double backward
         lowest = _const(xp.asarray(xp.finfo(grad.dtype).min, dtype=grad.dtype))
         g = grad.detach()

@@ -47,7 +47,7 @@ def _ints(value, op: str, name: str) -> tuple:
 def _view(out, x):
     """When `out` shares x's memory, share x's version counter too (as torch's views do), so an
     in-place change through either one invalidates what backward saved of the other."""
-    if getattr(out.data, "base", None) is not None:
+    if getattr(out._data, "base", None) is not None:
         out._version = x._version
         if out.grad_fn is not None:
             # lets an in-place op on the view write through to x's graph (tensor._inplace);
@@ -195,7 +195,7 @@ def repeat(x, sizes):
     for r, n in zip(sizes, shape):
         big += [r, n]
     out = x.reshape(inter).expand(big).reshape(tuple(r * n for r, n in zip(sizes, shape)))
-    if any(st == 0 and n > 1 for st, n in zip(out.data.strides, out.shape)):
+    if any(st == 0 and n > 1 for st, n in zip(out._data.strides, out.shape)):
         out = out.clone()       # torch's repeat always copies: the result takes in-place ops
     return out
 
@@ -204,7 +204,7 @@ def repeat(x, sizes):
 def _convert_index(index, x):
     """Tensors inside an index become arrays on x's device; lists become int64 arrays."""
     Tensor = _tensor_cls()
-    xp = array_module(x.data)
+    xp = array_module(x._data)
     if not isinstance(index, tuple):
         index = (index,)
     out = []
@@ -213,7 +213,7 @@ def _convert_index(index, x):
         if isinstance(i, Tensor):
             if i.device != x.device and x.device == "cpu":
                 raise RuntimeError(f"getitem: index on {i.device} but tensor on {x.device}")
-            i = i.data if i.device == x.device else xp.asarray(i.data)   # torch moves a CPU index
+            i = i._data if i.device == x.device else xp.asarray(i._data)   # torch moves a CPU index
             if i.dtype.kind not in "biu":
                 raise IndexError(f"getitem: tensors used as indices must be long or bool, "
                                  f"got {i.dtype}")
@@ -279,7 +279,7 @@ class SetItem(Function):
         from ..tensor import _const
         gx = gv = None
         if self.needs_input_grad[0]:
-            xp = array_module(grad.data)
+            xp = array_module(grad._data)
             keep = xp.ones(self.shape, dtype=grad.dtype)
             keep[self.index] = 0
             gx = grad * _const(keep)
@@ -372,7 +372,7 @@ def _check_index(x, dim, index, op):
     if any(i > n for k, (i, n) in enumerate(zip(index.shape, x.shape)) if k != d):
         raise ValueError(f"{op}: index {tuple(index.shape)} must not be larger than input "
                          f"{tuple(x.shape)} apart from dimension {d}")
-    _check_range(index.data, x.shape[d], f"{op}: index out of range for dimension {d} of "
+    _check_range(index._data, x.shape[d], f"{op}: index out of range for dimension {d} of "
                                         f"size {x.shape[d]}")
     return d, index
 
@@ -403,7 +403,7 @@ def gather(x, dim, index):
     if x.ndim == 0 and isinstance(index, _tensor_cls()) and index.ndim == 0:
         return gather(x.reshape(1), dim, index.reshape(1)).reshape(())   # torch allows 0-d
     d, index = _check_index(x, dim, index, "gather")
-    return Gather.apply(x, index=index.data, axis=d)
+    return Gather.apply(x, index=index._data, axis=d)
 
 
 class ScatterAdd(Function):
@@ -430,7 +430,7 @@ def scatter_add(x, dim, index, src):
                          f"index {tuple(index.shape)} in every dimension")
     if src.shape != index.shape:
         src = src[tuple(slice(0, n) for n in index.shape)]
-    return ScatterAdd.apply(x, src, index=index.data, axis=d)
+    return ScatterAdd.apply(x, src, index=index._data, axis=d)
 
 
 def index_select(x, dim, index):
@@ -525,7 +525,7 @@ def tri(x, diagonal, lower):
     if x.ndim < 2:
         raise ValueError(f"{'tril' if lower else 'triu'}: input must have at least 2 dimensions, "
                          f"got shape {tuple(x.shape)}")
-    xp = array_module(x.data)
+    xp = array_module(x._data)
     n, m = x.shape[-2:]
     keep = xp.tri(n, m, diagonal, dtype=bool) if lower else ~xp.tri(n, m, diagonal - 1, dtype=bool)
     return x.masked_fill(_const(~keep), 0)
@@ -533,9 +533,9 @@ def tri(x, diagonal, lower):
 
 def argsort(x, dim=-1, descending=False):
     from ..tensor import _const
-    xp = array_module(x.data)
+    xp = array_module(x._data)
     d = _dim(dim, x.ndim, "argsort")
-    data = -x.data if descending and x.dtype.kind != "b" else x.data
+    data = -x._data if descending and x.dtype.kind != "b" else x._data
     idx = xp.argsort(data, axis=d, kind="stable").reshape(x.shape)   # 0-d stays 0-d
     return _const(idx.astype(np.int64))
 
@@ -631,7 +631,7 @@ def pad(x, pad_widths, mode="constant", value=0.0):
     if mode not in ("reflect", "replicate", "circular"):
         raise ValueError(f"pad: mode must be constant, reflect, replicate or circular, "
                          f"got {mode!r}")
-    xp = array_module(x.data)
+    xp = array_module(x._data)
     out = x
     for axis, (lo, hi) in enumerate(widths):
         if lo == 0 and hi == 0:

@@ -42,9 +42,9 @@ class Linear(Function):
         x, w = self.saved_tensors
         need_x, need_w, need_b = self.needs_input_grad
         if not state.grad_enabled:      # no graph to build: two GEMMs and a sum on the arrays
-            g2 = grad.data.reshape(-1, grad.shape[-1])
-            gx = _const((g2 @ w.data).reshape(grad.shape[:-1] + (w.shape[1],))) if need_x else None
-            gw = _const(g2.T @ x.data.reshape(-1, x.shape[-1])) if need_w else None
+            g2 = grad._data.reshape(-1, grad.shape[-1])
+            gx = _const((g2 @ w._data).reshape(grad.shape[:-1] + (w.shape[1],))) if need_x else None
+            gw = _const(g2.T @ x._data.reshape(-1, x.shape[-1])) if need_w else None
             gb = _const(g2.sum(0)) if need_b else None
             return gx, gw, gb
         g2 = grad.reshape(-1, grad.shape[-1])
@@ -109,14 +109,14 @@ class LayerNorm(Function):
         need_x, need_w, need_b = self.needs_input_grad[:3]
         wshape = None if w is None else w.shape
         if not state.grad_enabled:
-            g = grad.data.reshape(-1, self.d)
-            wf = None if w is None else w.data.reshape(-1)
+            g = grad._data.reshape(-1, self.d)
+            wf = None if w is None else w._data.reshape(-1)
             gx = gw = gb = None
             if need_x:
-                gx = _const(_norm_backward_arrays(g, xhat.data, rstd.data, wf, 1)
+                gx = _const(_norm_backward_arrays(g, xhat._data, rstd._data, wf, 1)
                             .reshape(self.x_shape))
             if need_w:
-                gw = _const(array_module(g).einsum("ij,ij->j", g, xhat.data).reshape(wshape))
+                gw = _const(array_module(g).einsum("ij,ij->j", g, xhat._data).reshape(wshape))
             if need_b:
                 gb = _const(g.sum(axis=0).reshape(wshape))
             return gx, gw, gb
@@ -166,13 +166,13 @@ class BatchNormTrain(Function):
         need_x, need_w, need_b = self.needs_input_grad[:3]
         axes, bshape = self.axes, self.bshape
         if not state.grad_enabled:
-            g = grad.data
-            wb = None if w is None else w.data.reshape(bshape)
+            g = grad._data
+            wb = None if w is None else w._data.reshape(bshape)
             gx = gw = gb = None
             if need_x:
-                gx = _const(_norm_backward_arrays(g, xhat.data, rstd.data, wb, axes))
+                gx = _const(_norm_backward_arrays(g, xhat._data, rstd._data, wb, axes))
             if need_w:
-                gw = _const((g * xhat.data).sum(axis=axes))
+                gw = _const((g * xhat._data).sum(axis=axes))
             if need_b:
                 gb = _const(g.sum(axis=axes))
             return gx, gw, gb
@@ -240,7 +240,7 @@ class CrossEntropy(Function):
     def backward(self, grad):
         x, e, s = self.saved_tensors
         m, c = x.shape
-        xp = array_module(x.data)
+        xp = array_module(x._data)
         dt = x.dtype
         coef, a, valid = self._coefs(xp, c, dt)
         sm = self.smoothing
@@ -251,8 +251,8 @@ class CrossEntropy(Function):
         else:
             gr = grad
         if not state.grad_enabled:
-            g = gr.data.reshape(-1, 1)
-            dx = e.data * ((coef / s.data)[:, None] * g)
+            g = gr._data.reshape(-1, 1)
+            dx = e._data * ((coef / s._data)[:, None] * g)
             dx[self.rows, self.safe_t] -= a * g[:, 0]
             if sm:
                 wc = xp.ones(c, dtype=dt) if self.weight is None else self.weight.astype(dt)
@@ -289,8 +289,8 @@ class BinaryCrossEntropy(Function):
         x, y = self.saved_tensors
         need_x, need_y = self.needs_input_grad
         if not state.grad_enabled:
-            xp = array_module(x.data)
-            xa, ya, g = x.data, y.data, grad.data
+            xp = array_module(x._data)
+            xa, ya, g = x._data, y._data, grad._data
             gx = g * (xa - ya) / xp.maximum(xa * (1.0 - xa), 1e-12) if need_x else None
             gy = g * self.dlog if need_y else None
             return (None if gx is None else _const(gx.astype(xa.dtype, copy=False)),
@@ -325,7 +325,7 @@ class BCEWithLogits(Function):
         pw, w = self.pos_weight, self.weight
         if not state.grad_enabled:
             from .elementwise import sigmoid_array
-            xa, ya, g = x.data, y.data, grad.data
+            xa, ya, g = x._data, y._data, grad._data
             xp = array_module(xa)
             if w is not None:
                 g = g * w
@@ -367,7 +367,7 @@ class Embedding(Function):
         from .movement import IndexAdd
         gw = IndexAdd.apply(grad, shape=self.w_shape, index=(self.idx,), advanced=True)
         if self.padding_idx is not None:
-            xp = array_module(grad.data)
+            xp = array_module(grad._data)
             keep = xp.ones((self.w_shape[0], 1), dtype=grad.dtype)
             keep[self.padding_idx] = 0
             gw = gw * _const(keep)

@@ -114,7 +114,7 @@ class Prod(Function):
             grad = grad.reshape(_kept_shape(self.in_shape, self.axes))
             y = y.reshape(_kept_shape(self.in_shape, self.axes))
         if self.has_zero is None and state.grad_enabled:
-            self.has_zero = bool((x.data == 0).any())     # double backward only: a sync
+            self.has_zero = bool((x._data == 0).any())     # double backward only: a sync
         if self.has_zero is not False:
             if state.grad_enabled:      # create_graph=True: `others` below is a constant
                 raise RuntimeError("prod: double backward through a product with zeros is not "
@@ -148,18 +148,18 @@ class AmaxAmin(Function):
 def arg_reduce(x, fn, dim, keepdim, op=None):
     """argmax/argmin: int64 indices, never part of the graph (`op` names the caller in errors)."""
     from ..tensor import _const, _dim
-    xp = array_module(x.data)
+    xp = array_module(x._data)
     axes = None if dim is None else (_dim(dim, x.ndim, op or fn),) if x.ndim else ()
     check_extent(x.shape, axes, op or fn, IndexError)
     if dim is None:
-        out = getattr(xp, fn)(x.data.reshape(-1))
+        out = getattr(xp, fn)(x._data.reshape(-1))
         if keepdim:
             out = xp.asarray(out).reshape((1,) * x.ndim)
         return _const(xp.asarray(out, dtype=np.int64))
     d = _dim(dim, x.ndim, fn)
     if not x.ndim:                  # torch: dim 0 / -1 of a 0-d tensor, index 0
         return _const(xp.zeros((), dtype=np.int64))
-    out = getattr(xp, fn)(x.data, axis=d, keepdims=keepdim)
+    out = getattr(xp, fn)(x._data, axis=d, keepdims=keepdim)
     return _const(out.astype(np.int64, copy=False))
 
 

@@ -132,9 +132,9 @@ class LSTMSequence(Function):
                                                    gate_major=self.gate_major), self,
                 [gi, h0 if needs[1] else None, c0 if needs[2] else None, w_hh,
                  b if len(needs) > 4 else None][:len(needs)], grad))
-        g = grad.data
+        g = grad._data
         xp = array_module(g)
-        acts, gs, tanh_c, hs, cs = acts.data, gs.data, tanh_c.data, hs.data, cs.data
+        acts, gs, tanh_c, hs, cs = acts._data, gs._data, tanh_c._data, hs._data, cs._data
         steps, hid, batch = tanh_c.shape
         prev = 1 if self.reverse else 0               # h_{t-1}, c_{t-1} = hs[t + prev], ...
         c_prev = cs[prev:prev + steps]
@@ -158,10 +158,10 @@ class LSTMSequence(Function):
         dh = xp.zeros((hid, batch), dtype=g.dtype)
         dc = xp.ascontiguousarray(g[steps].T)
         tmp = xp.empty_like(dc)
-        w_t = w_hh.data.T                             # BLAS reads the transpose in place
+        w_t = w_hh._data.T                             # BLAS reads the transpose in place
         # dW_hh accumulates step by step: gathering k as [4H, T*B] for one GEMM costs more
-        d_w = xp.zeros_like(w_hh.data) if needs[3] else None
-        d_w_t = xp.empty_like(w_hh.data) if needs[3] else None
+        d_w = xp.zeros_like(w_hh._data) if needs[3] else None
+        d_w_t = xp.empty_like(w_hh._data) if needs[3] else None
         for t in _steps(steps, not self.reverse):
             dh += g[t].T
             xp.multiply(dh, m[t], out=tmp)
@@ -196,7 +196,7 @@ def lstm_sequence_reference(gi, h0, c0, w_hh, b=None, reverse=False, gate_major=
     """LSTMSequence composed from Tensor ops, step by step; same packed [T+1, B, H] output."""
     from ..ops.movement import cat, stack
     from ..tensor import _const
-    xp = array_module(gi.data)
+    xp = array_module(gi._data)
     if gate_major:
         gi = gi.permute(0, 2, 1)
     steps, batch, four_h = gi.shape
@@ -262,9 +262,9 @@ class GRUSequence(Function):
             return tuple(_composed_grads(
                 lambda *a: gru_sequence_reference(*a, reverse=self.reverse), self,
                 [gi, h0, w_hh, b_hh], grad))
-        g = grad.data
+        g = grad._data
         xp = array_module(g)
-        gh_all, rzn, h_prev, w = gh_all.data, rzn.data, h_prev.data, w_hh.data
+        gh_all, rzn, h_prev, w = gh_all._data, rzn._data, h_prev._data, w_hh._data
         steps, batch, hid = h_prev.shape
         d_gi = xp.empty_like(rzn)
         d_gh = xp.empty_like(rzn)
@@ -347,9 +347,9 @@ class RNNSequence(Function):
                 lambda *a: rnn_sequence_reference(*a, reverse=self.reverse,
                                                   nonlinearity=self.nonlinearity), self,
                 [gi, h0, w_hh], grad))
-        g = grad.data
+        g = grad._data
         xp = array_module(g)
-        y, w = out.data, w_hh.data
+        y, w = out._data, w_hh._data
         steps, batch, hid = y.shape
         d_pre = xp.empty_like(y)
         dh = xp.zeros((batch, hid), dtype=g.dtype)
@@ -365,10 +365,10 @@ class RNNSequence(Function):
             # h_{t-1} in processing order: h0 first, then the outputs shifted by one step
             prev = xp.empty_like(y)
             if self.reverse:
-                prev[-1] = h0.data
+                prev[-1] = h0._data
                 prev[:-1] = y[1:]
             else:
-                prev[0] = h0.data
+                prev[0] = h0._data
                 prev[1:] = y[:-1]
             d_w = d_pre.reshape(steps * batch, hid).T @ prev.reshape(steps * batch, hid)
         return (_tensor(d_pre) if self.needs_input_grad[0] else None,

@@ -17,14 +17,14 @@ def begin_step(p: Tensor, grad, group: dict[str, Any], state: dict[str, Any],
     """
     if group["maximize"]:
         grad = -grad
-    state["step"].data += 1
+    state["step"]._data += 1
     lr, wd = float(group["lr"]), float(group.get("weight_decay", 0.0))
     if wd != 0:
         if decoupled:
-            p.data *= 1.0 - lr * wd
+            p._data *= 1.0 - lr * wd
         else:
-            grad = grad + wd * p.data
-    return grad, float(state["step"].data)
+            grad = grad + wd * p._data
+    return grad, float(state["step"]._data)
 
 
 def check_adam_args(name: str, lr, betas, eps, weight_decay) -> tuple:

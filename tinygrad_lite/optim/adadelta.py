@@ -26,22 +26,22 @@ class Adadelta(Optimizer):
         super().__init__(params, defaults)
 
     def _update(self, p: Tensor, grad, group: dict[str, Any], state: dict[str, Any]) -> None:
-        xp = backend.array_module(p.data)
+        xp = backend.array_module(p._data)
         if not state:
             state["step"] = _step_tensor()
-            state["square_avg"] = _state_tensor(xp.zeros_like(p.data))
-            state["acc_delta"] = _state_tensor(xp.zeros_like(p.data))
+            state["square_avg"] = _state_tensor(xp.zeros_like(p._data))
+            state["acc_delta"] = _state_tensor(xp.zeros_like(p._data))
         lr, rho = float(group["lr"]), float(group["rho"])
         eps, wd = float(group["eps"]), float(group["weight_decay"])
-        state["step"].data += 1
+        state["step"]._data += 1
         if group["maximize"]:
             grad = -grad
         if wd != 0:
-            grad = grad + wd * p.data
-        v, u = state["square_avg"].data, state["acc_delta"].data
+            grad = grad + wd * p._data
+        v, u = state["square_avg"]._data, state["acc_delta"]._data
         v *= rho
         v += (1.0 - rho) * (grad * grad)
         delta = xp.sqrt(u + eps) / xp.sqrt(v + eps) * grad
         u *= rho
         u += (1.0 - rho) * (delta * delta)
-        p.data -= lr * delta
+        p._data -= lr * delta

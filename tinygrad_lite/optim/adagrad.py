@@ -34,26 +34,26 @@ class Adagrad(Optimizer):
 
     @staticmethod
     def _init_state(p: Tensor, group: dict[str, Any], state: dict[str, Any]) -> None:
-        xp = backend.array_module(p.data)
+        xp = backend.array_module(p._data)
         state["step"] = _step_tensor()
         init = float(group["initial_accumulator_value"])
-        state["sum"] = _state_tensor(xp.full_like(p.data, init))
+        state["sum"] = _state_tensor(xp.full_like(p._data, init))
 
     def _update(self, p: Tensor, grad, group: dict[str, Any], state: dict[str, Any]) -> None:
-        xp = backend.array_module(p.data)
+        xp = backend.array_module(p._data)
         if not state:
             self._init_state(p, group, state)
         lr, lr_decay = float(group["lr"]), float(group["lr_decay"])
         eps, wd = float(group["eps"]), float(group["weight_decay"])
-        state["step"].data += 1
-        step = float(state["step"].data)
+        state["step"]._data += 1
+        step = float(state["step"]._data)
         if group["maximize"]:
             grad = -grad
         if wd != 0:
-            grad = grad + wd * p.data
+            grad = grad + wd * p._data
         clr = lr / (1.0 + (step - 1.0) * lr_decay)
-        s = state["sum"].data
+        s = state["sum"]._data
         s += grad * grad
         std = xp.sqrt(s)
         std += eps
-        p.data -= clr * (grad / std)
+        p._data -= clr * (grad / std)

@@ -28,26 +28,26 @@ class Adam(Optimizer):
         super().__init__(params, defaults)
 
     def _update(self, p: Tensor, grad, group: dict[str, Any], state: dict[str, Any]) -> None:
-        xp = backend.array_module(p.data)
+        xp = backend.array_module(p._data)
         if not state:
             state["step"] = _step_tensor()
-            state["exp_avg"] = _state_tensor(xp.zeros_like(p.data))
-            state["exp_avg_sq"] = _state_tensor(xp.zeros_like(p.data))
+            state["exp_avg"] = _state_tensor(xp.zeros_like(p._data))
+            state["exp_avg_sq"] = _state_tensor(xp.zeros_like(p._data))
             if group["amsgrad"]:
-                state["max_exp_avg_sq"] = _state_tensor(xp.zeros_like(p.data))
+                state["max_exp_avg_sq"] = _state_tensor(xp.zeros_like(p._data))
         # Python floats throughout: they act as weak scalars, so float32 stays float32.
         lr, eps, wd = float(group["lr"]), float(group["eps"]), float(group["weight_decay"])
         beta1, beta2 = (float(b) for b in group["betas"])
         if group["maximize"]:
             grad = -grad
-        state["step"].data += 1
-        step = float(state["step"].data)
+        state["step"]._data += 1
+        step = float(state["step"]._data)
         if wd != 0:
             if self._decoupled:
-                p.data *= 1.0 - lr * wd
+                p._data *= 1.0 - lr * wd
             else:
-                grad = grad + wd * p.data
-        m, v = state["exp_avg"].data, state["exp_avg_sq"].data
+                grad = grad + wd * p._data
+        m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
         _lerp_(m, grad, 1.0 - beta1)
         # in place with one scratch array: a training step should not allocate a temporary
         # the size of every parameter per term
@@ -59,8 +59,8 @@ class Adam(Optimizer):
         bias_correction2_sqrt = math.sqrt(1.0 - beta2 ** step)
         if group["amsgrad"]:
             if "max_exp_avg_sq" not in state:
-                state["max_exp_avg_sq"] = _state_tensor(xp.zeros_like(p.data))
-            v_max = state["max_exp_avg_sq"].data
+                state["max_exp_avg_sq"] = _state_tensor(xp.zeros_like(p._data))
+            v_max = state["max_exp_avg_sq"]._data
             xp.maximum(v_max, v, out=v_max)
             v = v_max
         update = xp.sqrt(v, out=sq)         # sq is free again: reuse it
@@ -68,7 +68,7 @@ class Adam(Optimizer):
         update += eps
         xp.divide(m, update, out=update)
         update *= step_size
-        p.data -= update
+        p._data -= update
 
 
 class AdamW(Adam):

@@ -34,10 +34,10 @@ class _AdamLike(Optimizer):
 
     def _init_state(self, p: Tensor, state: dict[str, Any]) -> None:
         """step = 0 and zeroed first and second moments."""
-        xp = backend.array_module(p.data)
+        xp = backend.array_module(p._data)
         state["step"] = _step_tensor()
-        state["exp_avg"] = _state_tensor(xp.zeros_like(p.data))
-        state[self._second_moment] = _state_tensor(xp.zeros_like(p.data))
+        state["exp_avg"] = _state_tensor(xp.zeros_like(p._data))
+        state[self._second_moment] = _state_tensor(xp.zeros_like(p._data))
 
     def _adam_update(self, p: Tensor, grad, state: dict[str, Any], step: float, lr: float,
                      beta1: float, beta2: float, eps: float, group: dict[str, Any]) -> None:
@@ -46,7 +46,7 @@ class _AdamLike(Optimizer):
 
 def _moments(state: dict[str, Any], grad, beta1: float, beta2: float) -> tuple:
     """m = lerp(m, g, 1 - b1);  v = b2 * v + (1 - b2) * g^2; returns (m, v), updated in place."""
-    m, v = state["exp_avg"].data, state["exp_avg_sq"].data
+    m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
     _lerp_(m, grad, 1.0 - beta1)
     v *= beta2
     v += (1.0 - beta2) * grad * grad     # torch's addcmul order: (value * g) * g
@@ -66,14 +66,14 @@ class Adamax(_AdamLike):
         super().__init__(params, lr, betas, eps, weight_decay, maximize)
 
     def _adam_update(self, p, grad, state, step, lr, beta1, beta2, eps, group) -> None:
-        xp = backend.array_module(p.data)
-        m, u = state["exp_avg"].data, state["exp_inf"].data
+        xp = backend.array_module(p._data)
+        m, u = state["exp_avg"]._data, state["exp_inf"]._data
         _lerp_(m, grad, 1.0 - beta1)
         u *= beta2
         bound = xp.abs(grad)
         bound += eps
         xp.maximum(u, bound, out=u)
-        p.data -= lr / (1.0 - beta1 ** step) * (m / u)
+        p._data -= lr / (1.0 - beta1 ** step) * (m / u)
 
 
 class NAdam(_AdamLike):
@@ -98,17 +98,17 @@ class NAdam(_AdamLike):
         state["mu_product"] = _step_tensor(1.0)
 
     def _adam_update(self, p, grad, state, step, lr, beta1, beta2, eps, group) -> None:
-        xp = backend.array_module(p.data)
+        xp = backend.array_module(p._data)
         psi = float(group["momentum_decay"])
         mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * psi))
         mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1.0) * psi))
-        state["mu_product"].data *= mu
-        mu_product = float(state["mu_product"].data)
+        state["mu_product"]._data *= mu
+        mu_product = float(state["mu_product"]._data)
         m, v = _moments(state, grad, beta1, beta2)
         denom = xp.sqrt(v / (1.0 - beta2 ** step))
         denom += eps
-        p.data -= lr * (1.0 - mu) / (1.0 - mu_product) * (grad / denom)
-        p.data -= lr * mu_next / (1.0 - mu_product * mu_next) * (m / denom)
+        p._data -= lr * (1.0 - mu) / (1.0 - mu_product) * (grad / denom)
+        p._data -= lr * mu_next / (1.0 - mu_product * mu_next) * (m / denom)
 
 
 class RAdam(_AdamLike):
@@ -127,7 +127,7 @@ class RAdam(_AdamLike):
                          decoupled_weight_decay=decoupled_weight_decay)
 
     def _adam_update(self, p, grad, state, step, lr, beta1, beta2, eps, group) -> None:
-        xp = backend.array_module(p.data)
+        xp = backend.array_module(p._data)
         m, v = _moments(state, grad, beta1, beta2)
         bias_correction2 = 1.0 - beta2 ** step
         corrected = m / (1.0 - beta1 ** step)
@@ -142,6 +142,6 @@ class RAdam(_AdamLike):
             corrected *= lr
             corrected *= adaptive
             corrected *= rect
-            p.data -= corrected
+            p._data -= corrected
         else:
-            p.data -= corrected * lr
+            p._data -= corrected * lr

@@ -29,25 +29,25 @@ class ASGD(Optimizer):
         super().__init__(params, defaults)
 
     def _update(self, p: Tensor, grad, group: dict[str, Any], state: dict[str, Any]) -> None:
-        xp = backend.array_module(p.data)
+        xp = backend.array_module(p._data)
         lr = float(group["lr"])
         if not state:
             state["step"] = _step_tensor()
             # eta and mu are float32 scalars in torch; their rounding is part of the update
             state["eta"] = _step_tensor(lr)
             state["mu"] = _step_tensor(1.0)
-            state["ax"] = _state_tensor(xp.zeros_like(p.data))
+            state["ax"] = _state_tensor(xp.zeros_like(p._data))
         lambd, alpha, t0 = float(group["lambd"]), float(group["alpha"]), float(group["t0"])
         grad, step = begin_step(p, grad, group, state)
-        eta, mu = float(state["eta"].data), float(state["mu"].data)
-        p.data *= 1.0 - lambd * eta
-        p.data -= eta * grad
-        ax = state["ax"].data
+        eta, mu = float(state["eta"]._data), float(state["mu"]._data)
+        p._data *= 1.0 - lambd * eta
+        p._data -= eta * grad
+        ax = state["ax"]._data
         if mu != 1.0:
-            ax += (p.data - ax) * mu
+            ax += (p._data - ax) * mu
         else:
-            ax[...] = p.data
+            ax[...] = p._data
         # torch builds the new values as float32 tensors, so they are rounded to float32 even
         # where a loaded state_dict made eta and mu float64
-        state["eta"].data[...] = np.float32(lr / (1.0 + lambd * lr * step) ** alpha)
-        state["mu"].data[...] = np.float32(1.0 / max(1.0, step - t0))
+        state["eta"]._data[...] = np.float32(lr / (1.0 + lambd * lr * step) ** alpha)
+        state["mu"]._data[...] = np.float32(1.0 / max(1.0, step - t0))

@@ -139,27 +139,27 @@ class LBFGS(Optimizer):
 
     # -- the parameters as one flat vector ---------------------------------------------------
     def _flat_grad(self):
-        xp = backend.array_module(self._params[0].data)
+        xp = backend.array_module(self._params[0]._data)
         parts = []
         for p in self._params:
             if p.grad is None:
-                parts.append(xp.zeros(p.data.size, dtype=p.data.dtype))
+                parts.append(xp.zeros(p._data.size, dtype=p._data.dtype))
             else:
-                parts.append(p.grad.data.astype(p.data.dtype, copy=False).reshape(-1))
+                parts.append(p.grad._data.astype(p._data.dtype, copy=False).reshape(-1))
         return xp.concatenate(parts)
 
     def _add_to_params(self, t: float, d) -> None:
         """x += t * d, d a flat vector."""
         offset = 0
         for p in self._params:
-            n = p.data.size
-            p.data += t * d[offset:offset + n].reshape(p.data.shape)
+            n = p._data.size
+            p._data += t * d[offset:offset + n].reshape(p._data.shape)
             p._version.v += 1
             offset += n
 
     def _set_params(self, values: list) -> None:
         for p, v in zip(self._params, values):
-            p.data[...] = v
+            p._data[...] = v
             p._version.v += 1
 
     def step(self, closure: Callable[[], Any]):  # type: ignore[override]
@@ -240,7 +240,7 @@ class LBFGS(Optimizer):
 
             ls_evals = 0
             if group["line_search_fn"] == "strong_wolfe":
-                x0 = [p.data.copy() for p in self._params]
+                x0 = [p._data.copy() for p in self._params]
 
                 def along(step_len: float, x0=x0, d=d) -> tuple:
                     self._add_to_params(step_len, d)
@@ -279,4 +279,4 @@ class LBFGS(Optimizer):
 
 def _unwrap(value):
     """A saved state Tensor's array (None stays None)."""
-    return value.data if isinstance(value, Tensor) else value
+    return value._data if isinstance(value, Tensor) else value

@@ -1,6 +1,6 @@
 """Optimizer base: parameter groups, per-parameter state, zero_grad and torch-layout state_dict.
 
-Every update runs on the raw arrays (`p.data`, `p.grad.data`) in place, so a step builds no graph;
+Every update runs on the raw arrays (`p._data`, `p.grad._data`) in place, so a step builds no graph;
 each updated parameter's version counter is bumped so a graph that saved it notices the change.
 """
 from __future__ import annotations
@@ -182,7 +182,7 @@ class Optimizer:
                     p.grad = None
                 else:
                     p.grad.detach_()
-                    p.grad.data[...] = 0
+                    p.grad._data[...] = 0
 
     # -- stepping --------------------------------------------------------------------------
     def register_step_pre_hook(self, hook: Callable) -> RemovableHandle:
@@ -208,9 +208,9 @@ class Optimizer:
             for p in group["params"]:
                 if p.grad is None:
                     continue
-                grad = p.grad.data
-                if grad.dtype != p.data.dtype:
-                    grad = grad.astype(p.data.dtype)
+                grad = p.grad._data
+                if grad.dtype != p._data.dtype:
+                    grad = grad.astype(p._data.dtype)
                 state = self.state.get(p)
                 if state is None:
                     state = {}
@@ -221,7 +221,7 @@ class Optimizer:
         return loss
 
     def _update(self, p: Tensor, grad, group: dict[str, Any], state: dict[str, Any]) -> None:
-        """Change `p.data` in place from `grad` (an array, never to be modified)."""
+        """Change `p._data` in place from `grad` (an array, never to be modified)."""
         raise NotImplementedError(f"{type(self).__name__} does not implement _update")
 
     # -- saving ----------------------------------------------------------------------------
@@ -291,7 +291,7 @@ class Optimizer:
     def _cast_state(p: Tensor, key: str, value):
         """Copy a saved state value onto p's device; floating state takes p's dtype."""
         if isinstance(value, Tensor):
-            value = value.data
+            value = value._data
         if isinstance(value, (dict, list, tuple)) or not hasattr(value, "dtype"):
             return value
         if key in _STEP_KEYS:
@@ -300,5 +300,5 @@ class Optimizer:
         arr = backend.to_device(value, p.device)
         xp = backend.array_module(arr)
         if arr.dtype.kind == "f":
-            arr = arr.astype(p.data.dtype)
+            arr = arr.astype(p._data.dtype)
         return _state_tensor(xp.array(arr, copy=True))

@@ -29,36 +29,36 @@ class RMSprop(Optimizer):
         super().__init__(params, defaults)
 
     def _update(self, p: Tensor, grad, group: dict[str, Any], state: dict[str, Any]) -> None:
-        xp = backend.array_module(p.data)
+        xp = backend.array_module(p._data)
         if not state:
             state["step"] = _step_tensor()
-            state["square_avg"] = _state_tensor(xp.zeros_like(p.data))
+            state["square_avg"] = _state_tensor(xp.zeros_like(p._data))
         momentum, centered = float(group["momentum"]), group["centered"]
         if momentum > 0 and "momentum_buffer" not in state:
-            state["momentum_buffer"] = _state_tensor(xp.zeros_like(p.data))
+            state["momentum_buffer"] = _state_tensor(xp.zeros_like(p._data))
         if centered and "grad_avg" not in state:
-            state["grad_avg"] = _state_tensor(xp.zeros_like(p.data))
+            state["grad_avg"] = _state_tensor(xp.zeros_like(p._data))
         lr, alpha = float(group["lr"]), float(group["alpha"])
         eps, wd = float(group["eps"]), float(group["weight_decay"])
         if group["maximize"]:
             grad = -grad
-        state["step"].data += 1
+        state["step"]._data += 1
         if wd != 0:
-            grad = grad + wd * p.data
-        v = state["square_avg"].data
+            grad = grad + wd * p._data
+        v = state["square_avg"]._data
         v *= alpha
         v += (1.0 - alpha) * (grad * grad)
         if centered:
-            m = state["grad_avg"].data
+            m = state["grad_avg"]._data
             _lerp_(m, grad, 1.0 - alpha)
             avg = xp.sqrt(v - m * m)
         else:
             avg = xp.sqrt(v)
         avg += eps
         if momentum > 0:
-            buf = state["momentum_buffer"].data
+            buf = state["momentum_buffer"]._data
             buf *= momentum
             buf += grad / avg
-            p.data -= lr * buf
+            p._data -= lr * buf
         else:
-            p.data -= lr * (grad / avg)
+            p._data -= lr * (grad / avg)

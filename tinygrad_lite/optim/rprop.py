@@ -30,20 +30,20 @@ class Rprop(Optimizer):
         super().__init__(params, defaults)
 
     def _update(self, p: Tensor, grad, group: dict[str, Any], state: dict[str, Any]) -> None:
-        xp = backend.array_module(p.data)
+        xp = backend.array_module(p._data)
         if not state:
             state["step"] = _step_tensor()
-            state["prev"] = _state_tensor(xp.zeros_like(p.data))
-            state["step_size"] = _state_tensor(xp.full_like(p.data, float(group["lr"])))
+            state["prev"] = _state_tensor(xp.zeros_like(p._data))
+            state["step_size"] = _state_tensor(xp.full_like(p._data, float(group["lr"])))
         etaminus, etaplus = (float(e) for e in group["etas"])
         step_min, step_max = (float(s) for s in group["step_sizes"])
         grad, _ = begin_step(p, grad, group, state)
-        prev, step_size = state["prev"].data, state["step_size"].data
+        prev, step_size = state["prev"]._data, state["step_size"]._data
         agree = xp.sign(grad * prev)
         factor = xp.where(agree > 0, etaplus, xp.where(agree < 0, etaminus, 1.0))
         step_size *= factor.astype(step_size.dtype, copy=False)
         xp.clip(step_size, step_min, step_max, out=step_size)
         # after a sign change the step is skipped and the change is forgotten
-        grad = xp.where(agree < 0, 0, grad).astype(p.data.dtype, copy=False)
-        p.data -= xp.sign(grad) * step_size
+        grad = xp.where(agree < 0, 0, grad).astype(p._data.dtype, copy=False)
+        p._data -= xp.sign(grad) * step_size
         prev[...] = grad

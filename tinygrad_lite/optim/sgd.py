@@ -31,20 +31,20 @@ class SGD(Optimizer):
         super().__init__(params, defaults)
 
     def _update(self, p: Tensor, grad, group: dict[str, Any], state: dict[str, Any]) -> None:
-        xp = backend.array_module(p.data)
+        xp = backend.array_module(p._data)
         lr, momentum = float(group["lr"]), float(group["momentum"])
         wd = float(group["weight_decay"])
         if group["maximize"]:
             grad = -grad
         if wd != 0:
-            grad = grad + wd * p.data
+            grad = grad + wd * p._data
         if momentum != 0:
             buf = state.get("momentum_buffer")
             if buf is None:
                 buf = state["momentum_buffer"] = _state_tensor(xp.array(grad, copy=True))
             else:
-                b = buf.data
+                b = buf._data
                 b *= momentum
                 b += (1.0 - float(group["dampening"])) * grad
-            grad = grad + momentum * buf.data if group["nesterov"] else buf.data
-        p.data -= lr * grad
+            grad = grad + momentum * buf._data if group["nesterov"] else buf._data
+        p._data -= lr * grad

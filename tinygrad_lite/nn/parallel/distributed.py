@@ -30,15 +30,15 @@ def _coalesced_broadcast(tensors: List[Tensor], src: int = 0) -> None:
     """Broadcast many tensors from `src` in one message per dtype (in place)."""
     by_dtype = {}
     for t in tensors:
-        by_dtype.setdefault(str(t.data.dtype), []).append(t)
+        by_dtype.setdefault(str(t._data.dtype), []).append(t)
     for group in by_dtype.values():
-        xp = array_module(group[0].data)
-        flat = Tensor._make(xp.concatenate([xp.ravel(t.data) for t in group]), False, None, None)
+        xp = array_module(group[0]._data)
+        flat = Tensor._make(xp.concatenate([xp.ravel(t._data) for t in group]), False, None, None)
         broadcast(flat, src)
         offset = 0
         for t in group:
-            n = t.data.size
-            t.data[...] = flat.data[offset:offset + n].reshape(t.data.shape)
+            n = t._data.size
+            t._data[...] = flat._data[offset:offset + n].reshape(t._data.shape)
             t._version.v += 1
             offset += n
 
@@ -124,8 +124,8 @@ class DistributedDataParallel(Module):
         buckets, current, size, key = [], [], 0, None
         for i in reversed(range(len(self._params))):
             p = self._params[i]
-            k = (str(p.data.dtype), type(p.data))
-            nbytes = p.data.nbytes
+            k = (str(p._data.dtype), type(p._data))
+            nbytes = p._data.nbytes
             if current and (k != key or size + nbytes > cap_bytes):
                 buckets.append(_Bucket(current))
                 current, size = [], 0
@@ -203,11 +203,11 @@ class DistributedDataParallel(Module):
         parts = []
         for i in bucket.indices:
             p = self._params[i]
-            xp = array_module(p.data)
+            xp = array_module(p._data)
             g = None if i in self._unused else p.grad
-            parts.append(xp.ravel(g.data) if g is not None else xp.zeros(p.data.size,
-                                                                          p.data.dtype))
-        xp = array_module(self._params[bucket.indices[0]].data)
+            parts.append(xp.ravel(g._data) if g is not None else xp.zeros(p._data.size,
+                                                                          p._data.dtype))
+        xp = array_module(self._params[bucket.indices[0]]._data)
         bucket.flat = Tensor._make(xp.concatenate(parts), False, None, None)
         bucket.work = all_reduce(bucket.flat, ReduceOp.AVG, async_op=True)
 
@@ -220,21 +220,21 @@ class DistributedDataParallel(Module):
                              dtype=np.uint8)
             used_t = Tensor._make(flags, False, None, None)
             all_reduce(used_t, ReduceOp.MAX)
-            used = used_t.data
+            used = used_t._data
         for bucket in self._buckets:
             bucket.work.wait()
             offset = 0
             for i in bucket.indices:
                 p = self._params[i]
-                n = p.data.size
-                avg = bucket.flat.data[offset:offset + n].reshape(p.data.shape)
+                n = p._data.size
+                avg = bucket.flat._data[offset:offset + n].reshape(p._data.shape)
                 offset += n
                 if used is not None and not used[i]:
                     continue
                 if p.grad is None:
                     p.grad = Tensor._make(avg.copy(), False, None, None)
                 else:
-                    p.grad.data[...] = avg
+                    p.grad._data[...] = avg
             bucket.flat = bucket.work = None
 
     # -- the rest of torch's surface --------------------------------------------------------

@@ -27,14 +27,14 @@ def clip_grad_norm_(parameters: _Params, max_norm: float, norm_type: float = 2.0
     norm_type = float(norm_type)
     if not grads:
         return _const(array_module().asarray(0.0, dtype="float32"))
-    xp = array_module(grads[0].data)
+    xp = array_module(grads[0]._data)
     dt = grads[0].dtype
     if norm_type == math.inf:
-        per = [xp.abs(g.data).max() if g.numel() else xp.asarray(0.0, dt) for g in grads]
+        per = [xp.abs(g._data).max() if g.numel() else xp.asarray(0.0, dt) for g in grads]
         total = xp.max(xp.stack(per))
     else:
         # per-tensor norms first, then the norm of the norms: the same number torch reports
-        per = [xp.sum(xp.abs(g.data.astype(dt, copy=False)) ** norm_type) for g in grads]
+        per = [xp.sum(xp.abs(g._data.astype(dt, copy=False)) ** norm_type) for g in grads]
         total = xp.sum(xp.stack(per)) ** (1.0 / norm_type)
     total = xp.asarray(total, dtype=dt)
     if error_if_nonfinite and not bool(xp.isfinite(total)):
@@ -45,7 +45,7 @@ def clip_grad_norm_(parameters: _Params, max_norm: float, norm_type: float = 2.0
     if coef < 1.0:
         with no_grad():
             for g in grads:
-                g.data *= g.dtype.type(coef)
+                g._data *= g.dtype.type(coef)
                 g._version.v += 1
     return _const(total)
 
@@ -55,8 +55,8 @@ def clip_grad_value_(parameters: _Params, clip_value: float, foreach=None) -> No
     clip_value = float(clip_value)
     for p in _as_list(parameters):
         if p.grad is not None:
-            xp = array_module(p.grad.data)
-            xp.clip(p.grad.data, -clip_value, clip_value, out=p.grad.data)
+            xp = array_module(p.grad._data)
+            xp.clip(p.grad._data, -clip_value, clip_value, out=p.grad._data)
             p.grad._version.v += 1
 
 
@@ -87,6 +87,6 @@ def vector_to_parameters(vec: Tensor, parameters: _Params) -> None:
     with no_grad():
         for p in params:
             n = p.numel()
-            p.data[...] = vec.data[at:at + n].reshape(p.shape).astype(p.dtype, copy=False)
+            p._data[...] = vec._data[at:at + n].reshape(p.shape).astype(p.dtype, copy=False)
             p._version.v += 1
             at += n

@@ -1,4 +1,4 @@
-"""DataLoader, samplers and default_collate, with torch.utils.data's names and semantics.
+"""DataLoader, samplers and default_collate, with torch.utils._data's names and semantics.
 
 Loading runs in the calling process (`num_workers` is accepted for compatibility and ignored): the
 engine itself is single-threaded NumPy, so worker processes would only add pickling overhead.
@@ -39,7 +39,7 @@ def default_collate(batch):
         if len(shapes) > 1:
             raise ValueError(f"default_collate: samples have different shapes {sorted(shapes)}; "
                              "pass a collate_fn that pads them")
-        return Tensor._make(_stack_arrays([b.data for b in batch]), False, None, None)
+        return Tensor._make(_stack_arrays([b._data for b in batch]), False, None, None)
     if isinstance(first, np.ndarray) and first.dtype.kind in "biuf":
         shapes = {b.shape for b in batch}
         if len(shapes) > 1:

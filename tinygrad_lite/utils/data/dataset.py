@@ -1,4 +1,4 @@
-"""Dataset, TensorDataset, Subset, ConcatDataset and random_split, with torch.utils.data's names."""
+"""Dataset, TensorDataset, Subset, ConcatDataset and random_split, with torch.utils._data's names."""
 from __future__ import annotations
 
 import bisect
@@ -87,8 +87,8 @@ class TensorDataset(Dataset):
         for t in self.tensors:
             if isinstance(t, Tensor):
                 # fancy-index the raw array so no graph is recorded for data
-                xp_idx = indices if isinstance(t.data, np.ndarray) else _to_like(indices, t.data)
-                out.append(Tensor._make(t.data[xp_idx], False, None, None))
+                xp_idx = indices if isinstance(t._data, np.ndarray) else _to_like(indices, t._data)
+                out.append(Tensor._make(t._data[xp_idx], False, None, None))
             else:
                 out.append(Tensor._make(_default_array(np.asarray(t)[indices]), False, None, None))
         return tuple(out)

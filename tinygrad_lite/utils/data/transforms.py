@@ -19,7 +19,7 @@ __all__ = ["Compose", "ToTensor", "Normalize", "RandomCrop", "RandomHorizontalFl
 def _unwrap(x):
     """(array, was_tensor): transforms compute on arrays and hand back the kind they were given."""
     if isinstance(x, Tensor):
-        return x.data, True
+        return x._data, True
     if isinstance(x, np.ndarray) or hasattr(x, "__cuda_array_interface__"):
         return x, False
     raise TypeError(f"transform: expected a Tensor or an array, got {type(x).__name__}")
