@@ -140,3 +140,20 @@ def check_hvp_vs_torch(fn, shapes=None, inputs=None, torch_fn=None, device="cpu"
         got = np.zeros(tuple(x.shape)) if h is None else to_numpy(h)
         np.testing.assert_allclose(got, want, rtol=rtol, atol=atol,
                                    err_msg=f"Hessian-vector product of input {i}")
+
+
+# -- one call, either library: for tests written once for tinygrad_lite and torch ----------------
+def lib_of(x):
+    """tinygrad_lite or torch, whichever made x."""
+    return tl if isinstance(x, tl.Tensor) else torch
+
+
+def functional_of(x):
+    return tl.nn.functional if isinstance(x, tl.Tensor) else torch.nn.functional
+
+
+def same_in(x, array, dtype=np.int64):
+    """The same tensor in x's library, on x's device."""
+    if isinstance(x, tl.Tensor):
+        return tl.tensor(np.asarray(array, dtype=dtype), device=x.device)
+    return torch.from_numpy(np.asarray(array, dtype=dtype))

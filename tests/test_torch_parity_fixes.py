@@ -6,21 +6,9 @@ import torch
 
 import tinygrad_lite as tl
 from helpers import assert_close, check_vs_torch, make
-
-
-def _lib(x):
-    return tl if isinstance(x, tl.Tensor) else torch
-
-
-def _F(x):
-    return tl.nn.functional if isinstance(x, tl.Tensor) else torch.nn.functional
-
-
-def _same(x, array, dtype=np.int64):
-    """The same tensor in either library, on x's device."""
-    if isinstance(x, tl.Tensor):
-        return tl.tensor(np.asarray(array, dtype=dtype), device=x.device)
-    return torch.from_numpy(np.asarray(array, dtype=dtype))
+from helpers import functional_of as _F
+from helpers import lib_of as _lib
+from helpers import same_in as _same
 
 
 @pytest.mark.parametrize("op", ["var", "std", "var_mean", "std_mean"])
