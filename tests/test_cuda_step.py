@@ -5,6 +5,7 @@ a step must make no device-to-host transfer at all (every value check that would
 GPU's launch queue is deferred to the user's own `.item()`), and float32 inputs must reach the
 CUDA kernel paths for convolution and attention.
 """
+import contextlib
 import copy
 
 import numpy as np
@@ -23,6 +24,16 @@ if not tl.cuda_is_available():
 FAKE = type(tl.backend.get_cupy()).__module__ == "fakecupy"
 if FAKE:
     import fakecupy
+
+
+@contextlib.contextmanager
+def _transfers():
+    """The transfers made inside the block (a Counter with .where), or None on a real GPU."""
+    if not FAKE:
+        yield None
+        return
+    with fakecupy.counting() as moved:
+        yield moved
 
 
 class SDPABlock(nn.Module):
@@ -90,14 +101,12 @@ def test_training_step_on_cuda_matches_cpu_without_syncs(name):
     x, y = tl.tensor(x_np, device="cuda"), tl.tensor(y_np, device="cuda")
     tl.cuda.synchronize()
     reset_kernel_stats()
-    if FAKE:
-        with fakecupy.counting() as moved:
-            loss_cuda = _step(cuda_model, x, y, cuda_opt)
+    with _transfers() as moved:
+        loss_cuda = _step(cuda_model, x, y, cuda_opt)
+    if moved is not None:
         assert moved["d2h_implicit"] == 0 and moved["d2h_explicit"] == 0, \
             f"{name}: a training step on cuda waited for the GPU: {dict(moved.where)}"
         assert moved["h2d"] == 0, f"{name}: a step copied host data to the GPU: {dict(moved.where)}"
-    else:
-        loss_cuda = _step(cuda_model, x, y, cuda_opt)
     stats = kernel_stats()
 
     # float32 tolerance: the step runs TF32 tensor cores on a real GPU by default
@@ -152,12 +161,9 @@ def test_optimizer_steps_on_cuda_match_cpu_without_syncs(opt_name):
     x, y = tl.tensor(x_np, device="cuda"), tl.tensor(y_np, device="cuda")
     for _ in range(3):
         _step(cpu_model, tl.tensor(x_np), tl.tensor(y_np), cpu_opt)
-        if FAKE:
-            with fakecupy.counting() as moved:
-                _step(cuda_model, x, y, cuda_opt)
-            assert not moved, f"{opt_name}: a step moved data: {dict(moved.where)}"
-        else:
+        with _transfers() as moved:
             _step(cuda_model, x, y, cuda_opt)
+        assert not moved, f"{opt_name}: a step moved data: {dict(moved.where)}"
     for (pname, pc), pg in zip(cpu_model.named_parameters(), cuda_model.parameters()):
         np.testing.assert_allclose(pg.detach().numpy(), pc.detach().numpy(), rtol=1e-3,
                                    atol=1e-4, err_msg=f"{opt_name}: {pname} after 3 steps")
@@ -179,13 +185,11 @@ def test_prod_and_cumprod_backward_on_cuda_without_syncs(with_zero):
     g = np.random.default_rng(3).standard_normal((3, 5))
     for x, dev in ((xc, "cpu"), (xg, "cuda")):
         gt = tl.tensor(g, device=dev)
-        if FAKE and dev == "cuda":
-            with fakecupy.counting() as moved:
-                ((x.prod(1, keepdim=True) * gt).sum() + (x.cumprod(1) * gt).sum()).backward()
+        with _transfers() if dev == "cuda" else contextlib.nullcontext() as moved:
+            ((x.prod(1, keepdim=True) * gt).sum() + (x.cumprod(1) * gt).sum()).backward()
+        if moved is not None:
             # (the Python numbers inside the backward formulas still travel host-to-device)
             assert not moved["d2h_implicit"] + moved["d2h_explicit"], dict(moved.where)
-        else:
-            ((x.prod(1, keepdim=True) * gt).sum() + (x.cumprod(1) * gt).sum()).backward()
     np.testing.assert_allclose(xg.grad.numpy(), xc.grad.numpy(), rtol=1e-10, atol=1e-12)
 
 

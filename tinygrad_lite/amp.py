@@ -13,6 +13,8 @@ from __future__ import annotations
 import math
 import warnings
 
+import numpy as np
+
 from . import backend
 from .autograd.grad_mode import no_grad
 
@@ -62,8 +64,7 @@ class GradScaler:
 
     @staticmethod
     def _f32(v: float) -> float:
-        import numpy as np  # noqa: PLC0415
-        return float(np.float32(v))
+        return float(np.float32(v))         # the scale is float32, as torch keeps it
 
     def _state(self, optimizer) -> dict:
         return self._per_optimizer.setdefault(id(optimizer), {"stage": _READY, "found_inf": []})

@@ -11,14 +11,19 @@ _state = {"seed": 0, "cpu": np.random.default_rng(0), "cuda": None, "cuda_seed":
 _SEED_RANGE = (-(1 << 63), (1 << 64) - 1)
 
 
+def _checked_seed(seed, op: str) -> int:
+    """The seed as torch takes it: in [-2**63, 2**64), a negative one counting from 2**64."""
+    seed = int(seed)
+    if not _SEED_RANGE[0] <= seed <= _SEED_RANGE[1]:
+        raise ValueError(f"{op}: seed must be in [{_SEED_RANGE[0]}, {_SEED_RANGE[1]}], "
+                         f"got {seed}")
+    return seed % (1 << 64)
+
+
 def manual_seed(seed: int) -> None:
     """Seed every backend: the same seed gives the same numbers on each run. As in torch, a
     negative seed counts from 2**64 (-1 is 2**64 - 1)."""
-    seed = int(seed)
-    if not _SEED_RANGE[0] <= seed <= _SEED_RANGE[1]:
-        raise ValueError(f"manual_seed: seed must be in [{_SEED_RANGE[0]}, {_SEED_RANGE[1]}], "
-                         f"got {seed}")
-    seed %= 1 << 64
+    seed = _checked_seed(seed, "manual_seed")
     _state["seed"] = _state["cuda_seed"] = seed
     _state["cpu"] = np.random.default_rng(seed)
     _state["cuda"] = None
@@ -27,11 +32,7 @@ def manual_seed(seed: int) -> None:
 def manual_seed_cuda(seed: int) -> None:
     """Seed only the GPU's generator (torch.cuda.manual_seed); parameters are drawn on the CPU
     generator, so this reaches dropout masks and other draws made on the device."""
-    seed = int(seed)
-    if not _SEED_RANGE[0] <= seed <= _SEED_RANGE[1]:
-        raise ValueError(f"cuda.manual_seed: seed must be in [{_SEED_RANGE[0]}, "
-                         f"{_SEED_RANGE[1]}], got {seed}")
-    _state["cuda_seed"] = seed % (1 << 64)
+    _state["cuda_seed"] = _checked_seed(seed, "cuda.manual_seed")
     _state["cuda"] = None
 
 

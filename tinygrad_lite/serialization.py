@@ -1264,12 +1264,18 @@ class _TorchWriter:
         else:
             self._array(t._data, location, bool(t.requires_grad), where)
 
-    def _array(self, arr, location: str, requires_grad: bool, where: str):
-        arr = backend.to_device(arr, "cpu") if not isinstance(arr, np.ndarray) else arr
+    @staticmethod
+    def _host_storage_type(arr, where: str) -> tuple:
+        """(the array on the host, torch's storage name for its dtype), or a TypeError."""
+        arr = backend.to_device(arr, "cpu")
         name = _NP_TO_STORAGE.get(arr.dtype.name)
         if name is None or arr.dtype.byteorder == ">":
-            raise TypeError(f"save: cannot store a {arr.dtype} tensor at {where} in torch's "
+            raise TypeError(f"save: cannot store a {arr.dtype} tensor{where} in torch's "
                             f"format (it holds {', '.join(_SUPPORTED_DTYPES)})")
+        return arr, name
+
+    def _array(self, arr, location: str, requires_grad: bool, where: str):
+        arr, name = self._host_storage_type(arr, f" at {where}")
         key, offset, strides, numel = self._storage(arr)
         self._global("torch._utils", "_rebuild_tensor_v2")
         self.out += b"(("                       # MARK args, MARK persistent id
@@ -1309,12 +1315,7 @@ class _TorchWriter:
 
     def tensor_args(self, t: Tensor, requires_grad: bool) -> tuple:
         """_rebuild_tensor_v2's arguments for t, its storage as a persistent-id record."""
-        arr = t._data
-        arr = backend.to_device(arr, "cpu") if not isinstance(arr, np.ndarray) else arr
-        name = _NP_TO_STORAGE.get(arr.dtype.name)
-        if name is None or arr.dtype.byteorder == ">":
-            raise TypeError(f"save: cannot store a {arr.dtype} tensor in torch's format (it "
-                            f"holds {', '.join(_SUPPORTED_DTYPES)})")
+        arr, name = self._host_storage_type(t._data, "")
         key, offset, strides, numel = self._storage(arr)
         location = "cuda:0" if t.device == "cuda" else "cpu"
         pid = _StorageRef(("storage", _torch_name("torch", f"{name}Storage"), key, location,

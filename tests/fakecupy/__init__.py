@@ -19,7 +19,7 @@ import types
 
 import numpy as np
 
-from .array import (STATS, FakeArray, FakeCupyError, FakeDevice, _count, checked, counting,
+from .array import (STATS, FakeArray, FakeCupyError, FakeDevice, _record, checked, counting,
                     install_methods, quiet, signature_of, unwrap, wrap)
 
 __all__ = ["install", "uninstall", "STATS", "counting", "FakeArray", "FakeCupyError"]
@@ -45,11 +45,14 @@ class _FakeModule(types.ModuleType):
 
 
 # -- functions -------------------------------------------------------------------------------
-def _function(qualname: str, real_fn, np_fn, host_ok: bool = False):
-    sig = signature_of(real_fn)
+def _function(qualname: str, real_fn, np_fn, host_ok: bool = False, sig=None,
+              drop_self: bool = False):
+    """NumPy's np_fn on device memory, called as CuPy's real_fn is (or as `sig` says; drop_self
+    for a method's signature)."""
+    sig = signature_of(real_fn) if sig is None else sig
 
     def fn(*args, **kwargs):
-        checked(qualname, sig, args, kwargs)
+        checked(qualname, sig, args, kwargs, drop_self=drop_self)
         a = unwrap(args, qualname, host_ok)
         k = {key: unwrap(v, qualname, host_ok) for key, v in kwargs.items()}
         with quiet():
@@ -168,7 +171,7 @@ def _creation(qualname, real_fn, np_fn, drop=()):
             a = (src._a,) + tuple(args[1:])
             return wrap(np_fn(*a, **kwargs))
         if isinstance(src, (list, tuple, np.generic, int, float, bool, complex)):
-            _count("h2d")                         # (a host ndarray is counted by unwrap)
+            _record("h2d")                         # (a host ndarray is counted by unwrap)
         a = (unwrap(src, qualname, host_ok=True),) + tuple(args[1:])
         out = np_fn(*a, **kwargs)
         return FakeArray(np.array(out, copy=True))    # a device copy, never host memory
@@ -316,18 +319,8 @@ class _FakeGenerator:
     def __getattr__(self, name):
         if name.startswith("_") or name not in self._sigs:
             raise AttributeError(f"fake cupy: {self._qual} has no attribute {name!r}")
-        return _function(f"{self._qual}.{name}", None, getattr(self._rng, name)) \
-            if self._sigs[name] is None else _bound(f"{self._qual}.{name}", self._sigs[name],
-                                                    getattr(self._rng, name))
-
-
-def _bound(qualname, sig, np_fn):
-    def fn(*args, **kwargs):
-        checked(qualname, sig, args, kwargs, drop_self=True)
-        a = unwrap(args, qualname)
-        k = {key: unwrap(v, qualname) for key, v in kwargs.items()}
-        return wrap(np_fn(*a, **k))
-    return fn
+        return _function(f"{self._qual}.{name}", None, getattr(self._rng, name),
+                         sig=self._sigs[name], drop_self=True)
 
 
 def _random_module(real_random) -> types.ModuleType:

@@ -64,12 +64,8 @@ def _caller() -> str:
     return f"{frame.f_code.co_filename.rsplit('/', 2)[-1]}:{frame.f_lineno} {frame.f_code.co_name}"
 
 
-def _sync(kind: str = "d2h_implicit") -> None:
-    STATS[kind] += 1
-    WHERE[f"{kind} at {_caller()}"] += 1
-
-
-def _count(kind: str) -> None:
+def _record(kind: str) -> None:
+    """Count one transfer of `kind` and the line outside the stand-in that made it."""
     STATS[kind] += 1
     WHERE[f"{kind} at {_caller()}"] += 1
 
@@ -81,7 +77,7 @@ def unwrap(value, where: str, host_ok: bool = False):
     if isinstance(value, np.ndarray):
         if not host_ok:
             raise host_array_error(where, value)
-        _count("h2d")
+        _record("h2d")
         return value
     if isinstance(value, (list, tuple)):
         return type(value)(unwrap(v, where, host_ok) for v in value)
@@ -230,7 +226,7 @@ def _key(key, where="__getitem__"):
     if isinstance(key, FakeArray):
         return key._a
     if isinstance(key, (np.ndarray, list)):
-        _count("h2d")
+        _record("h2d")
         return np.asarray(key)
     return key
 
@@ -263,35 +259,35 @@ class FakeArray:
                             "Please use `.get()` to construct a NumPy array explicitly.")
 
     def __bool__(self):
-        _sync()
+        _record("d2h_implicit")
         return bool(self._a)
 
     def __float__(self):
-        _sync()
+        _record("d2h_implicit")
         return float(self._a)
 
     def __int__(self):
-        _sync()
+        _record("d2h_implicit")
         return int(self._a)
 
     def __complex__(self):
-        _sync()
+        _record("d2h_implicit")
         return complex(self._a)
 
     def __index__(self):
-        _sync()
+        _record("d2h_implicit")
         return operator.index(self._a)
 
     def item(self):
-        _sync()
+        _record("d2h_implicit")
         return self._a.item()
 
     def tolist(self):
-        _sync()
+        _record("d2h_implicit")
         return self._a.tolist()
 
     def get(self, stream=None, order="C", out=None, blocking=True):
-        _sync("d2h_explicit")
+        _record("d2h_explicit")
         if out is not None:
             out[...] = self._a
             return out
@@ -301,19 +297,19 @@ class FakeArray:
         if not isinstance(arr, np.ndarray) or arr.shape != self._a.shape:
             raise FakeCupyError(f"fake cupy: set: expected a host array of shape "
                                 f"{self._a.shape}, got {type(arr)}")
-        _count("h2d")
+        _record("h2d")
         self._a[...] = arr
 
     def __repr__(self):
-        _sync()
+        _record("d2h_implicit")
         return repr(self._a).replace("array(", "fakecupy.array(", 1)
 
     def __str__(self):
-        _sync()
+        _record("d2h_implicit")
         return str(self._a)
 
     def __format__(self, spec):
-        _sync()
+        _record("d2h_implicit")
         return format(self._a, spec) if self._a.ndim == 0 else format(str(self._a), spec)
 
     # -- attributes ----------------------------------------------------------------------------

@@ -6,7 +6,6 @@ every backend torch would pick."""
 from __future__ import annotations
 
 import contextlib
-import types
 
 from ..backend import kernels
 from ._flag import SwitchModule
@@ -72,5 +71,3 @@ def sdp_kernel(enable_flash=True, enable_math=True, enable_mem_efficient=True,
     finally:
         _sdp.update(saved)
 
-
-del types
