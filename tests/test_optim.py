@@ -193,7 +193,8 @@ def test_load_state_dict_from_torch_layout_restores_betas_tuple_and_string_keys(
     fresh.load_state_dict(sd)
     assert fresh.param_groups[0]["betas"] == (0.9, 0.999)
     assert fresh.param_groups[0]["lr"] == 0.1
-    assert fresh.state[pair.ours[0]]["exp_avg"]._data is not opt.state[pair.ours[0]]["exp_avg"]._data
+    first = pair.ours[0]
+    assert fresh.state[first]["exp_avg"]._data is not opt.state[first]["exp_avg"]._data
 
 
 def test_load_state_dict_casts_state_to_param_dtype():

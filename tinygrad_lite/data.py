@@ -1,6 +1,6 @@
-"""`tinygrad_lite._data`: the short name of `tinygrad_lite.utils._data` (torch.utils._data's path,
+"""`tinygrad_lite.data`: the short name of `tinygrad_lite.utils.data` (torch.utils.data's path,
 where the code lives). Both names reach the same modules, submodules included:
-`tinygrad_lite._data.datasets` is `tinygrad_lite.utils._data.datasets`."""
+`tinygrad_lite.data.datasets` is `tinygrad_lite.utils.data.datasets`."""
 import sys as _sys
 
 from .utils import data as _data

@@ -17,8 +17,8 @@ from .tensor import Tensor, where  # noqa: F401
 def _t(x) -> Tensor:
     if isinstance(x, Tensor):
         return x
-    # `torch.max(outputs._data, 1)` is tutorial canon; here `._data` is the raw array, so an
-    # array is taken as a constant tensor rather than refused
+    # a raw array (NumPy or CuPy) is taken as a constant tensor rather than refused, as it was
+    # when `.data` was the array (`torch.max(outputs.data, 1)` now passes a Tensor anyway)
     if isinstance(x, _np.ndarray) or _B.device_of(x) == "cuda":
         return Tensor._make(x, False, None, None)
     op = sys._getframe(1).f_code.co_name    # the tl.<op> that was called, for the message

@@ -87,7 +87,7 @@ def array_module(*arrays):
     if _cupy is not None:
         nd = _cupy.ndarray
         for a in arrays:
-            # a raw array first: a CuPy array's own `._data` is a memory pointer, not an array
+            # a raw array first: a CuPy array's own `.data` is a memory pointer, not an array
             if isinstance(a, nd) or isinstance(getattr(a, "data", None), nd):
                 return _cupy
     return np

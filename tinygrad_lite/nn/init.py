@@ -26,8 +26,8 @@ _ANY_DTYPE = ("constant_", "eye_")
 def _check(tensor, op: str) -> Tensor:
     if isinstance(tensor, np.ndarray) or (hasattr(tensor, "__cuda_array_interface__")
                                           and hasattr(tensor, "shape")):
-        # DCGAN-style code writes `nn.init.normal_(m.weight._data, 0.0, 0.02)`; `._data` is the
-        # parameter's own array here, so a wrapper sharing it lets the fill land in place
+        # a raw array is filled in place through a wrapper sharing it (as when `.data` was the
+        # array; DCGAN-style `nn.init.normal_(m.weight.data, 0.0, 0.02)` now passes a Tensor)
         tensor = Tensor._make(tensor, False, None, None)
     if not isinstance(tensor, Tensor):
         raise TypeError(f"init.{op}: expected a Tensor, got {type(tensor).__name__}")

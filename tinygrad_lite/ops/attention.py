@@ -95,16 +95,17 @@ class ScaledDotProductAttention(Function):
             if not state.grad_enabled:
                 from . import attention_ref
                 dq, dk, dv = attention_ref.attention_tiled_backward(
-                    q._data, k._data, v._data, p._data, lse._data, grad._data, self.scale, self.causal,
-                    block_m=TILE, block_n=TILE, acc_dtype=q.dtype.type)
+                    q._data, k._data, v._data, p._data, lse._data, grad._data, self.scale,
+                    self.causal, block_m=TILE, block_n=TILE, acc_dtype=q.dtype.type)
                 return (_const(dq) if need_q else None, _const(dk) if need_k else None,
                         _const(dv) if need_v else None, None)
             p = None
         elif self.kernel:
             from ..backend import kernels
             if not state.grad_enabled:
-                dq, dk, dv = kernels.attention_backward(q._data, k._data, v._data, p._data, lse._data,
-                                                        grad._data, self.scale, self.causal)
+                dq, dk, dv = kernels.attention_backward(q._data, k._data, v._data, p._data,
+                                                        lse._data, grad._data, self.scale,
+                                                        self.causal)
                 return (_const(dq) if need_q else None, _const(dk) if need_k else None,
                         _const(dv) if need_v else None, None)
             kernels.record("attention_backward", False)

@@ -1,2 +1,2 @@
-"""tinygrad_lite.utils: torch.utils' layout; `utils._data` holds datasets and loaders."""
+"""tinygrad_lite.utils: torch.utils' layout; `utils.data` holds datasets and loaders."""
 from . import data  # noqa: F401

@@ -1,5 +1,5 @@
-"""tinygrad_lite.utils._data (also tinygrad_lite._data): datasets, samplers and the DataLoader,
-laid out as torch.utils._data is (dataset, sampler, dataloader, distributed), with the bundled and
+"""tinygrad_lite.utils.data (also tinygrad_lite.data): datasets, samplers and the DataLoader,
+laid out as torch.utils.data is (dataset, sampler, dataloader, distributed), with the bundled and
 file datasets beside them in datasets.py."""
 from . import dataloader, dataset, datasets, sampler, transforms  # noqa: F401
 from .dataloader import DataLoader, default_collate  # noqa: F401

@@ -1,4 +1,4 @@
-"""DataLoader, samplers and default_collate, with torch.utils._data's names and semantics.
+"""DataLoader, samplers and default_collate, with torch.utils.data's names and semantics.
 
 Loading runs in the calling process (`num_workers` is accepted for compatibility and ignored): the
 engine itself is single-threaded NumPy, so worker processes would only add pickling overhead.

@@ -1,4 +1,4 @@
-"""Dataset, TensorDataset, Subset, ConcatDataset and random_split, with torch.utils._data's names."""
+"""Dataset, TensorDataset, Subset, ConcatDataset and random_split, with torch.utils.data's names."""
 from __future__ import annotations
 
 import bisect

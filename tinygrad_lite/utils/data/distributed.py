@@ -1,4 +1,4 @@
-"""DistributedSampler: each rank's share of a dataset, with torch.utils._data's semantics.
+"""DistributedSampler: each rank's share of a dataset, with torch.utils.data's semantics.
 
 Every rank builds the same index list (a permutation from seed + epoch when shuffling), pads it by
 wrapping around to a multiple of num_replicas (or, with drop_last, cuts the tail), and takes every

@@ -1,4 +1,4 @@
-"""Samplers: which dataset indices a DataLoader reads, and in what order (torch.utils._data's)."""
+"""Samplers: which dataset indices a DataLoader reads, and in what order (torch.utils.data's)."""
 from __future__ import annotations
 
 import math
