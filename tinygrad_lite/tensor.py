@@ -14,6 +14,9 @@ import numpy as np
 
 from . import backend
 from . import dtypes as D
+from ._checks import axes as _axes
+from ._checks import dim_index as _dim
+from ._checks import shape_arg as _shape_arg
 from .autograd.grad_mode import state
 
 _Scalar = (int, float, bool, np.number, np.bool_)
@@ -1642,50 +1645,12 @@ class Tensor:
 
 
 # -- helpers shared by the methods above ------------------------------------------------
-def _dim(dim, ndim, op) -> int:
-    """Normalise one dimension index (negative counts from the end); name the op on error."""
-    try:
-        d = operator.index(dim)     # ints and integer scalars; not floats, strings or None
-    except TypeError:
-        raise TypeError(f"{op}: dim must be an int, got {type(dim).__name__} {dim!r}") from None
-    n = builtins.max(ndim, 1)
-    if not -n <= d < n:
-        raise IndexError(f"{op}: dimension out of range (expected to be in range of "
-                         f"[{-n}, {n - 1}], but got {d})")
-    return d % n
-
-
-def _axes(dim, ndim, single=False, op="reduce"):
-    """None -> None (all); int or sequence -> a tuple of non-negative axes."""
-    if dim is None:
-        return None
-    if isinstance(dim, (list, tuple)):
-        if single:
-            raise TypeError(f"{op}: takes a single dim, got {dim!r}")
-        axes = tuple(sorted(set(_dim(d, ndim, op) for d in dim)))
-    else:
-        axes = (_dim(dim, ndim, op),)
-    # torch takes dim 0 and -1 of a 0-d tensor; the array itself has no axis to reduce
-    return axes if ndim else ()
-
-
 def _number(value, op: str, name: str):
     """A real number argument (bools and tensors refused), returned unchanged."""
     if isinstance(value, builtins.bool) or not isinstance(
             value, (builtins.int, builtins.float, np.integer, np.floating)):
         raise TypeError(f"{op}: {name} must be a number, got {type(value).__name__} {value!r}")
     return value
-
-
-def _shape_arg(shape, op="shape") -> tuple:
-    """Sizes given as separate ints or as one tuple/list (torch's two spellings)."""
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        shape = shape[0]
-    try:
-        return tuple(operator.index(s) for s in shape)
-    except TypeError:
-        raise TypeError(f"{op}: sizes must be ints or one tuple of ints, got "
-                        f"{tuple(shape)!r}") from None
 
 
 def _var_dim(op, dim, unbiased, keepdim, correction):

@@ -8,7 +8,7 @@ from .. import backend, random
 from .. import dtypes as D
 from ..tensor import Tensor
 from . import fn_conv as F
-from ._checks import check_int, check_ints
+from .._checks import check_int, check_ints
 from .module import Module, Parameter
 
 __all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]

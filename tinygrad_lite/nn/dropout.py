@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ..tensor import Tensor
 from . import fn_basic as F
-from ._checks import check_probability
+from .._checks import check_probability
 from .module import Module
 
 __all__ = ["Dropout", "Dropout2d"]

@@ -10,7 +10,7 @@ from ..autograd.grad_mode import no_grad
 from ..tensor import Tensor
 from . import fn_basic as F
 from . import init
-from ._checks import check_int
+from .._checks import check_int
 from .module import Module, Parameter
 
 __all__ = ["Embedding"]

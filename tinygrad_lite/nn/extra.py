@@ -10,7 +10,7 @@ from typing import Optional, Sequence, Union
 from ..tensor import Tensor
 from . import fn_basic as FB
 from . import fn_extra as F
-from ._checks import check_int
+from .._checks import check_int
 from .dropout import _DropoutNd
 from .module import Module, Parameter
 from .normalization import _BatchNorm, _full

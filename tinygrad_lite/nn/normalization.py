@@ -9,7 +9,7 @@ from .. import dtypes as D
 from ..backend import to_device
 from ..tensor import Tensor
 from . import fn_basic as F
-from ._checks import check_int
+from .._checks import check_int
 from .module import Module, Parameter
 
 __all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm"]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..nn._checks import is_finite_at_least
+from .._checks import is_finite_at_least
 from ..tensor import Tensor
 from .optimizer import _check
 

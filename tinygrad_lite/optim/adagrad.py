@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import backend
-from ..nn._checks import is_finite_at_least
+from .._checks import is_finite_at_least
 from ..tensor import Tensor
 from .optimizer import Optimizer, ParamsT, _check, _state_tensor, _step_tensor
 

@@ -6,7 +6,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend
-from ..nn._checks import is_finite_at_least
+from .._checks import is_finite_at_least
 from ..tensor import Tensor
 from ._common import begin_step
 from .optimizer import Optimizer, ParamsT, _check, _state_tensor, _step_tensor

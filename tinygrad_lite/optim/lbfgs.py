@@ -11,7 +11,7 @@ from typing import Any, Callable, Optional
 
 from .. import backend
 from ..autograd import enable_grad
-from ..nn._checks import is_finite_at_least
+from .._checks import is_finite_at_least
 from ..tensor import Tensor
 from .optimizer import Optimizer, ParamsT, _check, _state_tensor
 

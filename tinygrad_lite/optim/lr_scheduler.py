@@ -11,7 +11,7 @@ import types
 from bisect import bisect_right
 from typing import Any, Callable, Iterable, Optional, Sequence, Union
 
-from ..nn._checks import check_int, check_number
+from .._checks import check_int, check_number
 from .optimizer import Optimizer, _to_plain
 
 __all__ = ["LRScheduler", "LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR", "ConstantLR",

@@ -1,8 +1,10 @@
-"""Argument checks shared by the layer constructors, so a bad size fails where it was given."""
+"""Argument checks shared by every layer (tensor, functions, nn, optim): one of each, so a bad
+argument fails where it was given, with a message that names the op and the value."""
 from __future__ import annotations
 
 import math
 import numbers
+import operator
 
 
 def check_int(value, name: str, who: str, low: int = 1) -> int:
@@ -47,3 +49,41 @@ def is_finite_at_least(value, low: float = 0.0) -> bool:
     except (TypeError, ValueError):
         return False
     return math.isfinite(v) and v >= low
+
+
+def dim_index(dim, ndim, op) -> int:
+    """Normalise one dimension index (negative counts from the end); name the op on error."""
+    try:
+        d = operator.index(dim)     # ints and integer scalars; not floats, strings or None
+    except TypeError:
+        raise TypeError(f"{op}: dim must be an int, got {type(dim).__name__} {dim!r}") from None
+    n = max(ndim, 1)
+    if not -n <= d < n:
+        raise IndexError(f"{op}: dimension out of range (expected to be in range of "
+                         f"[{-n}, {n - 1}], but got {d})")
+    return d % n
+
+
+def axes(dim, ndim, single=False, op="reduce"):
+    """None -> None (all); int or sequence -> a tuple of non-negative axes."""
+    if dim is None:
+        return None
+    if isinstance(dim, (list, tuple)):
+        if single:
+            raise TypeError(f"{op}: takes a single dim, got {dim!r}")
+        out = tuple(sorted(set(dim_index(d, ndim, op) for d in dim)))
+    else:
+        out = (dim_index(dim, ndim, op),)
+    # torch takes dim 0 and -1 of a 0-d tensor; the array itself has no axis to reduce
+    return out if ndim else ()
+
+
+def shape_arg(shape, op="shape") -> tuple:
+    """Sizes given as separate ints or as one tuple/list (torch's two spellings)."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = shape[0]
+    try:
+        return tuple(operator.index(s) for s in shape)
+    except TypeError:
+        raise TypeError(f"{op}: sizes must be ints or one tuple of ints, got "
+                        f"{tuple(shape)!r}") from None
