@@ -261,7 +261,7 @@ def test_grad_dtype_follows_input(dtype, device):
 def test_array_fast_path_matches_tensor_backward():
     """Ops with arithmetic_backward run backward on bare arrays unless create_graph is set;
     both paths must give the same first-order gradients (float32 stays float32 on both)."""
-    from tinygrad_lite.ops import elementwise as E
+    from tinygrad_lite.ops import pointwise as E
     fast = [c for c in vars(E).values()
             if isinstance(c, type) and getattr(c, "arithmetic_backward", False)]
     assert len(fast) >= 5

@@ -10,7 +10,7 @@ import tinygrad_lite as tl
 import tinygrad_lite.nn.functional as F
 from tinygrad_lite import nn
 from tinygrad_lite.autograd import gradcheck, gradgradcheck
-from tinygrad_lite.ops import nn_ops
+from tinygrad_lite.ops import loss as loss_ops
 
 from helpers import assert_close, check_vs_torch, make
 
@@ -239,7 +239,7 @@ def test_bce_with_logits_stable_at_1000(dtype):
 def test_bce_with_logits_fused_reference_and_double_backward():
     x, y = make((4, 3)), make((4, 3), low=0, high=1, rng=np.random.default_rng(1))
     assert_close(F.binary_cross_entropy_with_logits(x, y, reduction="none"),
-                 nn_ops.bce_with_logits_reference(x, y))
+                 loss_ops.bce_with_logits_reference(x, y))
     pw = tl.tensor([1.0, 2.0, 0.5], dtype=tl.float64)
     assert gradcheck(lambda x, y: F.binary_cross_entropy_with_logits(x, y, pos_weight=pw),
                      (x, y))

@@ -258,7 +258,7 @@ def test_gelu_rejects_unknown_approximation():
 def test_relu_large_mask_is_packed_and_exact(device):
     # above PACK_MASK_ELEMENTS the mask is kept as bits; a size that is not a multiple of 8
     # or of the unpack slice checks the tail
-    from tinygrad_lite.ops.elementwise import PACK_MASK_ELEMENTS
+    from tinygrad_lite.ops.pointwise import PACK_MASK_ELEMENTS
     n = PACK_MASK_ELEMENTS + 13
     rng = np.random.default_rng(3)
     x_np, g_np = rng.standard_normal((n,)), rng.standard_normal((n,))

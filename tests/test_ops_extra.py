@@ -1,4 +1,5 @@
-"""The less common ops (ops/extra.py, functions_extra.py) against PyTorch: forward, backward with a
+"""The less common ops (their Functions in ops/pointwise.py and ops/scan.py, functions_extra.py)
+against PyTorch: forward, backward with a
 random upstream gradient in float32 and float64, float64 gradchecks, second derivatives, the
 non-differentiable utilities' outputs, and the errors bad inputs get."""
 import numpy as np

@@ -8,7 +8,7 @@ import pytest
 import tinygrad_lite as tl
 from tinygrad_lite import nn
 from tinygrad_lite.autograd import gradcheck, gradgradcheck
-from tinygrad_lite.ops import rnn as R
+from tinygrad_lite.ops import recurrent as R
 
 from helpers import assert_close, to_numpy, torch
 

@@ -1,6 +1,7 @@
 """`tl.exp(x)`, `tl.cat([...])`, ...: torch-level functions, each one line onto a method or op."""
 from __future__ import annotations
 
+import builtins
 import numbers as _numbers
 import sys
 
@@ -9,9 +10,11 @@ import numpy as _np
 from . import backend as _B
 from . import dtypes as _D
 from . import random as _R
-from .ops import einsum as _E
-from .ops import movement as _M
-from .tensor import Tensor, where  # noqa: F401
+from .backend import array_module
+from .ops.linalg import Einsum, MatMul, parse
+from .ops.reduction import MaxMin, Norm2, _count, check_extent
+from .tensor import Tensor, _axes, _const, _dim, where  # noqa: F401
+from . import functions_shape as _FS
 
 
 def _t(x) -> Tensor:
@@ -107,9 +110,9 @@ def split(x, size, dim=0): return _t(x).split(size, dim)
 def chunk(x, chunks, dim=0): return _t(x).chunk(chunks, dim)
 def unbind(x, dim=0): return _t(x).unbind(dim)
 def narrow(x, dim, start, length): return _t(x).narrow(dim, start, length)
-def cat(tensors, dim=0): return _M.cat(tensors, dim)
+def cat(tensors, dim=0): return _FS.cat(tensors, dim)
 concat = concatenate = cat
-def stack(tensors, dim=0): return _M.stack(tensors, dim)
+def stack(tensors, dim=0): return _FS.stack(tensors, dim)
 def isnan(x): return _t(x).isnan()
 def isinf(x): return _t(x).isinf()
 def isfinite(x): return _t(x).isfinite()
@@ -140,13 +143,12 @@ def any(x, dim=None, keepdim=False): return _t(x).any(dim, keepdim)
 def nonzero(x, as_tuple=False): return _t(x).nonzero(as_tuple)
 def lerp(a, b, w): return _t(a).lerp(b, w)
 def outer(a, b): return _t(a).reshape(-1, 1) * _t(b).reshape(1, -1)
-def einsum(equation, *operands): return _E.einsum(equation, *operands)
 
 
 def multinomial(input, num_samples: int, replacement: bool = False, generator=None) -> Tensor:
     """Draw `num_samples` category indices per row, with probability proportional to `input`."""
     w = _t(input)
-    num_samples = _M._int(num_samples, "multinomial", "num_samples")
+    num_samples = _FS._int(num_samples, "multinomial", "num_samples")
     if w.ndim not in (1, 2):
         raise RuntimeError(f"multinomial: input must be 1-D or 2-D, got shape {tuple(w.shape)}")
     # sampling is a host-side loop over rows; the weights are few, so the copy is cheap
@@ -217,3 +219,128 @@ class Generator:
 
     def seed(self) -> int:
         return self.manual_seed(int(_np.random.SeedSequence().entropy % (2 ** 63)))._seed
+
+
+def einsum(equation, *operands):
+    """torch.einsum: sum over the products of the operands' entries, indexed by `equation`."""
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    if not isinstance(equation, str):
+        raise TypeError(f"einsum: the equation must be a str, got {type(equation).__name__} "
+                        "(the sublist form einsum(x, [0, 1], ...) is not supported)")
+    for i, x in enumerate(operands):
+        if not isinstance(x, Tensor):
+            raise TypeError(f"einsum('{equation}'): operand {i} is a {type(x).__name__}, "
+                            "expected a Tensor")
+    if not operands:
+        raise ValueError(f"einsum('{equation}'): needs at least one operand")
+    shapes = [tuple(x.shape) for x in operands]
+    if builtins.any(x.device != operands[0].device for x in operands):
+        desc = ", ".join(f"operand {i} {s} on {x.device}"
+                         for i, (x, s) in enumerate(zip(operands, shapes)))
+        raise RuntimeError(f"einsum('{equation}'): expected all operands on one device, got "
+                           f"{desc}; move them with .to(device) first")
+    terms, out, sizes = parse(equation, shapes)
+    dtype = operands[0].dtype
+    if builtins.any(x.dtype != dtype for x in operands):
+        from .dtypes import promote
+        for x in operands[1:]:
+            dtype = promote(dtype, x.dtype)
+    ops = []
+    for i, (x, term) in enumerate(zip(operands, terms)):
+        x = x if x.dtype == dtype else x.to(dtype)
+        # a size-1 dimension broadcast against a bigger one: the product does not depend on that
+        # index, so the axis is dropped (and its reshape's backward restores the shape)
+        keep = [p for p, c in enumerate(term) if x.shape[p] != 1 or sizes[c] == 1]
+        if len(keep) < len(term):
+            x = x.reshape(tuple(x.shape[p] for p in keep))
+            terms[i] = "".join(term[p] for p in keep)
+        ops.append(x)
+    return Einsum.apply(*ops, terms=tuple(terms), out=out)
+
+
+def _matmul(a, b):
+    """torch.matmul: 1-D operands are promoted to matrices and the added dimension removed."""
+    if not isinstance(b, Tensor) or not isinstance(a, Tensor):
+        raise TypeError(f"matmul: expected Tensors, got {type(a).__name__} and {type(b).__name__}")
+    if a.ndim == 0 or b.ndim == 0:
+        raise ValueError(f"matmul: both arguments need at least 1 dimension, got shapes "
+                         f"{tuple(a.shape)} and {tuple(b.shape)}")
+    ka = a.shape[-1]
+    kb = b.shape[-2] if b.ndim > 1 else b.shape[0]
+    if ka != kb:
+        raise ValueError(f"matmul: shapes {tuple(a.shape)} and {tuple(b.shape)} do not line up "
+                         f"({ka} != {kb})")
+    if a.dtype != b.dtype:
+        from .dtypes import promote
+        dt = promote(a.dtype, b.dtype)
+        a, b = a.to(dt), b.to(dt)
+    if a.device != b.device:
+        raise RuntimeError(f"matmul: expected both tensors on one device, got {tuple(a.shape)} "
+                           f"{a.dtype} on {a.device} and {tuple(b.shape)} {b.dtype} on {b.device}")
+    if a.ndim > 2 and b.ndim > 2:
+        try:
+            _np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+        except ValueError:
+            raise ValueError(f"matmul: batch dimensions of {tuple(a.shape)} and {tuple(b.shape)} "
+                             "do not broadcast") from None
+    if a.ndim == 1 and b.ndim == 1:
+        return MatMul.apply(a.reshape(1, -1), b.reshape(-1, 1)).reshape(())
+    if a.ndim == 1:
+        out = MatMul.apply(a.reshape(1, -1), b)
+        return out.squeeze(-2)
+    if b.ndim == 1:
+        return MatMul.apply(a, b.reshape(-1, 1)).squeeze(-1)
+    return MatMul.apply(a, b)
+
+
+def arg_reduce(x, fn, dim, keepdim, op=None):
+    """argmax/argmin: int64 indices, never part of the graph (`op` names the caller in errors)."""
+    xp = array_module(x._data)
+    axes = None if dim is None else (_dim(dim, x.ndim, op or fn),) if x.ndim else ()
+    check_extent(x.shape, axes, op or fn, IndexError)
+    if dim is None:
+        out = getattr(xp, fn)(x._data.reshape(-1))
+        if keepdim:
+            out = xp.asarray(out).reshape((1,) * x.ndim)
+        return _const(xp.asarray(out, dtype=_np.int64))
+    d = _dim(dim, x.ndim, fn)
+    if not x.ndim:                  # torch: dim 0 / -1 of a 0-d tensor, index 0
+        return _const(xp.zeros((), dtype=_np.int64))
+    out = getattr(xp, fn)(x._data, axis=d, keepdims=keepdim)
+    return _const(out.astype(_np.int64, copy=False))
+
+
+def max_min_dim(x, dim, keepdim, kind):
+    """max/min along dim: (values, indices); the gradient goes to the chosen index only."""
+    idx = arg_reduce(x, "argmax" if kind == "max" else "argmin", dim, True, op=kind)
+    values = x.gather(dim, idx)
+    if not keepdim:
+        values, idx = values.squeeze(dim), idx.squeeze(dim)
+    return MaxMin(values, idx)
+
+
+def _var(x, dim, correction, keepdim, op="var"):
+    """var = sum((x - mean)^2) / (n - correction), composed so it differentiates twice."""
+    axes = _axes(dim, x.ndim, op=op)
+    n = _count(x.shape, axes)
+    mu = x.mean(dim=axes, keepdim=True)
+    d = x - mu
+    return (d * d).sum(dim=axes, keepdim=keepdim) * (1.0 / builtins.max(n - correction, 0) if
+                                                      n - correction > 0 else float("nan"))
+
+
+def _norm(x, p, dim, keepdim):
+    axes = _axes(dim, x.ndim)
+    if not isinstance(p, (str, int, float, _np.number)):
+        raise TypeError(f"norm: p must be a number or 'fro', got {type(p).__name__} for input "
+                        f"{tuple(x.shape)} {x.dtype}")
+    if p in ("fro", 2, 2.0):
+        return Norm2.apply(x, axes=axes, keepdim=keepdim)
+    if p in (float("inf"), "inf"):
+        return x.abs().amax(dim=axes, keepdim=keepdim)
+    if p in (1, 1.0):
+        return x.abs().sum(dim=axes, keepdim=keepdim)
+    if isinstance(p, (int, float)) and p > 0:
+        return (x.abs() ** p).sum(dim=axes, keepdim=keepdim) ** (1.0 / p)
+    raise ValueError(f"norm: unsupported p={p!r} (use 'fro', a positive number, or inf)")

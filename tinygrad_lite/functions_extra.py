@@ -11,9 +11,10 @@ import numpy as np
 
 from . import dtypes as D
 from .backend import array_module
-from .ops import extra as X
 from .ops import linalg as L
 from .ops import movement as M
+from .ops import pointwise as X
+from .ops import scan as SC
 from .tensor import (Tensor, _axes, _binary, _const, _dim, _floating, _like, _nondiff_binary,
                      _var_dim, where)
 
@@ -138,8 +139,8 @@ def cumprod(input, dim, dtype=None) -> Tensor:
         x = x.to(D.int64)
     d = _dim(dim, x.ndim, "cumprod")
     if not x.ndim:                  # a 0-d scan is the 0-d input itself (as in torch)
-        return X.Cumprod.apply(x.reshape(1), axis=0).reshape(())
-    return X.Cumprod.apply(x, axis=d)
+        return SC.Cumprod.apply(x.reshape(1), axis=0).reshape(())
+    return SC.Cumprod.apply(x, axis=d)
 
 
 def diff(input, n=1, dim=-1, prepend=None, append=None) -> Tensor:
@@ -167,7 +168,8 @@ def diff(input, n=1, dim=-1, prepend=None, append=None) -> Tensor:
     if n == 0:                      # torch checks prepend/append, then ignores them
         return x.clone()
     if len(parts) > 1:
-        x = M.cat(parts, d)
+        from .functions_shape import cat     # functions_shape imports this module
+        x = cat(parts, d)
     for _ in range(n):
         m = x.shape[d]
         if m == 0:
@@ -249,7 +251,7 @@ def diagonal(input, offset=0, dim1=0, dim2=1) -> Tensor:
     d1, d2 = _dim(dim1, x.ndim, "diagonal"), _dim(dim2, x.ndim, "diagonal")
     if d1 == d2:
         raise ValueError(f"diagonal: dim1 and dim2 must differ, both are {d1}")
-    return X.Diagonal.apply(x, offset=offset, dim1=d1, dim2=d2)
+    return M.Diagonal.apply(x, offset=offset, dim1=d1, dim2=d2)
 
 
 def diag(input, diagonal=0) -> Tensor:
@@ -258,9 +260,9 @@ def diag(input, diagonal=0) -> Tensor:
     k = _need_int(diagonal, "diag")
     if x.ndim == 1:
         n = x.shape[0] + abs(k)
-        return X.DiagonalScatter.apply(x, shape=(n, n), offset=k, dim1=0, dim2=1)
+        return M.DiagonalScatter.apply(x, shape=(n, n), offset=k, dim1=0, dim2=1)
     if x.ndim == 2:
-        return X.Diagonal.apply(x, offset=k, dim1=0, dim2=1)
+        return M.Diagonal.apply(x, offset=k, dim1=0, dim2=1)
     raise ValueError(f"diag: expected a 1-D or 2-D tensor, got shape {tuple(x.shape)}")
 
 
@@ -269,7 +271,7 @@ def trace(input) -> Tensor:
     x = _t(input, "trace")
     if x.ndim != 2:
         raise ValueError(f"trace: expected a matrix, got shape {tuple(x.shape)}")
-    return X.Diagonal.apply(x, offset=0, dim1=0, dim2=1).sum()
+    return M.Diagonal.apply(x, offset=0, dim1=0, dim2=1).sum()
 
 
 def _scaled_sum(op, input, product, beta, alpha) -> Tensor:

@@ -10,8 +10,8 @@ import numpy as np
 from . import dtypes as D
 from .backend import array_module
 from .functions_extra import _desc, _t, searchsorted
-from .ops import movement as M
-from .ops import movement_extra as MX
+from . import functions_shape as FS
+from .ops import indexing as IX
 from .tensor import Tensor, _const, _like
 
 __all__ = ["scatter_reduce", "isin", "ravel", "bucketize", "aminmax", "argwhere",
@@ -31,7 +31,7 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True) -> Tens
     if x.ndim == 0:
         return scatter_reduce(x.reshape(1), dim, index.reshape(1), s.reshape(1), reduce,
                               include_self=include_self).reshape(())
-    d, index = M._check_index(x, dim, index, op)
+    d, index = FS._check_index(x, dim, index, op)
     if s.dtype != x.dtype:
         raise TypeError(f"{op}: src must have input's dtype, got {_desc(x, s)}")
     if s.ndim != index.ndim or any(a < i for a, i in zip(s.shape, index.shape)):
@@ -39,7 +39,7 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True) -> Tens
                          f"{tuple(index.shape)} in every dimension")
     if s.shape != index.shape:
         s = s[tuple(slice(0, n) for n in index.shape)]
-    return MX.ScatterReduce.apply(x, s, index=index._data, axis=d, reduce=reduce,
+    return IX.ScatterReduce.apply(x, s, index=index._data, axis=d, reduce=reduce,
                                   include_self=bool(include_self))
 
 

@@ -16,7 +16,9 @@ from . import dtypes as D
 from . import random as R
 from .backend import array_module
 from .functions_extra import _desc, _need_float, _need_int, _t
-from .ops import math_extra as MX
+from .ops import pointwise as MX
+from .ops import reduction as RD
+from .ops import scan as SC
 from .tensor import Tensor, _axes, _broadcastable, _const, _dim, _floating, _like, where
 
 __all__ = [
@@ -334,7 +336,7 @@ def _median_all(op: str, x: Tensor, ignore_nan: bool) -> Tensor:
         if x.dtype.kind != "f":
             raise ValueError(f"{op}: cannot take the median of an empty tensor ({_desc(x)})")
         # torch: nan, and a zero gradient
-        return MX.EvenPick.apply(x, value=xp.asarray(xp.nan, dtype=x.dtype),
+        return RD.EvenPick.apply(x, value=xp.asarray(xp.nan, dtype=x.dtype),
                                  mask=xp.zeros(x.shape, dtype=bool))
     nan = xp.isnan(flat) if x.dtype.kind == "f" else xp.zeros(flat.shape, dtype=bool)
     count = int(flat.size - nan.sum()) if ignore_nan else flat.size
@@ -343,7 +345,7 @@ def _median_all(op: str, x: Tensor, ignore_nan: bool) -> Tensor:
     else:
         value = xp.sort(flat)[(count - 1) // 2]
         mask = x._data == value
-    return MX.EvenPick.apply(x, value=xp.asarray(value, dtype=x.dtype), mask=mask)
+    return RD.EvenPick.apply(x, value=xp.asarray(value, dtype=x.dtype), mask=mask)
 
 
 def _median_dim(op: str, result, x: Tensor, dim, keepdim: bool, ignore_nan: bool):
@@ -407,8 +409,8 @@ def mode(input, dim=-1, keepdim=False):
     starts[..., 1:] = s[..., 1:] != s[..., :-1]
     ends = xp.ones(s.shape, dtype=bool)
     ends[..., :-1] = starts[..., 1:]
-    run_start = MX.scan("maximum", xp.where(starts, pos, 0), -1)
-    run_end = xp.flip(MX.scan("minimum", xp.flip(xp.where(ends, pos, n), -1), -1), -1)
+    run_start = SC.scan("maximum", xp.where(starts, pos, 0), -1)
+    run_end = xp.flip(SC.scan("minimum", xp.flip(xp.where(ends, pos, n), -1), -1), -1)
     best = xp.argmax(run_end - run_start, axis=-1, keepdims=True)   # first = smallest value
     # the stable sort keeps equal values in input order: a run's end is the last occurrence
     idx = _take(order, _take(run_end, best))
@@ -501,7 +503,7 @@ def _cumextreme(op: str, result, input, dim, ufunc: str):
         return result(x.clone(), _const(array_module(x._data).zeros((), dtype=np.int64)))
     xp = array_module(x._data)
     a = x._data
-    running = MX.scan(ufunc, a, d)
+    running = SC.scan(ufunc, a, d)
     hit = a == running
     if a.dtype.kind == "f":
         hit |= xp.isnan(a)       # nan wins from where it appears, like torch
@@ -509,7 +511,7 @@ def _cumextreme(op: str, result, input, dim, ufunc: str):
     shape[d] = a.shape[d]
     pos = xp.arange(a.shape[d]).reshape(shape)
     # the latest position that set the running extreme (ties go to the later index, as in torch)
-    idx = MX.scan("maximum", xp.where(hit, pos, -1), d).astype(np.int64, copy=False)
+    idx = SC.scan("maximum", xp.where(hit, pos, -1), d).astype(np.int64, copy=False)
     ind = _const(idx)
     return result(x.gather(d, ind), ind)
 
@@ -530,7 +532,7 @@ def logcumsumexp(input, dim) -> Tensor:
     d = _dim(dim, x.ndim, "logcumsumexp")
     if x.ndim == 0:
         return x * 1.0
-    return MX.LogCumSumExp.apply(x, axis=d)
+    return SC.LogCumSumExp.apply(x, axis=d)
 
 
 def renorm(input, p, dim, maxnorm) -> Tensor:

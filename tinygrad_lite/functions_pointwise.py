@@ -11,7 +11,7 @@ from collections import namedtuple
 from . import dtypes as D
 from .backend import array_module
 from .functions_extra import _t
-from .ops import extra as X
+from .ops import pointwise as X
 from .tensor import (Tensor, _binary, _const, _dim, _floating, _like, _nondiff_binary,
                      where)
 

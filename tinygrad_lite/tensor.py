@@ -503,7 +503,7 @@ class Tensor:
         return _binary(E.Pow, self, exponent)
 
     def matmul(self, other) -> "Tensor":
-        return L.matmul(self, other)
+        return FN._matmul(self, other)
 
     # x + y, and the reflected forms (called for `2 + x` and friends)
     __add__ = add
@@ -530,7 +530,7 @@ class Tensor:
         return _binary(E.Pow, self, other, reflected=True)
 
     def __rmatmul__(self, other):  # other @ self
-        return L.matmul(_like(other, self), self)
+        return FN._matmul(_like(other, self), self)
 
     def __floordiv__(self, other):
         return _nondiff_binary(self, other, "floor_divide")
@@ -693,23 +693,23 @@ class Tensor:
         return E.Rounding.apply(self, fn="ceil")
 
     def round(self, decimals: int = 0):
-        decimals = M._int(decimals, "round", "decimals")
+        decimals = FS._int(decimals, "round", "decimals")
         return E.Rounding.apply(self, fn="round", decimals=decimals)
 
     def trunc(self):
         return E.Rounding.apply(self, fn="trunc")
 
     def argmax(self, dim=None, keepdim=False):
-        return R.arg_reduce(self, "argmax", dim, keepdim)
+        return FN.arg_reduce(self, "argmax", dim, keepdim)
 
     def argmin(self, dim=None, keepdim=False):
-        return R.arg_reduce(self, "argmin", dim, keepdim)
+        return FN.arg_reduce(self, "argmin", dim, keepdim)
 
     def argsort(self, dim=-1, descending=False, stable=False):
-        return M.argsort(self, dim, descending)      # always stable: `stable` changes nothing
+        return FS.argsort(self, dim, descending)      # always stable: `stable` changes nothing
 
     def sort(self, dim=-1, descending=False, stable=False):
-        idx = M.argsort(self, dim, descending)
+        idx = FS.argsort(self, dim, descending)
         if not self.ndim:           # a 0-d tensor sorts to itself, at index 0 (as in torch)
             return R.SortResult(self.clone(), idx.reshape(()))
         return R.SortResult(self.gather(dim, idx), idx)
@@ -717,16 +717,16 @@ class Tensor:
     def topk(self, k, dim=-1, largest=True, sorted=True):
         n = self.shape[_dim(dim, self.ndim, "topk")] if self.ndim else 1
         if not self.ndim:           # torch: the element itself at index 0 (k = 0 or 1)
-            M._int(k, "topk", "k")
+            FS._int(k, "topk", "k")
             if k not in (0, 1):
                 raise ValueError(f"topk: k={k} is out of range for a 0-d tensor")
             values, idx = self.reshape(1).topk(1, 0, largest, sorted)
             return R.SortResult(values.reshape(()), idx.reshape(()))
-        k = M._int(k, "topk", "k")
+        k = FS._int(k, "topk", "k")
         if not 0 <= k <= n:
             raise ValueError(f"topk: k={k} is out of range for dimension {dim} of size {n} "
                              f"(shape {tuple(self.shape)})")
-        idx = M.argsort(self, dim, descending=largest)
+        idx = FS.argsort(self, dim, descending=largest)
         idx = idx.narrow(dim, 0, k)
         return R.SortResult(self.gather(dim, idx), idx)
 
@@ -837,32 +837,32 @@ class Tensor:
         return E.Cos.apply(_floating(self))
 
     def tan(self):
-        return X.Tan.apply(_floating(self))
+        return E.Tan.apply(_floating(self))
 
     # inverse trig, hyperbolic, erf/erfc, exp2 (ops/extra.py; erf from ops/elementwise.py)
     def asin(self):
-        return X.Asin.apply(_floating(self))
+        return E.Asin.apply(_floating(self))
 
     def acos(self):
-        return X.Acos.apply(_floating(self))
+        return E.Acos.apply(_floating(self))
 
     def atan(self):
-        return X.Atan.apply(_floating(self))
+        return E.Atan.apply(_floating(self))
 
     def sinh(self):
-        return X.Sinh.apply(_floating(self))
+        return E.Sinh.apply(_floating(self))
 
     def cosh(self):
-        return X.Cosh.apply(_floating(self))
+        return E.Cosh.apply(_floating(self))
 
     def asinh(self):
-        return X.Asinh.apply(_floating(self))
+        return E.Asinh.apply(_floating(self))
 
     def acosh(self):
-        return X.Acosh.apply(_floating(self))
+        return E.Acosh.apply(_floating(self))
 
     def atanh(self):
-        return X.Atanh.apply(_floating(self))
+        return E.Atanh.apply(_floating(self))
 
     arcsin, arccos, arctan, arcsinh, arccosh, arctanh = asin, acos, atan, asinh, acosh, atanh
 
@@ -870,10 +870,10 @@ class Tensor:
         return E.Erf.apply(_floating(self))
 
     def erfc(self):
-        return X.Erfc.apply(_floating(self))
+        return E.Erfc.apply(_floating(self))
 
     def exp2(self):
-        return X.Exp2.apply(_floating(self))
+        return E.Exp2.apply(_floating(self))
 
     def atan2(self, other):
         return FX.atan2(self, other)
@@ -1178,14 +1178,14 @@ class Tensor:
             return self.maximum(dim)
         if dim is None:
             return R.AmaxAmin.apply(self, axes=None, keepdim=False, kind="max")
-        return R.max_min_dim(self, dim, keepdim, "max")
+        return FN.max_min_dim(self, dim, keepdim, "max")
 
     def min(self, dim=None, keepdim=False):
         if isinstance(dim, Tensor):
             return self.minimum(dim)
         if dim is None:
             return R.AmaxAmin.apply(self, axes=None, keepdim=False, kind="min")
-        return R.max_min_dim(self, dim, keepdim, "min")
+        return FN.max_min_dim(self, dim, keepdim, "min")
 
     def amax(self, dim=None, keepdim=False):
         axes = _axes(dim, self.ndim, op="amax")
@@ -1199,14 +1199,14 @@ class Tensor:
 
     def var(self, dim=None, unbiased=None, keepdim=False, correction=None):
         dim, unbiased = _var_dim("var", dim, unbiased, keepdim, correction)
-        return R.var(self, dim, _correction(unbiased, correction), keepdim)
+        return FN._var(self, dim, _correction(unbiased, correction), keepdim)
 
     def std(self, dim=None, unbiased=None, keepdim=False, correction=None):
         dim, unbiased = _var_dim("std", dim, unbiased, keepdim, correction)
-        return R.var(self, dim, _correction(unbiased, correction), keepdim, "std").sqrt()
+        return FN._var(self, dim, _correction(unbiased, correction), keepdim, "std").sqrt()
 
     def norm(self, p="fro", dim=None, keepdim=False):
-        return R.norm(self, p, dim, keepdim)
+        return FN._norm(self, p, dim, keepdim)
 
     def logsumexp(self, dim, keepdim=False):
         return R.LogSumExp.apply(_floating(self), axes=_axes(dim, self.ndim, op="logsumexp"),
@@ -1233,8 +1233,8 @@ class Tensor:
             return self.to(dtype).cumsum(dim)
         d = _dim(dim, self.ndim, "cumsum")
         if not self.ndim:           # a 0-d scan is the 0-d input itself (as in torch)
-            return R.Cumsum.apply(self.reshape(1), axis=0).reshape(())
-        return R.Cumsum.apply(self, axis=d)
+            return SC.Cumsum.apply(self.reshape(1), axis=0).reshape(())
+        return SC.Cumsum.apply(self, axis=d)
 
     def cumprod(self, dim, dtype=None):
         return FX.cumprod(self, dim, dtype)
@@ -1244,12 +1244,12 @@ class Tensor:
 
     # -- shape and movement ----------------------------------------------------------------
     def reshape(self, *shape):
-        return M.reshape(self, _shape_arg(shape))
+        return FS.reshape(self, _shape_arg(shape))
 
     def view(self, *shape):
         if len(shape) == 1 and not isinstance(shape[0], (tuple, list, builtins.int)):
             return self.to(shape[0])
-        return M.reshape(self, _shape_arg(shape))
+        return FS.reshape(self, _shape_arg(shape))
 
     def view_as(self, other):
         return self.reshape(other.shape)
@@ -1258,16 +1258,16 @@ class Tensor:
         return self.reshape(other.shape)
 
     def flatten(self, start_dim=0, end_dim=-1):
-        return M.flatten(self, start_dim, end_dim)
+        return FS.flatten(self, start_dim, end_dim)
 
     def unflatten(self, dim, sizes):
-        return M.unflatten(self, dim, sizes)
+        return FS.unflatten(self, dim, sizes)
 
     def transpose(self, dim0, dim1):
-        return M.transpose(self, dim0, dim1)
+        return FS.transpose(self, dim0, dim1)
 
     def swapaxes(self, dim0, dim1):
-        return M.transpose(self, dim0, dim1)
+        return FS.transpose(self, dim0, dim1)
 
     def t(self):
         if self.ndim > 2:
@@ -1275,40 +1275,40 @@ class Tensor:
         return self.T
 
     def permute(self, *dims):
-        return M.permute(self, _shape_arg(dims, "permute"))
+        return FS.permute(self, _shape_arg(dims, "permute"))
 
     def squeeze(self, dim=None):
-        return M.squeeze(self, dim)
+        return FS.squeeze(self, dim)
 
     def unsqueeze(self, dim):
-        return M.unsqueeze(self, dim)
+        return FS.unsqueeze(self, dim)
 
     def expand(self, *sizes):
-        return M.expand(self, _shape_arg(sizes, "expand"))
+        return FS.expand(self, _shape_arg(sizes, "expand"))
 
     def expand_as(self, other):
-        return M.expand(self, other.shape)
+        return FS.expand(self, other.shape)
 
     def broadcast_to(self, shape):
         if not isinstance(shape, (tuple, list)):
             raise TypeError(f"broadcast_to: size must be a tuple of ints, got "
                             f"{type(shape).__name__}")
-        return M.expand(self, _shape_arg((shape,), "broadcast_to"))
+        return FS.expand(self, _shape_arg((shape,), "broadcast_to"))
 
     def repeat(self, *sizes):
-        return M.repeat(self, _shape_arg(sizes, "repeat"))
+        return FS.repeat(self, _shape_arg(sizes, "repeat"))
 
     def __getitem__(self, index):
-        return M.getitem(self, index)
+        return FS.getitem(self, index)
 
     def __setitem__(self, index, value):
-        M.setitem(self, index, value)
+        FS.setitem(self, index, value)
 
     def split(self, split_size_or_sections, dim=0):
-        return M.split(self, split_size_or_sections, dim)
+        return FS.split(self, split_size_or_sections, dim)
 
     def chunk(self, chunks, dim=0):
-        return M.chunk(self, chunks, dim)
+        return FS.chunk(self, chunks, dim)
 
     def unbind(self, dim=0):
         if not self.ndim:
@@ -1339,25 +1339,25 @@ class Tensor:
         return self[(slice(None),) * d + (index,)]
 
     def gather(self, dim, index):
-        return M.gather(self, dim, index)
+        return FS.gather(self, dim, index)
 
     def scatter_add(self, dim, index, src):
-        return M.scatter_add(self, dim, index, src)
+        return FS.scatter_add(self, dim, index, src)
 
     def index_select(self, dim, index):
-        return M.index_select(self, dim, index)
+        return FS.index_select(self, dim, index)
 
     def roll(self, shifts, dims=None):
-        return M.roll(self, shifts, dims)
+        return FS.roll(self, shifts, dims)
 
     def flip(self, dims):
-        return M.flip(self, dims)
+        return FS.flip(self, dims)
 
     def tril(self, diagonal=0):
-        return M.tri(self, diagonal, lower=True)
+        return FS.tri(self, diagonal, lower=True)
 
     def triu(self, diagonal=0):
-        return M.tri(self, diagonal, lower=False)
+        return FS.tri(self, diagonal, lower=False)
 
     def diagonal(self, offset=0, dim1=0, dim2=1):
         return FX.diagonal(self, offset, dim1, dim2)
@@ -1850,9 +1850,9 @@ def _inplace_on_view(self: Tensor, base: Tensor, compute) -> Tensor:
                            f"tensor's shape {tuple(self.shape)}")
     if res.dtype != self.dtype:
         res = res.to(self.dtype)
-    if isinstance(node, M.GetItem):
-        M.setitem(base, node.index, res)
-        fresh = M.GetItem.apply(base, index=node.index, advanced=False)
+    if isinstance(node, IX.GetItem):
+        FS.setitem(base, node.index, res)
+        fresh = IX.GetItem.apply(base, index=node.index, advanced=False)
     elif isinstance(node, M.Reshape):
         base.copy_(res.reshape(base.shape))
         fresh = M.Reshape.apply(base, shape=self.shape)
@@ -1939,14 +1939,15 @@ def where(condition, input=None, other=None) -> Tensor:
 from .autograd import function as _function  # noqa: E402
 
 _function.Tensor, _function._Version = Tensor, _Version
-from .ops import elementwise as E  # noqa: E402  (ops need Tensor defined first)
-from .ops import linalg as L  # noqa: E402
+from .ops import indexing as IX  # noqa: E402
 from .ops import movement as M  # noqa: E402
-from .ops import reduce as R  # noqa: E402
-from .ops import extra as X  # noqa: E402
+from .ops import pointwise as E  # noqa: E402
+from .ops import reduction as R  # noqa: E402
+from .ops import scan as SC  # noqa: E402
 from . import functions_extra as FX  # noqa: E402  (needs the names above)
 from . import functions_math as FM  # noqa: E402
 from . import functions_shape as FS  # noqa: E402
 from . import functions_pointwise as FP  # noqa: E402  (issue 14's additions)
 from . import functions_linalg as FL  # noqa: E402
 from . import functions_indexing as FI  # noqa: E402
+from . import functions as FN  # noqa: E402

@@ -15,6 +15,15 @@ from .grad_mode import state
 
 _FREED = "freed"
 Tensor = _Version = None    # bound by tinygrad_lite/tensor.py once those classes exist
+
+
+def constant(array):
+    """A Tensor around `array` that needs no grad: how ops/ backward formulas, written in
+    Tensor ops, bring in an array of their own (a mask, a saved coefficient) without importing
+    tensor.py."""
+    return Tensor._make(array, False, None, None)
+
+
 # a module-level counter, not a class attribute: writing to Function on every op would
 # invalidate CPython's attribute caches for every Function subclass each time
 _node_counter = itertools.count(1)

@@ -10,6 +10,7 @@ tests hold the two together, and backward reuses it to rebuild P as a graph when
 from __future__ import annotations
 
 from ..autograd.function import Function
+from ..autograd.function import constant as _const
 from ..autograd.grad_mode import state
 from ..backend import array_module, device_of
 
@@ -88,7 +89,6 @@ class ScaledDotProductAttention(Function):
         return q.size // q.shape[-1] * k.shape[-2] >= TILED_MIN_SCORES
 
     def backward(self, grad):
-        from ..tensor import _const
         q, k, v, bias, p, lse = self.saved_tensors
         need_q, need_k, need_v, need_bias = self.needs_input_grad
         if self.kernel == "tiled":
@@ -128,7 +128,6 @@ class ScaledDotProductAttention(Function):
 
 def attention_probs(q, k, bias=None, keep=None, causal=False, scale=1.0):
     """P = softmax(scale Q K^T + bias) over allowed keys, in Tensor ops; rows with no key are 0."""
-    from ..tensor import _const, where
     xp = array_module(q._data)
     s = (q @ k.mT) * scale
     if bias is not None:
@@ -138,7 +137,7 @@ def attention_probs(q, k, bias=None, keep=None, causal=False, scale=1.0):
     keep = _keep_all(xp, keep, causal, q.shape[-2], k.shape[-2])
     if keep is None:
         return s.softmax(-1)
-    s = where(_const(keep), s, _NEG)
+    s = s.where(_const(keep), _NEG)
     p = s.softmax(-1)
     seen = xp.broadcast_to(keep, s.shape).any(axis=-1, keepdims=True)
     # rows that see no key give P = 0; the GPU multiplies unasked (asking would be a sync)
@@ -149,7 +148,6 @@ def attention_probs(q, k, bias=None, keep=None, causal=False, scale=1.0):
 
 def attention_reference(q, k, v, bias=None, keep=None, causal=False, scale=1.0, drop=None):
     """The composed oracle: (P * drop) @ V with P from attention_probs."""
-    from ..tensor import _const
     p = attention_probs(q, k, bias, keep, causal, scale)
     if drop is not None:
         p = p * _const(drop)

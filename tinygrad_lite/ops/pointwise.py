@@ -1,15 +1,25 @@
 """Elementwise ops. Broadcasting is undone by the engine, never here."""
 from __future__ import annotations
 
+import contextlib
 import math
 
 from ..autograd.function import Function
+from ..autograd.function import constant as _const
 from ..backend import array_module, to_device
 
 
 def _zeros_like(t):
-    from ..tensor import Tensor
-    return Tensor._make(array_module(t._data).zeros_like(t._data), False, None, None)
+    return _const(array_module(t._data).zeros_like(t._data))
+
+
+def quiet(xp):
+    """Silence NumPy's warnings where inf/nan results are the intended answer (log(0), ...)."""
+    errstate = getattr(xp, "errstate", None)
+    return errstate(all="ignore") if errstate is not None else contextlib.nullcontext()
+
+
+_LN2 = math.log(2.0)
 
 
 class Add(Function):
@@ -73,7 +83,6 @@ class Pow(Function):
     """y = a ** b;  da = dy * b * a**(b-1);  db = dy * y * log(a)  (0 where a == 0)"""
 
     def forward(self, a, b):
-        from .math_extra import quiet
         with quiet(array_module(a, b)):      # 0 ** -1 = inf, silently, as torch
             y = a ** b
         self.save_for_backward(a, b, y)
@@ -85,16 +94,16 @@ class Pow(Function):
         if self.needs_input_grad[0]:
             ga = grad * b * a ** (b - 1)
         if self.needs_input_grad[1]:
-            from ..tensor import Tensor, where
-            if isinstance(a, Tensor):
+            if not isinstance(a, (int, float)):
                 ad = a.detach()
-                safe_log = where(ad > 0, a, 1.0).log()
+                safe_log = a.where(ad > 0, 1.0).log()
                 # 0 ** b: torch's 0 for b >= 0, and y * log(0) = -inf below
-                safe_log = where((ad == 0) & (b < 0), -math.inf, safe_log)
+                safe_log = safe_log.where(~((ad == 0) & (b < 0)), -math.inf)
             else:                   # a number base: 2 ** x
                 safe_log = math.log(a) if a > 0 else 0.0
                 if a == 0:
-                    safe_log = where(b < 0, -math.inf, 0.0)
+                    xp = array_module(b._data)
+                    safe_log = _const(xp.where(b._data < 0, -math.inf, 0.0).astype(b.dtype))
             gb = grad * y * safe_log
         return ga, gb
 
@@ -208,6 +217,21 @@ class Expm1(Function):
     def backward(self, grad):
         (y,) = self.saved_tensors
         return grad * (y + 1.0)
+
+
+class Exp2(Function):
+    """y = 2**x;  dx = dy * y * ln 2"""
+
+    arithmetic_backward = True
+
+    def forward(self, x):
+        y = array_module(x).exp2(x)
+        self.save_for_backward(y)
+        return y
+
+    def backward(self, grad):
+        (y,) = self.saved_tensors
+        return grad * y * _LN2
 
 
 class Log(Function):
@@ -357,6 +381,123 @@ class Tanh(Function):
         return grad * (1.0 - y * y)
 
 
+# -- inverse trigonometric and hyperbolic ----------------------------------------------------------
+# -- unary ------------------------------------------------------------------------------------
+class Tan(Function):
+    """y = tan(x);  dx = dy * (1 + y**2)"""
+
+    arithmetic_backward = True
+
+    def forward(self, x):
+        y = array_module(x).tan(x)
+        self.save_for_backward(y)
+        return y
+
+    def backward(self, grad):
+        (y,) = self.saved_tensors
+        return grad * (y * y + 1.0)
+
+
+class Asin(Function):
+    """y = asin(x);  dx = dy / sqrt(1 - x**2)"""
+
+    def forward(self, x):
+        self.save_for_backward(x)
+        return array_module(x).arcsin(x)
+
+    def backward(self, grad):
+        (x,) = self.saved_tensors
+        return grad * (1.0 - x * x).rsqrt()
+
+
+class Acos(Function):
+    """y = acos(x);  dx = -dy / sqrt(1 - x**2)"""
+
+    def forward(self, x):
+        self.save_for_backward(x)
+        return array_module(x).arccos(x)
+
+    def backward(self, grad):
+        (x,) = self.saved_tensors
+        return -grad * (1.0 - x * x).rsqrt()
+
+
+class Atan(Function):
+    """y = atan(x);  dx = dy / (1 + x**2)"""
+
+    arithmetic_backward = True
+
+    def forward(self, x):
+        self.save_for_backward(x)
+        return array_module(x).arctan(x)
+
+    def backward(self, grad):
+        (x,) = self.saved_tensors
+        return grad / (x * x + 1.0)
+
+
+class Sinh(Function):
+    """y = sinh(x);  dx = dy * cosh(x)"""
+
+    def forward(self, x):
+        self.save_for_backward(x)
+        return array_module(x).sinh(x)
+
+    def backward(self, grad):
+        (x,) = self.saved_tensors
+        return grad * Cosh.apply(x)
+
+
+class Cosh(Function):
+    """y = cosh(x);  dx = dy * sinh(x)"""
+
+    def forward(self, x):
+        self.save_for_backward(x)
+        return array_module(x).cosh(x)
+
+    def backward(self, grad):
+        (x,) = self.saved_tensors
+        return grad * Sinh.apply(x)
+
+
+class Asinh(Function):
+    """y = asinh(x);  dx = dy / sqrt(x**2 + 1)"""
+
+    def forward(self, x):
+        self.save_for_backward(x)
+        return array_module(x).arcsinh(x)
+
+    def backward(self, grad):
+        (x,) = self.saved_tensors
+        return grad * (x * x + 1.0).rsqrt()
+
+
+class Acosh(Function):
+    """y = acosh(x);  dx = dy / sqrt(x**2 - 1)"""
+
+    def forward(self, x):
+        self.save_for_backward(x)
+        return array_module(x).arccosh(x)
+
+    def backward(self, grad):
+        (x,) = self.saved_tensors
+        return grad * (x * x - 1.0).rsqrt()
+
+
+class Atanh(Function):
+    """y = atanh(x);  dx = dy / (1 - x**2)"""
+
+    arithmetic_backward = True
+
+    def forward(self, x):
+        self.save_for_backward(x)
+        return array_module(x).arctanh(x)
+
+    def backward(self, grad):
+        (x,) = self.saved_tensors
+        return grad / (1.0 - x * x)
+
+
 def sigmoid_array(x):
     """1 / (1 + exp(-x)) without overflow: exp only ever sees -|x|."""
     xp = array_module(x)
@@ -422,10 +563,9 @@ class Relu(Function):
         if self._on_arrays:
             return _times_bits(grad, mask)
         # building a graph (create_graph): the whole mask, as a constant of the product
-        from ..tensor import Tensor
         bits = mask._data
         whole = array_module(bits).unpackbits(bits)[:grad._data.size].view(bool)
-        return Mul.apply(grad, Tensor._make(whole.reshape(grad.shape), False, None, None))
+        return Mul.apply(grad, _const(whole.reshape(grad.shape)))
 
 
 class LeakyRelu(Function):
@@ -454,10 +594,9 @@ class Elu(Function):
         return y
 
     def backward(self, grad):
-        from ..tensor import where
         x, y = self.saved_tensors
         # x <= 0, not x > 0: at a NaN torch passes the gradient on unchanged
-        return where(x.detach() <= 0, grad * (y + self.alpha), grad)
+        return (grad * (y + self.alpha)).where(x.detach() <= 0, grad)
 
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
@@ -515,6 +654,34 @@ class Erf(Function):
         return grad * ((x * x * -1.0).exp() * (2.0 / math.sqrt(math.pi)))
 
 
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+
+
+def _erfc(x):
+    """erfc from SciPy (CuPy's on the GPU) when installed; else 1 - erf, which loses the tail."""
+    xp = array_module(x)
+    if xp.__name__ != "numpy":
+        import cupyx.scipy.special as sp  # noqa: PLC0415
+        return sp.erfc(x)
+    try:
+        from scipy.special import erfc  # noqa: PLC0415
+    except ImportError:
+        return 1.0 - _erf(x)
+    return erfc(x)
+
+
+class Erfc(Function):
+    """y = erfc(x) = 1 - erf(x);  dx = -dy * 2/sqrt(pi) * exp(-x**2)"""
+
+    def forward(self, x):
+        self.save_for_backward(x)
+        return _erfc(x).astype(x.dtype, copy=False)
+
+    def backward(self, grad):
+        (x,) = self.saved_tensors
+        return grad * ((x * x * -1.0).exp() * -_TWO_OVER_SQRT_PI)
+
+
 class Softplus(Function):
     """y = log(1 + exp(beta x)) / beta (linear above threshold);  dx = dy * sigmoid(beta x)"""
 
@@ -528,10 +695,9 @@ class Softplus(Function):
         return xp.where(bx > threshold, x, soft).astype(x.dtype, copy=False)
 
     def backward(self, grad):
-        from ..tensor import where
         (x,) = self.saved_tensors
         bx = x * self.beta
-        return where(bx.detach() > self.threshold, grad, grad * bx.sigmoid())
+        return grad.where(bx.detach() > self.threshold, grad * bx.sigmoid())
 
 
 class Clamp(Function):
@@ -600,11 +766,10 @@ class Where(Function):
         return array_module(a).where(cond, a, b)
 
     def backward(self, grad):
-        from ..tensor import where
         (cond,) = self.saved_tensors
         zero = 0.0
-        ga = where(cond, grad, zero) if self.needs_input_grad[1] else None
-        gb = where(cond, zero, grad) if self.needs_input_grad[2] else None
+        ga = grad.where(cond, zero) if self.needs_input_grad[1] else None
+        gb = grad.where(~cond, zero) if self.needs_input_grad[2] else None
         return None, ga, gb
 
 
@@ -616,6 +781,282 @@ class MaskedFill(Function):
         return array_module(x).where(mask, x.dtype.type(value), x)
 
     def backward(self, grad):
-        from ..tensor import where
         (mask,) = self.saved_tensors
-        return where(mask, 0.0, grad), None
+        return grad.where(~mask, 0.0), None
+
+
+# -- more binary ops -------------------------------------------------------------------------------
+# -- binary -----------------------------------------------------------------------------------
+class Atan2(Function):
+    """y = atan2(a, b);  da = dy * b / (a**2 + b**2);  db = -dy * a / (a**2 + b**2)"""
+
+    arithmetic_backward = True
+
+    def forward(self, a, b):
+        self.save_for_backward(a, b)
+        return array_module(a, b).arctan2(a, b)
+
+    def backward(self, grad):
+        a, b = self.saved_tensors
+        r2 = a * a + b * b
+        # at (±0, ±0) torch's gradient is 0, not 0/0 (backward runs on arrays or on Tensors)
+        if self._on_arrays:
+            xp = array_module(r2)
+            zero = r2 == 0
+            scaled = xp.where(zero, r2.dtype.type(0), grad / xp.where(zero, 1, r2))
+        else:
+            zero = r2.detach() == 0
+            scaled = (grad / r2.where(~zero, 1.0)).where(~zero, 0.0)
+        return (scaled * b if self.needs_input_grad[0] else None,
+                -scaled * a if self.needs_input_grad[1] else None)
+
+
+class Hypot(Function):
+    """y = sqrt(a**2 + b**2);  da = dy * a / y;  db = dy * b / y"""
+
+    arithmetic_backward = True
+
+    def forward(self, a, b):
+        y = array_module(a, b).hypot(a, b)
+        self.save_for_backward(a, b, y)
+        return y
+
+    def backward(self, grad):
+        a, b, y = self.saved_tensors
+        scaled = grad / y
+        return (scaled * a if self.needs_input_grad[0] else None,
+                scaled * b if self.needs_input_grad[1] else None)
+
+
+class Remainder(Function):
+    """y = a - floor(a / b) * b (sign of b);  da = dy;  db = -dy * floor(a / b)"""
+
+    arithmetic_backward = True
+
+    def forward(self, a, b):
+        xp = array_module(a, b)
+        self.save_for_backward(xp.floor_divide(a, b) if self.needs_input_grad[1] else None)
+        return xp.remainder(a, b)
+
+    def backward(self, grad):
+        (q,) = self.saved_tensors
+        return grad, (-grad * q if self.needs_input_grad[1] else None)
+
+
+class Fmod(Function):
+    """y = a - trunc(a / b) * b (sign of a);  da = dy;  db = -dy * trunc(a / b)"""
+
+    arithmetic_backward = True
+
+    def forward(self, a, b):
+        xp = array_module(a, b)
+        self.save_for_backward(xp.trunc(a / b) if self.needs_input_grad[1] else None)
+        return xp.fmod(a, b)
+
+    def backward(self, grad):
+        (q,) = self.saved_tensors
+        return grad, (-grad * q if self.needs_input_grad[1] else None)
+
+
+class Copysign(Function):
+    """y = |a| with b's sign;  da = dy * y / a (0 where a == 0);  db = 0 (torch's rules)"""
+
+    def forward(self, a, b):
+        xp = array_module(a)
+        y = xp.copysign(a, b)
+        if self.needs_input_grad[0]:
+            with quiet(xp):
+                self.save_for_backward(xp.where(a == 0, 0, y / a).astype(y.dtype, copy=False))
+        return y
+
+    def backward(self, grad):
+        ga = gb = None
+        if self.needs_input_grad[0]:
+            (ratio,) = self.saved_tensors
+            ga = grad * ratio
+        if self.needs_input_grad[1]:
+            gb = grad * 0.0
+        return ga, gb
+
+
+class LogAddExp(Function):
+    """y = log_base(base**a + base**b);  da = dy * s;  db = dy * (1 - s);
+    s = sigmoid((a - b) ln(base))"""
+
+    def forward(self, a, b, base2):
+        xp = array_module(a)
+        self.scale = _LN2 if base2 else 1.0
+        self.save_for_backward(a, b)
+        with quiet(xp):
+            return (xp.logaddexp2 if base2 else xp.logaddexp)(a, b)
+
+    def backward(self, grad):
+        a, b = self.saved_tensors
+        d = a - b
+        s = (d * self.scale if self.scale != 1.0 else d).sigmoid()
+        return (grad * s if self.needs_input_grad[0] else None,
+                grad * (1.0 - s) if self.needs_input_grad[1] else None)
+
+
+class Xlogy(Function):
+    """y = x * log(z) (0 where x == 0 and z is not nan);
+    dx = dy * log(z) (0 where x == 0 and z <= 0);  dz = dy * x / z  (torch's rules)"""
+
+    def forward(self, x, z):
+        xp = array_module(x)
+        self.save_for_backward(x, z)
+        with quiet(xp):
+            out = x * xp.log(z)
+            return xp.where((x == 0) & ~xp.isnan(z), 0, out).astype(out.dtype, copy=False)
+
+    def backward(self, grad):
+        x, z = self.saved_tensors
+        gx = gz = None
+        if self.needs_input_grad[0]:
+            masked = (x.detach() == 0) & (z.detach() <= 0)
+            gx = grad * z.where(~masked, 1.0).log()
+        if self.needs_input_grad[1]:
+            gz = grad * x / z
+        return gx, gz
+
+
+class Logit(Function):
+    """y = log(z / (1 - z)), z = clamp(x, eps, 1 - eps);
+    dx = dy / (x (1 - x)), 0 outside [eps, 1 - eps] (torch's rule)"""
+
+    def forward(self, x, eps):
+        xp = array_module(x)
+        self.eps = eps
+        self.save_for_backward(x)
+        z = x if eps is None else xp.clip(x, eps, 1.0 - eps)
+        with quiet(xp):
+            return xp.log(z / (1.0 - z)).astype(x.dtype, copy=False)
+
+    def backward(self, grad):
+        (x,) = self.saved_tensors
+        if self.eps is None:
+            # outside [0, 1] the log is NaN, and so is torch's gradient there
+            xd = x.detach()
+            return (grad / (x * (1.0 - x))).where(~((xd < 0) | (xd > 1)), math.nan)
+        outside = (x.detach() < self.eps) | (x.detach() > 1.0 - self.eps)
+        safe = x.where(~outside, 0.5)
+        return (grad / (safe * (1.0 - safe))).where(~outside, 0.0)
+
+
+# -- special functions (SciPy on the host, cupyx.scipy.special on the GPU) -------------------------
+# -- special functions (SciPy on the host, cupyx.scipy.special on the GPU) ---------------------
+def special(name: str, *args):
+    """scipy.special.<name>(*args), or cupyx.scipy.special's on CuPy arrays; the result keeps
+    the dtype of the last argument (SciPy computes float32 in float64 for some of these)."""
+    x = args[-1]
+    xp = array_module(x)
+    if xp.__name__ == "numpy":
+        import scipy.special as sp  # noqa: PLC0415
+    else:
+        import cupyx.scipy.special as sp  # noqa: PLC0415
+    with quiet(xp):
+        return getattr(sp, name)(*args).astype(x.dtype, copy=False)
+
+
+class Erfinv(Function):
+    """y = erfinv(x);  dx = dy * sqrt(pi)/2 * exp(y**2)"""
+
+    def forward(self, x):
+        y = special("erfinv", x)
+        self.save_for_backward(y)
+        return y
+
+    def backward(self, grad):
+        (y,) = self.saved_tensors
+        return grad * ((y * y).exp() * (math.sqrt(math.pi) / 2.0))
+
+
+class Lgamma(Function):
+    """y = log|gamma(x)|;  dx = dy * digamma(x)"""
+
+    def forward(self, x):
+        self.save_for_backward(x)
+        return special("gammaln", x)
+
+    def backward(self, grad):
+        (x,) = self.saved_tensors
+        return grad * Polygamma.apply(x, n=0)
+
+
+class Polygamma(Function):
+    """y = psi^(n)(x) (n = 0: digamma);  dx = dy * psi^(n+1)(x)"""
+
+    def forward(self, x, n):
+        self.n = n
+        self.save_for_backward(x)
+        if n == 0:
+            return special("digamma", x)
+        return special("polygamma", n, x)
+
+    def backward(self, grad):
+        (x,) = self.saved_tensors
+        return grad * Polygamma.apply(x, n=self.n + 1)
+
+
+class Bessel(Function):
+    """y = i0, i0e, i1 or i1e of x (modified Bessel functions of the first kind);
+    i0' = i1;  i0e' = i1e - sign(x) i0e;  i1' = i0 - i1/x;  i1e' = i0e - i1e (sign(x) + 1/x)"""
+
+    def forward(self, x, kind):
+        self.kind = kind
+        y = special(kind, x)
+        self.save_for_backward(x, y)
+        return y
+
+    def backward(self, grad):
+        x, y = self.saved_tensors
+        kind = self.kind
+        if kind == "i0":
+            return grad * Bessel.apply(x, kind="i1")
+        if kind == "i0e":
+            return grad * (Bessel.apply(x, kind="i1e") - x.sign() * y)
+        at_zero = x.detach() == 0
+        safe = x.where(~at_zero, 1.0)
+        if kind == "i1":      # i1'(0) = 1/2
+            return grad * (Bessel.apply(x, kind="i0") - y / safe).where(~at_zero, 0.5)
+        return grad * (Bessel.apply(x, kind="i0e") - y * (x.sign() + 1.0 / safe)).where(
+            ~at_zero, 0.5)
+
+
+class LogNdtr(Function):
+    """y = log(Phi(x));  dx = dy * exp(-x**2/2 - y) / sqrt(2 pi)"""
+
+    def forward(self, x):
+        y = special("log_ndtr", x)
+        self.save_for_backward(x, y)
+        return y
+
+    def backward(self, grad):
+        x, y = self.saved_tensors
+        return grad * ((x * x * -0.5 - y).exp() * (1.0 / math.sqrt(2.0 * math.pi)))
+
+
+class Ndtri(Function):
+    """y = Phi^-1(x);  dx = dy * sqrt(2 pi) * exp(y**2 / 2)"""
+
+    def forward(self, x):
+        y = special("ndtri", x)
+        self.save_for_backward(y)
+        return y
+
+    def backward(self, grad):
+        (y,) = self.saved_tensors
+        return grad * ((y * y * 0.5).exp() * math.sqrt(2.0 * math.pi))
+
+
+class Erfcx(Function):
+    """y = exp(x**2) erfc(x);  dx = dy * (2 x y - 2/sqrt(pi))"""
+
+    def forward(self, x):
+        y = special("erfcx", x)
+        self.save_for_backward(x, y)
+        return y
+
+    def backward(self, grad):
+        x, y = self.saved_tensors
+        return grad * (x * y * 2.0 - _TWO_OVER_SQRT_PI)

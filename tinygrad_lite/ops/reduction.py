@@ -8,7 +8,7 @@ import numpy as np
 from ..autograd.function import Function
 from ..autograd.grad_mode import state
 from ..backend import array_module, device_of
-from .math_extra import quiet
+from .pointwise import quiet
 
 MaxMin = namedtuple("MaxMin", ["values", "indices"])
 SortResult = namedtuple("SortResult", ["values", "indices"])
@@ -123,6 +123,19 @@ class Prod(Function):
         return grad * y / x
 
 
+class EvenPick(Function):
+    """y = a value of x (median, nanmedian);  dx = dy split evenly over the elements of x
+    equal to it (torch's rule when no dim is given)"""
+
+    def forward(self, x, value, mask):
+        self.save_for_backward((mask / mask.sum()).astype(x.dtype, copy=False))
+        return value
+
+    def backward(self, grad):
+        (weights,) = self.saved_tensors
+        return grad * weights
+
+
 class AmaxAmin(Function):
     """y = amax/amin(x, axes);  dx = dy split evenly among the tied extremes (like torch)"""
 
@@ -145,44 +158,6 @@ class AmaxAmin(Function):
         return grad * weights
 
 
-def arg_reduce(x, fn, dim, keepdim, op=None):
-    """argmax/argmin: int64 indices, never part of the graph (`op` names the caller in errors)."""
-    from ..tensor import _const, _dim
-    xp = array_module(x._data)
-    axes = None if dim is None else (_dim(dim, x.ndim, op or fn),) if x.ndim else ()
-    check_extent(x.shape, axes, op or fn, IndexError)
-    if dim is None:
-        out = getattr(xp, fn)(x._data.reshape(-1))
-        if keepdim:
-            out = xp.asarray(out).reshape((1,) * x.ndim)
-        return _const(xp.asarray(out, dtype=np.int64))
-    d = _dim(dim, x.ndim, fn)
-    if not x.ndim:                  # torch: dim 0 / -1 of a 0-d tensor, index 0
-        return _const(xp.zeros((), dtype=np.int64))
-    out = getattr(xp, fn)(x._data, axis=d, keepdims=keepdim)
-    return _const(out.astype(np.int64, copy=False))
-
-
-def max_min_dim(x, dim, keepdim, kind):
-    """max/min along dim: (values, indices); the gradient goes to the chosen index only."""
-    idx = arg_reduce(x, "argmax" if kind == "max" else "argmin", dim, True, op=kind)
-    values = x.gather(dim, idx)
-    if not keepdim:
-        values, idx = values.squeeze(dim), idx.squeeze(dim)
-    return MaxMin(values, idx)
-
-
-def var(x, dim, correction, keepdim, op="var"):
-    """var = sum((x - mean)^2) / (n - correction), composed so it differentiates twice."""
-    from ..tensor import _axes
-    axes = _axes(dim, x.ndim, op=op)
-    n = _count(x.shape, axes)
-    mu = x.mean(dim=axes, keepdim=True)
-    d = x - mu
-    return (d * d).sum(dim=axes, keepdim=keepdim) * (1.0 / max(n - correction, 0) if
-                                                      n - correction > 0 else float("nan"))
-
-
 class Norm2(Function):
     """y = sqrt(sum(x^2));  dx = dy * x / y  (0 where y == 0, like torch)"""
 
@@ -195,28 +170,11 @@ class Norm2(Function):
         return y
 
     def backward(self, grad):
-        from ..tensor import where
         x, y = self.saved_tensors
         grad, y = _with_kept_dims(self, grad, y)
-        safe = where(y.detach() == 0, 1.0, y)
-        return where(y.detach() == 0, 0.0, grad * x / safe)
-
-
-def norm(x, p, dim, keepdim):
-    from ..tensor import _axes
-    axes = _axes(dim, x.ndim)
-    if not isinstance(p, (str, int, float, np.number)):
-        raise TypeError(f"norm: p must be a number or 'fro', got {type(p).__name__} for input "
-                        f"{tuple(x.shape)} {x.dtype}")
-    if p in ("fro", 2, 2.0):
-        return Norm2.apply(x, axes=axes, keepdim=keepdim)
-    if p in (float("inf"), "inf"):
-        return x.abs().amax(dim=axes, keepdim=keepdim)
-    if p in (1, 1.0):
-        return x.abs().sum(dim=axes, keepdim=keepdim)
-    if isinstance(p, (int, float)) and p > 0:
-        return (x.abs() ** p).sum(dim=axes, keepdim=keepdim) ** (1.0 / p)
-    raise ValueError(f"norm: unsupported p={p!r} (use 'fro', a positive number, or inf)")
+        at_zero = y.detach() == 0
+        safe = y.where(~at_zero, 1.0)
+        return (grad * x / safe).where(~at_zero, 0.0)
 
 
 def _stable_max(x, axes):
@@ -313,13 +271,3 @@ class LogSoftmax(Function):
         return grad - y.exp() * grad.sum(dim=self.axis, keepdim=True)
 
 
-class Cumsum(Function):
-    """y = cumsum(x, axis);  dx = reversed cumsum of dy"""
-
-    def forward(self, x, axis):
-        self.axis = axis
-        out = array_module(x).cumsum(x, axis=axis)
-        return out.astype(np.int64) if x.dtype.kind in "biu" else out
-
-    def backward(self, grad):
-        return grad.flip(self.axis).cumsum(self.axis).flip(self.axis)

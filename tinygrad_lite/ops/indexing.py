@@ -1,11 +1,122 @@
-"""Scatter: writing values into a tensor at indices along a dimension (torch's scatter,
-index_copy). Composition from scatter_add would sum repeated indices, so it is a Function."""
+"""Indexing ops: getitem/setitem, gather, scatter (add, plain, reduce), embedding lookup.
+Scatter is a Function of its own: composed from scatter_add it would sum repeated indices."""
 from __future__ import annotations
 
 from ..autograd.function import Function
+from ..autograd.function import constant as _const
 from ..backend import array_module
-from .math_extra import quiet
-from .movement import Gather, along
+from .pointwise import quiet
+
+
+class GetItem(Function):
+    """y = x[index];  dx = zeros with dy added at index (repeated indices accumulate)"""
+
+    def forward(self, x, index, advanced):
+        self.in_shape, self.index, self.advanced = x.shape, index, advanced
+        return x[index]
+
+    def backward(self, grad):
+        return IndexAdd.apply(grad, shape=self.in_shape, index=self.index, advanced=self.advanced)
+
+
+class IndexAdd(Function):
+    """y = zeros(shape) with g added at index;  dg = dy[index]"""
+
+    def forward(self, g, shape, index, advanced):
+        xp = array_module(g)
+        self.index, self.advanced = index, advanced
+        out = xp.zeros(shape, dtype=g.dtype)
+        if advanced:
+            xp.add.at(out, index, g)
+        else:
+            out[index] = g
+        return out
+
+    def backward(self, grad):
+        return GetItem.apply(grad, index=self.index, advanced=self.advanced)
+
+
+class SetItem(Function):
+    """y = x with y[index] = v (in place);  dx = dy with index zeroed;  dv = dy[index]"""
+
+    def forward(self, x, v, index, advanced):
+        x[index] = v
+        self.index, self.advanced, self.shape = index, advanced, x.shape
+        return x
+
+    def backward(self, grad):
+        gx = gv = None
+        if self.needs_input_grad[0]:
+            xp = array_module(grad._data)
+            keep = xp.ones(self.shape, dtype=grad.dtype)
+            keep[self.index] = 0
+            gx = grad * _const(keep)
+        if self.needs_input_grad[1]:
+            gv = GetItem.apply(grad, index=self.index, advanced=self.advanced)
+        return gx, gv
+
+
+class Gather(Function):
+    """y[i][j] = x[i][index[i][j]] (along dim);  dx = scatter_add of dy at index"""
+
+    def forward(self, x, index, axis):
+        self.in_shape, self.index, self.axis = x.shape, index, axis
+        if any(i != n for d, (i, n) in enumerate(zip(index.shape, x.shape)) if d != axis):
+            # torch lets index be smaller than x off the gather axis: read only that corner
+            x = x[tuple(slice(None) if d == axis else slice(0, i)
+                        for d, i in enumerate(index.shape))]
+        return array_module(x).take_along_axis(x, index, axis=axis)
+
+    def backward(self, grad):
+        return ScatterAddInto.apply(grad, shape=self.in_shape, index=self.index, axis=self.axis)
+
+
+class ScatterAddInto(Function):
+    """y = zeros(shape) with src added at index along axis;  dsrc = gather(dy, index)"""
+
+    def forward(self, src, shape, index, axis):
+        xp = array_module(src)
+        self.index, self.axis = index, axis
+        out = xp.zeros(shape, dtype=src.dtype)
+        _scatter_add(out, axis, index, src)
+        return out
+
+    def backward(self, grad):
+        return Gather.apply(grad, index=self.index, axis=self.axis)
+
+
+def open_grid(xp, shape) -> tuple:
+    """np.indices(shape, sparse=True), which CuPy lacks: one broadcastable arange per axis."""
+    n = len(shape)
+    return tuple(xp.arange(size).reshape((1,) * d + (size,) + (1,) * (n - d - 1))
+                 for d, size in enumerate(shape))
+
+
+def along(xp, index, axis: int) -> tuple:
+    """The advanced index that sends entry (i0, .., ik) of index to position index[i0, .., ik]
+    along axis and to i_d along every other dim d."""
+    grids = open_grid(xp, index.shape)
+    return tuple(index if d == axis else grids[d] for d in range(index.ndim))
+
+
+def _scatter_add(out, axis, index, src):
+    """out[..., index[...], ...] += src along axis, accumulating repeated indices."""
+    xp = array_module(out)
+    src = src[tuple(slice(0, n) for n in index.shape)]
+    xp.add.at(out, along(xp, index, axis), src)
+
+
+class ScatterAdd(Function):
+    """y = x + (src scattered-added at index);  dx = dy;  dsrc = gather(dy, index)"""
+
+    def forward(self, x, src, index, axis):
+        self.index, self.axis = index, axis
+        out = x.copy()
+        _scatter_add(out, axis, index, src)
+        return out
+
+    def backward(self, grad):
+        return grad, Gather.apply(grad, index=self.index, axis=self.axis)
 
 
 def written_mask(xp, shape, index, axis: int):
@@ -149,3 +260,21 @@ class ScatterReduce(Function):
             if self.reduce in ("prod", "amax", "amin"):
                 gsrc = gsrc * saved[1]
         return (gx if need_x else None), (gsrc if need_src else None)
+
+
+# -- embedding --------------------------------------------------------------------------------
+class Embedding(Function):
+    """y = W[idx];  dW = zeros with dy rows added at idx (repeats accumulate), padding row kept 0"""
+
+    def forward(self, w, idx, padding_idx):
+        self.w_shape, self.idx, self.padding_idx = w.shape, idx, padding_idx
+        return w[idx]
+
+    def backward(self, grad):
+        gw = IndexAdd.apply(grad, shape=self.w_shape, index=(self.idx,), advanced=True)
+        if self.padding_idx is not None:
+            xp = array_module(grad._data)
+            keep = xp.ones((self.w_shape[0], 1), dtype=grad.dtype)
+            keep[self.padding_idx] = 0
+            gw = gw * _const(keep)
+        return gw, None
