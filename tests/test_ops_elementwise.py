@@ -274,3 +274,12 @@ def test_relu_large_mask_is_packed_and_exact(device):
     v = rng.standard_normal((n,))
     (gg,) = tl.autograd.grad((gx * tl.tensor(v, device=device)).sum(), [g])
     np.testing.assert_array_equal(gg.numpy(), v * (x_np > 0))
+
+
+def test_zero_base_power_gradient_matches_torch(device):
+    """d/dx 0 ** x: -inf below 0, 0 at and above 0 (a number base, so Pow's reflected path)."""
+    x = tl.tensor([-1.0, 0.0, 2.0], device=device, requires_grad=True)
+    (0 ** x).sum().backward()
+    t = torch.tensor([-1.0, 0.0, 2.0], requires_grad=True)
+    (0 ** t).sum().backward()
+    assert_close(x.grad, t.grad)
