@@ -89,7 +89,9 @@ class Graph:
         self.param_names = param_names  # id(Parameter or buffer) -> state_dict name
         shapes2 = dict(shapes2 or {})
         self.settings2 = shapes2.pop("settings", {})   # id(op's output) -> the op's settings
+        self.fills = shapes2.pop("fills", {})          # id(constant fill) -> its shape there
         self.shapes2 = shapes2          # id(traced Tensor) -> its shape at the grown sizes
+        self.sizes: list = []           # (graph input's name, its shape, its shape there)
         self._n = 0
         self.keep: list = []
 
@@ -133,14 +135,38 @@ class Graph:
             if name is not None:
                 return name
             pname = self.param_names.get(id(v))
-            name = self.const(_host(v._data), name=pname)
+            name = self.fill(v) if id(v) in self.fills else None
+            name = name or self.const(_host(v._data), name=pname)
             self.bind(v, name)
             return name
         if hasattr(v, "shape") and id(v) in self.array_names:
             return self.array_names[id(v)]
+        if hasattr(v, "shape") and id(v) in self.fills:
+            name = self.fill(v)
+            if name is not None:
+                return name
         if hasattr(v, "shape") and not isinstance(v, np.generic):
             return self.const(_host(v))
         return self.const(v, dtype=dtype)
+
+    def fill(self, v) -> Optional[str]:
+        """A constant of one value whose sizes follow graph inputs' dynamic axes (zeros made
+        from x.shape[0]): that value expanded to a shape read off those inputs; None where a
+        size matches no input's axis."""
+        parts = []
+        for n, n2 in zip(v.shape, self.fills[id(v)]):
+            if n == n2:
+                parts.append(self.ints([n]))
+                continue
+            src = next(((name, ax) for name, s1, s2 in self.sizes for ax in range(len(s1))
+                        if (s1[ax], s2[ax]) == (n, n2)), None)
+            if src is None:
+                return None
+            parts.append(self.node("Gather", [self.node("Shape", [src[0]]), self.ints([src[1]])],
+                                   axis=0))
+        shape = self.node("Concat", parts, axis=0)
+        data = v._data if isinstance(v, Tensor) else v
+        return self.node("Expand", [self.const(_host(data).flat[0]), shape])
 
     def node(self, op_type: str, inputs: Sequence[str], out: Optional[str] = None,
              **attrs) -> str:
@@ -187,31 +213,42 @@ def _second_trace(model, args, input_names, dynamic_axes, calls) -> dict:
     the trace). Nothing is learnt where the second run fails or records other ops."""
     from .. import cat, from_numpy  # noqa: PLC0415  (the package root imports this one)
     rng = np.random.default_rng(0x6F6E6E78)     # a stream of its own, not the global seed's
-    grown, dynamic = [], False
+    sized, dynamic = [], False
     for a, name in zip(args, input_names):
         for ax in _dynamic(dynamic_axes, name, a.ndim):
             with no_grad():
                 a = cat([a, a[(slice(None),) * ax + (slice(0, 1),)]], dim=ax)
             dynamic = True
-        arr = _host(a._data)
-        if arr.dtype.kind == "f":
-            arr = rng.standard_normal(arr.shape).astype(arr.dtype)
-        elif arr.ndim:
-            arr = np.roll(arr, 1, axis=0)
-        grown.append(from_numpy(np.ascontiguousarray(arr)).to(a.device))
-    try:
-        calls2, _ = _trace(model, tuple(grown))
-    except Exception:   # a model that only runs at the traced sizes: no second opinion
-        return {}
-    if len(calls2) != len(calls) or any(c[0] is not c2[0] for c, c2 in zip(calls, calls2)):
+        sized.append(a)
+    # floats redrawn first; where that takes the forward down other branches (a check on the
+    # values), scaled keeping their signs instead
+    for redraw in (True, False):
+        grown = []
+        for a in sized:
+            arr = _host(a._data)
+            if arr.dtype.kind == "f":
+                arr = rng.standard_normal(arr.shape).astype(arr.dtype) if redraw else (
+                    arr * rng.uniform(0.5, 1.5, arr.shape)).astype(arr.dtype)
+            elif arr.ndim:
+                arr = np.roll(arr, 1, axis=0)
+            grown.append(from_numpy(np.ascontiguousarray(arr)).to(a.device))
+        try:
+            calls2, _ = _trace(model, tuple(grown))
+        except Exception:   # a model that only runs at the traced sizes: no second opinion
+            continue
+        if len(calls2) == len(calls) and all(c[0] is c2[0] for c, c2 in zip(calls, calls2)):
+            break
+    else:
         return {}
     traced = {id(a) for a in args} | {id(c[3]) for c in calls}
     traced |= {id(t._data) for t in args} | {id(c[3]._data) for c in calls}
+    fills: dict = {}
     for c, c2 in zip(calls, calls2):
-        _check_constants(c, c2, traced)
+        _check_constants(c, c2, traced, fills)
     if not dynamic:
         return {}
     shapes = {id(a): tuple(a2.shape) for a, a2 in zip(args, grown)}
+    shapes["fills"] = fills
     shapes.update((id(c[3]), tuple(c2[3].shape)) for c, c2 in zip(calls, calls2))
     shapes["settings"] = {id(c[3]): c2[2] for c, c2 in zip(calls, calls2)}
     return shapes
@@ -231,12 +268,15 @@ def _leaves(v, arrays: bool):
 
 
 def _data_inputs(args, params) -> list:
-    """An op's tensor inputs, and the arrays of an index (the other arrays in the settings are
-    sizes' tables or workspaces)."""
-    return list(_leaves((args, params), False)) + list(_leaves(params.get("index"), True))
+    """An op's tensor and array inputs, and the arrays of an index (the other arrays in the
+    settings are sizes' tables or workspaces)."""
+    return list(_leaves(args, True)) + list(_leaves(params, False)) + list(
+        _leaves(params.get("index"), True))
 
 
-def _check_constants(call, call2, traced) -> None:
+def _check_constants(call, call2, traced, fills) -> None:
+    """Raise where an op's untraced input differs between the traces; a fill (one value
+    throughout) whose shape moved goes into fills (id -> its shape in the second)."""
     cls, args, params, _, where = call
     ins, ins2 = _data_inputs(args, params), _data_inputs(call2[1], call2[2])
     for k, (v, v2) in enumerate(zip(ins, ins2)):
@@ -246,8 +286,10 @@ def _check_constants(call, call2, traced) -> None:
         x2 = _host(v2._data if isinstance(v2, Tensor) else v2)
         if x.shape == x2.shape and np.array_equal(x, x2, equal_nan=True):
             continue
-        if x.size and x2.size and (x == x.flat[0]).all() and (x2 == x2.flat[0]).all():
-            continue    # a fill (zeros, ones) sized from the input: the size is what moved
+        if x.size and x2.size and (x == x.flat[0]).all() and (x2 == x2.flat[0]).all() and (
+                x.flat[0] == x2.flat[0] and x.ndim == x2.ndim and x.dtype != np.bool_):
+            fills[id(v)] = x2.shape     # a fill (zeros, ones) sized from the input; not a mask
+            continue
         raise UnsupportedOperatorError(
             f"onnx.export: input {k} of op {cls.__name__} (shape {x.shape}, {x.dtype}) depends "
             "on the model's inputs but was made by an op the exporter cannot see (a "
@@ -307,6 +349,8 @@ def export(model, args, f, export_params: bool = True, verbose: bool = False,
     g = Graph(onnx, opset, params, shapes2)
     for a, name in zip(args, input_names):
         g.bind(a, name)
+        if id(a) in g.shapes2:
+            g.sizes.append((name, tuple(a.shape), g.shapes2[id(a)]))
     for cls, cargs, cparams, out, where in calls:
         convert = _ops.CONVERTERS.get(cls.__name__)
         if convert is None:
