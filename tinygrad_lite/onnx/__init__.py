@@ -1,11 +1,12 @@
 """ONNX export, with torch.onnx's signature: `tl.onnx.export(model, args, f, ...)`.
 
-One forward is traced: while it runs, `Function.apply` hands every op (its class, its inputs and
+The forward is traced: while it runs, `Function.apply` hands every op (its class, its inputs and
 its keyword settings) to a tracer installed as an observer (`grad_mode.state.observers`), and
 each op is then written as ONNX nodes by a converter in `_ops.py`. Tensors that no traced op
 made are graph inputs (the `args`), the model's parameters and buffers (initializers under their
-state_dict names) or constants (initializers). The `onnx` package is imported only here, when
-export is called (the `formats` extra).
+state_dict names) or constants (initializers). A second run on other inputs tells which sizes
+follow the dynamic axes and which untraced tensors depend on the inputs. The `onnx` package is
+imported only here, when export is called (the `formats` extra).
 """
 from __future__ import annotations
 
