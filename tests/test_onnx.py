@@ -15,27 +15,53 @@ ort = pytest.importorskip("onnxruntime",
                           reason="the onnx package (formats extra) is needed: onnxruntime")
 
 
-def _export_and_run(model, shapes, run_batch=5, dtype="float", int_high=None, **kw):
-    """Export at batch 2, run at run_batch; return (ours, onnxruntime's) at run_batch."""
+def export_and_run(model, make, batch_axes=None, out_axes=None, run_batch=5, **kw):
+    """Export model(*make(2)) with the batch axes dynamic, check it, run it in ONNX Runtime at
+    make(run_batch) and return (ours, onnxruntime's) there, each a list with one array per
+    output. batch_axes: each input's batch axis (0 by default, None for a fixed input);
+    out_axes: each output's (0 by default)."""
     tl.manual_seed(0)
+    xs = make(2)
+    batch_axes = [0] * len(xs) if batch_axes is None else batch_axes
+    names = [f"x{i}" for i in range(len(xs))]
+    with tl.no_grad():
+        traced = model(*xs)
+    n_out = len(traced) if isinstance(traced, tuple) else 1
+    outs = [f"y{i}" for i in range(n_out)]
+    out_axes = [0] * n_out if out_axes is None else out_axes
+    dynamic = {n: {ax: "batch"} for n, ax in zip(names, batch_axes) if ax is not None}
+    dynamic.update({n: {ax: "batch"} for n, ax in zip(outs, out_axes) if ax is not None})
+    buf = io.BytesIO()
+    proto = tl.onnx.export(model, xs, buf, input_names=names, output_names=outs,
+                           dynamic_axes=dynamic, **kw)
+    onnx.checker.check_model(onnx.load_from_string(buf.getvalue()))
+    for inp, ax in zip(proto.graph.input, batch_axes):
+        if ax is not None:
+            assert inp.type.tensor_type.shape.dim[ax].dim_param == "batch"
+    sess = ort.InferenceSession(buf.getvalue(), providers=["CPUExecutionProvider"])
+    xs = make(run_batch)
+    with tl.no_grad():
+        ours = model(*xs)
+    ours = [o.numpy() for o in (ours if isinstance(ours, tuple) else (ours,))]
+    theirs = sess.run(None, {n: x.numpy() for n, x in zip(names, xs)})
+    for o, t in zip(ours, theirs):
+        assert o.shape == t.shape
+    return ours, theirs
 
+
+def assert_match(ours, theirs):
+    for o, t in zip(ours, theirs):
+        np.testing.assert_allclose(t, o, rtol=1e-5, atol=1e-5)
+
+
+def _export_and_run(model, shapes, run_batch=5, int_high=None, **kw):
+    """Export at batch 2, run at run_batch; return (ours, onnxruntime's) at run_batch."""
     def make(b):
         if int_high is not None:
             return tuple(tl.randint(0, int_high, (b,) + s) for s in shapes)
         return tuple(tl.randn(b, *s) for s in shapes)
-
-    names = [f"x{i}" for i in range(len(shapes))]
-    buf = io.BytesIO()
-    proto = tl.onnx.export(model, make(2), buf, input_names=names, output_names=["y"],
-                           dynamic_axes={**{n: {0: "batch"} for n in names}, "y": [0]}, **kw)
-    onnx.checker.check_model(onnx.load_from_string(buf.getvalue()))
-    assert proto.graph.input[0].type.tensor_type.shape.dim[0].dim_param == "batch"
-    sess = ort.InferenceSession(buf.getvalue(), providers=["CPUExecutionProvider"])
-    xs = make(run_batch)
-    with tl.no_grad():
-        ours = model(*xs).numpy()
-    theirs = sess.run(None, {n: x.numpy() for n, x in zip(names, xs)})[0]
-    return ours, theirs
+    ours, theirs = export_and_run(model, make, run_batch=run_batch, **kw)
+    return ours[0], theirs[0]
 
 
 @pytest.mark.parametrize("make", [lambda: models.MLP(64, 10, dropout=0.3),
@@ -136,7 +162,7 @@ def test_is_in_onnx_export_and_file_path(tmp_path):
 
     assert not tl.onnx.is_in_onnx_export()
     tl.onnx.export(Probe(), tl.randn(3, 2), tmp_path / "p.onnx")
-    assert seen == [True] and not tl.onnx.is_in_onnx_export()
+    assert seen and all(seen) and not tl.onnx.is_in_onnx_export()
     model = onnx.load(str(tmp_path / "p.onnx"))
     onnx.checker.check_model(model)
     assert model.opset_import[0].version == 17

@@ -1,17 +1,19 @@
 """ONNX export, with torch.onnx's signature: `tl.onnx.export(model, args, f, ...)`.
 
-One forward is traced: while it runs, `Function.apply` hands every op (its class, its inputs and
+The forward is traced: while it runs, `Function.apply` hands every op (its class, its inputs and
 its keyword settings) to a tracer installed as an observer (`grad_mode.state.observers`), and
 each op is then written as ONNX nodes by a converter in `_ops.py`. Tensors that no traced op
 made are graph inputs (the `args`), the model's parameters and buffers (initializers under their
-state_dict names) or constants (initializers). The `onnx` package is imported only here, when
-export is called (the `formats` extra).
+state_dict names) or constants (initializers). A second run on other inputs tells which sizes
+follow the dynamic axes and which untraced tensors depend on the inputs. The `onnx` package is
+imported only here, when export is called (the `formats` extra).
 """
 from __future__ import annotations
 
 import inspect
+import linecache
 import os
-import traceback
+import sys
 from typing import Any, Optional, Sequence
 
 import numpy as np
@@ -33,25 +35,32 @@ def is_in_onnx_export() -> bool:
     return _EXPORTING[0]
 
 
-class _Tracer:
-    """The observer: records each op as it runs, keeping its inputs and output alive so ids
-    stay unique for the trace."""
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
-    def __init__(self, supported):
+
+class _Tracer:
+    """The observer: records each op as it runs, with the line of user code that made it (the
+    first frame outside the package), keeping inputs and output alive so ids stay unique."""
+
+    def __init__(self):
         self.calls: list = []
-        self.supported = supported
 
     def on_apply(self, cls, args, params, result) -> None:
-        where = None
-        if cls.__name__ not in self.supported:
-            # where the op was made, for the error (only unsupported ops pay for the stack)
-            frames = [f for f in traceback.extract_stack()[:-3]
-                      if f"{os.sep}tinygrad_lite{os.sep}" not in f.filename]
-            where = frames[-1] if frames else None
+        frame = sys._getframe(1)
+        while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+            frame = frame.f_back
+        where = (frame.f_code.co_filename, frame.f_lineno) if frame is not None else None
         self.calls.append((cls, args, params, result, where))
 
     def on_backward(self, *a) -> None:  # pragma: no cover - export runs no backward
         pass
+
+
+def _site(where) -> str:
+    if where is None:
+        return ""
+    line = linecache.getline(where[0], where[1]).strip()
+    return f" (made at {where[0]}:{where[1]}: {line})"
 
 
 def _bind(cls, args, params) -> dict:
@@ -72,13 +81,18 @@ _SIGS: dict = {}
 class Graph:
     """What converters write into: nodes, initializers and the names of traced tensors."""
 
-    def __init__(self, onnx, opset: int, param_names: dict):
+    def __init__(self, onnx, opset: int, param_names: dict, shapes2: Optional[dict] = None):
         self.onnx, self.helper, self.opset = onnx, onnx.helper, opset
         self.nodes: list = []
         self.initializers: list = []
         self.names: dict = {}           # id(Tensor) -> name
         self.array_names: dict = {}     # id(array) -> name (ops that take x._data, not x)
         self.param_names = param_names  # id(Parameter or buffer) -> state_dict name
+        shapes2 = dict(shapes2 or {})
+        self.settings2 = shapes2.pop("settings", {})   # id(op's output) -> the op's settings
+        self.fills = shapes2.pop("fills", {})          # id(constant fill) -> its shape there
+        self.shapes2 = shapes2          # id(traced Tensor) -> its shape at the grown sizes
+        self.sizes: list = []           # (graph input's name, its shape, its shape there)
         self._n = 0
         self.keep: list = []
 
@@ -90,6 +104,18 @@ class Graph:
         self.names[id(t)] = name
         self.array_names[id(t._data)] = name
         self.keep.append(t)
+
+    def varying(self, t) -> Optional[set]:
+        """The axes of t whose size follows a dynamic input axis; None where unknown (no second
+        trace). A tensor no op made (a parameter, a constant) has none."""
+        if not self.shapes2:
+            return None
+        if not isinstance(t, Tensor) or id(t) not in self.shapes2:
+            return set()
+        other = self.shapes2[id(t)]
+        if len(other) != t.ndim:
+            return None
+        return {i for i, (n, m) in enumerate(zip(t.shape, other)) if n != m}
 
     def const(self, value, dtype=None, name: Optional[str] = None) -> str:
         arr = np.asarray(value, dtype=dtype)
@@ -110,14 +136,38 @@ class Graph:
             if name is not None:
                 return name
             pname = self.param_names.get(id(v))
-            name = self.const(_host(v._data), name=pname)
+            name = self.fill(v) if id(v) in self.fills else None
+            name = name or self.const(_host(v._data), name=pname)
             self.bind(v, name)
             return name
         if hasattr(v, "shape") and id(v) in self.array_names:
             return self.array_names[id(v)]
+        if hasattr(v, "shape") and id(v) in self.fills:
+            name = self.fill(v)
+            if name is not None:
+                return name
         if hasattr(v, "shape") and not isinstance(v, np.generic):
             return self.const(_host(v))
         return self.const(v, dtype=dtype)
+
+    def fill(self, v) -> Optional[str]:
+        """A constant of one value whose sizes follow graph inputs' dynamic axes (zeros made
+        from x.shape[0]): that value expanded to a shape read off those inputs; None where a
+        size matches no input's axis."""
+        parts = []
+        for n, n2 in zip(v.shape, self.fills[id(v)]):
+            if n == n2:
+                parts.append(self.ints([n]))
+                continue
+            src = next(((name, ax) for name, s1, s2 in self.sizes for ax in range(len(s1))
+                        if (s1[ax], s2[ax]) == (n, n2)), None)
+            if src is None:
+                return None
+            parts.append(self.node("Gather", [self.node("Shape", [src[0]]), self.ints([src[1]])],
+                                   axis=0))
+        shape = self.node("Concat", parts, axis=0)
+        data = v._data if isinstance(v, Tensor) else v
+        return self.node("Expand", [self.const(_host(data).flat[0]), shape])
 
     def node(self, op_type: str, inputs: Sequence[str], out: Optional[str] = None,
              **attrs) -> str:
@@ -142,6 +192,110 @@ def _value_info(helper, name: str, t: Tensor, dyn: dict):
     dims = [dyn.get(i, int(d)) for i, d in enumerate(t.shape)]
     return helper.make_tensor_value_info(name, helper.np_dtype_to_tensor_dtype(
         np.dtype(t.dtype)), dims)
+
+
+def _trace(model, args) -> tuple:
+    """Run model(*args) under no_grad with a tracer: (the recorded ops, the result)."""
+    tracer = _Tracer()
+    state.observers.append(tracer)
+    try:
+        with no_grad():
+            return tracer.calls, model(*args)
+    finally:
+        state.observers.remove(tracer)
+
+
+def _second_trace(model, args, input_names, dynamic_axes, calls) -> dict:
+    """The forward traced once more, on other inputs: every dynamic input axis one longer (its
+    first entry repeated), floating inputs redrawn, integer ones rolled along their first
+    axis. Returns the shapes of that run by id of each tensor's twin in the first (where an
+    axis is dynamic), and raises where a tensor that no traced op made changes with the inputs
+    (a comparison or another op the tracer does not see: the file would hold its value from
+    the trace). Nothing is learnt where the second run fails or records other ops."""
+    from .. import cat, from_numpy  # noqa: PLC0415  (the package root imports this one)
+    rng = np.random.default_rng(0x6F6E6E78)     # a stream of its own, not the global seed's
+    sized, dynamic = [], False
+    for a, name in zip(args, input_names):
+        for ax in _dynamic(dynamic_axes, name, a.ndim):
+            with no_grad():
+                a = cat([a, a[(slice(None),) * ax + (slice(0, 1),)]], dim=ax)
+            dynamic = True
+        sized.append(a)
+    # floats redrawn first; where that takes the forward down other branches (a check on the
+    # values), scaled keeping their signs instead
+    for redraw in (True, False):
+        grown = []
+        for a in sized:
+            arr = _host(a._data)
+            if arr.dtype.kind == "f":
+                arr = rng.standard_normal(arr.shape).astype(arr.dtype) if redraw else (
+                    arr * rng.uniform(0.5, 1.5, arr.shape)).astype(arr.dtype)
+            elif arr.ndim:
+                arr = np.roll(arr, 1, axis=0)
+            grown.append(from_numpy(np.ascontiguousarray(arr)).to(a.device))
+        try:
+            calls2, _ = _trace(model, tuple(grown))
+        except Exception:   # a model that only runs at the traced sizes: no second opinion
+            continue
+        if len(calls2) == len(calls) and all(c[0] is c2[0] for c, c2 in zip(calls, calls2)):
+            break
+    else:
+        return {}
+    traced = {id(a) for a in args} | {id(c[3]) for c in calls}
+    traced |= {id(t._data) for t in args} | {id(c[3]._data) for c in calls}
+    fills: dict = {}
+    for c, c2 in zip(calls, calls2):
+        _check_constants(c, c2, traced, fills)
+    if not dynamic:
+        return {}
+    shapes = {id(a): tuple(a2.shape) for a, a2 in zip(args, grown)}
+    shapes["fills"] = fills
+    shapes.update((id(c[3]), tuple(c2[3].shape)) for c, c2 in zip(calls, calls2))
+    shapes["settings"] = {id(c[3]): c2[2] for c, c2 in zip(calls, calls2)}
+    return shapes
+
+
+def _leaves(v, arrays: bool):
+    """The tensors (and, with arrays, the arrays) inside an op's arguments, in order."""
+    if isinstance(v, (tuple, list)):
+        for i in v:
+            yield from _leaves(i, arrays)
+    elif isinstance(v, dict):
+        for i in v.values():
+            yield from _leaves(i, arrays)
+    elif isinstance(v, Tensor) or (arrays and hasattr(v, "shape")
+                                   and not isinstance(v, np.generic)):
+        yield v
+
+
+def _data_inputs(args, params) -> list:
+    """An op's tensor and array inputs, and the arrays of an index (the other arrays in the
+    settings are sizes' tables or workspaces)."""
+    return list(_leaves(args, True)) + list(_leaves(params, False)) + list(
+        _leaves(params.get("index"), True))
+
+
+def _check_constants(call, call2, traced, fills) -> None:
+    """Raise where an op's untraced input differs between the traces; a fill (one value
+    throughout) whose shape moved goes into fills (id -> its shape in the second)."""
+    cls, args, params, _, where = call
+    ins, ins2 = _data_inputs(args, params), _data_inputs(call2[1], call2[2])
+    for k, (v, v2) in enumerate(zip(ins, ins2)):
+        if v is v2 or id(v) in traced:
+            continue
+        x = _host(v._data if isinstance(v, Tensor) else v)
+        x2 = _host(v2._data if isinstance(v2, Tensor) else v2)
+        if x.shape == x2.shape and np.array_equal(x, x2, equal_nan=True):
+            continue
+        if x.size and x2.size and (x == x.flat[0]).all() and (x2 == x2.flat[0]).all() and (
+                x.flat[0] == x2.flat[0] and x.ndim == x2.ndim and x.dtype != np.bool_):
+            fills[id(v)] = x2.shape     # a fill (zeros, ones) sized from the input; not a mask
+            continue
+        raise UnsupportedOperatorError(
+            f"onnx.export: input {k} of op {cls.__name__} (shape {x.shape}, {x.dtype}) depends "
+            "on the model's inputs but was made by an op the exporter cannot see (a "
+            "comparison, argmax, or a value taken to NumPy and back); written as it is, the "
+            f"file would hold its traced value{_site(where)}")
 
 
 def export(model, args, f, export_params: bool = True, verbose: bool = False,
@@ -176,38 +330,40 @@ def export(model, args, f, export_params: bool = True, verbose: bool = False,
     was_training = getattr(model, "training", False)
     if hasattr(model, "eval"):
         model.eval()
-    tracer = _Tracer(_ops.CONVERTERS)
-    state.observers.append(tracer)
     _EXPORTING[0] = True
     try:
-        with no_grad():
-            result = model(*args)
+        calls, result = _trace(model, args)
+        outputs = result if isinstance(result, (tuple, list)) else (result,)
+        if not all(isinstance(o, Tensor) for o in outputs):
+            raise TypeError("onnx.export: the model must return a Tensor or a tuple of Tensors")
+        shapes2 = _second_trace(model, args, input_names, dynamic_axes, calls)
     finally:
         _EXPORTING[0] = False
-        state.observers.remove(tracer)
         if was_training and hasattr(model, "train"):
             model.train(True)
-    outputs = result if isinstance(result, (tuple, list)) else (result,)
-    if not all(isinstance(o, Tensor) for o in outputs):
-        raise TypeError("onnx.export: the model must return a Tensor or a tuple of Tensors")
     output_names = list(output_names or [])
     output_names += [f"output_{i}" for i in range(len(output_names), len(outputs))]
 
     params = {}
     if hasattr(model, "state_dict"):
         params = {id(t): k for k, t in model.state_dict(keep_vars=True).items()}
-    g = Graph(onnx, opset, params)
+    g = Graph(onnx, opset, params, shapes2)
     for a, name in zip(args, input_names):
         g.bind(a, name)
-    for cls, cargs, cparams, out, where in tracer.calls:
+        if id(a) in g.shapes2:
+            g.sizes.append((name, tuple(a.shape), g.shapes2[id(a)]))
+    for cls, cargs, cparams, out, where in calls:
         convert = _ops.CONVERTERS.get(cls.__name__)
         if convert is None:
             shapes = [tuple(a.shape) for a in cargs if isinstance(a, Tensor)]
-            at = f" (made at {where.filename}:{where.lineno}: {where.line})" if where else ""
             raise UnsupportedOperatorError(
                 f"onnx.export: op {cls.__name__} is not supported by the exporter; inputs "
-                f"{shapes}{at}")
-        g.bind(out, convert(g, _bind(cls, cargs, cparams), out))
+                f"{shapes}{_site(where)}")
+        try:
+            name = convert(g, _bind(cls, cargs, cparams), out)
+        except UnsupportedOperatorError as e:
+            raise UnsupportedOperatorError(f"{e}{_site(where)}") from None
+        g.bind(out, name)
     graph_outputs = []
     for o, name in zip(outputs, output_names):
         g.node("Identity", [g.input(o)], out=name)    # an input passed through works too

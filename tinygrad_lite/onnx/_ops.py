@@ -8,6 +8,7 @@ import math
 import numpy as np
 
 from ..tensor import Tensor
+from . import _host
 
 _BIG = 2 ** 62      # "to the end" in Slice
 
@@ -27,6 +28,32 @@ def _binary(op_type):
         dtype = np.dtype(out.dtype)
         return g.node(op_type, [g.input(a["a"], dtype), g.input(a["b"], dtype)])
     return convert
+
+
+def _softplus(g, a, out):
+    """log(1 + exp(beta x)) / beta, x itself where beta x passes the threshold."""
+    dt = np.dtype(out.dtype)
+    x = g.input(a["x"])
+    beta = g.const(float(a["beta"]), dt)
+    bx = g.node("Mul", [x, beta])
+    soft = g.node("Div", [g.node("Softplus", [bx]), beta])
+    over = g.node("Greater", [bx, g.const(float(a["threshold"]), dt)])
+    return g.node("Where", [over, x, soft])
+
+
+def _resample(g, a, out):
+    """Interpolation along one axis: sum over taps k of w[:, k] * x gathered at idx[:, k]."""
+    idx, w, axis = _host(a["idx"]), a["w"], int(a["axis"])
+    dt = np.dtype(out.dtype)
+    x = g.input(a["x"])
+    tail = (1,) * (a["x"].ndim - axis - 1)
+    y = None
+    for k in range(idx.shape[1]):
+        tap = g.node("Gather", [x, g.const(idx[:, k].astype(np.int64))], axis=axis)
+        if w is not None:
+            tap = g.node("Mul", [tap, g.const(_host(w)[:, k].astype(dt).reshape((-1,) + tail))])
+        y = tap if y is None else g.node("Add", [y, tap])
+    return y
 
 
 def _rsqrt(g, a, out):
@@ -110,6 +137,9 @@ def _reshape(g, a, out):
         removed = _inserted_ones(dst, src)
         if removed is not None:
             return g.node("Squeeze", [name, g.ints(removed)])
+    target = _moving_target(g, x, out)
+    if target is not None:
+        return g.node("Reshape", [name, g.ints(target)])
     target = list(dst)
     for i, (s, d) in enumerate(zip(src, dst)):
         if s != d or d == 0:
@@ -121,6 +151,28 @@ def _reshape(g, a, out):
         if len(rest) == 1:
             target[rest[0]] = -1
     return g.node("Reshape", [name, g.ints(target)])
+
+
+def _moving_target(g, x, out):
+    """Reshape's target from the second trace: fixed sizes as they are, a size that follows a
+    dynamic axis as 0 (the input's, where it sits at the same axis) or -1 (at most one of
+    those); None where the sizes are not known or two sizes would need -1."""
+    moving = g.varying(out)
+    if moving is None or 0 in _shape(out):
+        return None
+    src, dst = _shape(x), _shape(out)
+    src2, dst2 = g.shapes2.get(id(x)), g.shapes2[id(out)] if moving else None
+    target, free = list(dst), []
+    for i in sorted(moving):
+        if src2 is not None and i < len(src) and src[i] == dst[i] and src2[i] == dst2[i]:
+            target[i] = 0
+        else:
+            free.append(i)
+    if len(free) > 1:
+        return None
+    for i in free:
+        target[i] = -1
+    return target
 
 
 def _inserted_ones(short: tuple, long: tuple):
@@ -141,59 +193,208 @@ def _permute(g, a, out):
 
 
 def _expand(g, a, out):
-    return g.node("Expand", [g.input(a["x"]), g.ints(_shape(out))])
+    """Expand broadcasts, so an axis the input already has at full size is asked for as 1: a
+    dynamic size there stays free."""
+    x = a["x"]
+    dst = _shape(out)
+    src = (1,) * (len(dst) - x.ndim) + _shape(x)
+    target = [1 if s == d else d for s, d in zip(src, dst)]
+    return g.node("Expand", [g.input(x), g.ints(target)])
 
 
 def _cat(g, a, out):
     return g.node("Concat", [g.input(t) for t in a["arrays"]], axis=int(a["axis"]))
 
 
+def _entries(index, ndim) -> list:
+    """The index as a list, Ellipsis written out as full slices (a bool mask spans its ndim
+    axes, None none)."""
+    index = index if isinstance(index, tuple) else (index,)
+
+    def width(i):
+        if i is None or i is Ellipsis:
+            return 0
+        return i.ndim if _is_array(i) and i.dtype == bool else 1
+    used = sum(width(i) for i in index)
+    out = []
+    for i in index:
+        out += [slice(None)] * (ndim - used) if i is Ellipsis else [i]
+    return out
+
+
+def _from_the_end(g, x, out, entries) -> list:
+    """Ints and slice bounds that moved with a dynamic axis between the two traces by as much
+    as the axis did (y[n - 1], y[:n - 1]) counted from the end instead, as negative ones."""
+    twin = g.settings2.get(id(out))
+    sizes2 = g.shapes2.get(id(x))
+    if twin is None or sizes2 is None:
+        return entries
+    entries2 = _entries(twin["index"], x.ndim)
+    if len(entries2) != len(entries):
+        return entries
+    out_entries, axis = [], 0
+    for i, i2 in zip(entries, entries2):
+        if i is None or _is_array(i):
+            out_entries.append(i)
+            axis += 0 if i is None else (i.ndim if i.dtype == bool else 1)
+            continue
+        n, n2 = _shape(x)[axis], sizes2[axis]
+        if isinstance(i, slice) and isinstance(i2, slice):
+            i = slice(_end_relative(i.start, i2.start, n, n2, False),
+                      _end_relative(i.stop, i2.stop, n, n2, True), i.step)
+        elif not isinstance(i, slice) and not isinstance(i2, slice):
+            i = _end_relative(i, i2, n, n2, False)
+        out_entries.append(i)
+        axis += 1
+    return out_entries
+
+
+def _end_relative(v, v2, n, n2, stop):
+    if v is None or v2 is None or v == v2 or int(v) - n != int(v2) - n2:
+        return v
+    if int(v) - n < 0:
+        return int(v) - n
+    return None if stop else v      # a stop at the end is "to the end"
+
+
+def _is_array(i) -> bool:
+    return hasattr(i, "dtype") and hasattr(i, "shape") and not isinstance(i, np.generic)
+
+
+def _slices(g, name, entries, shape):
+    """One Slice for the entries that are slices (each axis an entry takes, None none); shape
+    (a list) is updated to the sliced sizes."""
+    starts, ends, axes, steps = [], [], [], []
+    axis = 0
+    for i in entries:
+        if i is None:
+            continue
+        if isinstance(i, slice) and i != slice(None):
+            step = 1 if i.step is None else int(i.step)
+            lo_default, hi_default = (0, _BIG) if step > 0 else (-1, -_BIG)
+            starts.append(lo_default if i.start is None else int(i.start))
+            ends.append(hi_default if i.stop is None else int(i.stop))
+            axes.append(axis)
+            steps.append(step)
+            shape[axis] = len(range(*i.indices(shape[axis])))
+        axis += i.ndim if _is_array(i) and i.dtype == bool else 1
+    if not axes:
+        return name
+    return g.node("Slice", [name, g.ints(starts), g.ints(ends), g.ints(axes), g.ints(steps)])
+
+
 def _getitem(g, a, out):
     """Basic indexing (ints, slices, None, ...) as Slice, then Gather for ints, then
-    Unsqueeze for None."""
-    if a["advanced"]:
-        raise _unsupported("GetItem with advanced (tensor) indices", a["x"])
+    Unsqueeze for None; tensor, list and mask indices go to _getitem_advanced."""
     x = a["x"]
-    index = a["index"] if isinstance(a["index"], tuple) else (a["index"],)
-    n_real = sum(1 for i in index if i is not None and i is not Ellipsis)
-    expanded = []
-    for i in index:
-        if i is Ellipsis:
-            expanded += [slice(None)] * (x.ndim - n_real)
-        else:
-            expanded.append(i)
-    name = g.input(x)
-    starts, ends, axes, steps, ints, nones = [], [], [], [], [], []
-    axis = 0
-    for pos, i in enumerate(expanded):
-        if i is None:
-            nones.append(pos)
-            continue
-        if isinstance(i, slice):
-            if i != slice(None):
-                step = 1 if i.step is None else int(i.step)
-                lo_default, hi_default = (0, _BIG) if step > 0 else (-1, -_BIG)
-                starts.append(lo_default if i.start is None else int(i.start))
-                ends.append(hi_default if i.stop is None else int(i.stop))
-                axes.append(axis)
-                steps.append(step)
-        elif isinstance(i, (int, np.integer)):
-            ints.append((axis, int(i)))
-        else:
+    entries = _from_the_end(g, x, out, _entries(a["index"], x.ndim))
+    if a["advanced"]:
+        return _getitem_advanced(g, x, entries, out)
+    for i in entries:
+        if not isinstance(i, (slice, int, np.integer)) and i is not None:
             raise _unsupported(f"GetItem with index {i!r:.40}", x)
-        axis += 1
-    if axes:
-        name = g.node("Slice", [name, g.ints(starts), g.ints(ends), g.ints(axes),
-                                g.ints(steps)])
+    name = _slices(g, g.input(x), entries, list(_shape(x)))
+    ints = [(ax, int(i)) for ax, i in enumerate(i for i in entries if i is not None)
+            if not isinstance(i, slice)]
     for ax, i in sorted(ints, reverse=True):     # the highest first: earlier axes stay put
         name = g.node("Gather", [name, g.const(np.int64(i))], axis=ax)
+    nones = [p for p, i in enumerate(entries) if i is None]
     if nones:
         # positions of None among the output's axes: the ints before each one are gone
-        out_axes = [p - sum(1 for q, i in enumerate(expanded[:p]) if isinstance(
-            i, (int, np.integer))) for p in nones]
+        out_axes = [p - sum(1 for i in entries[:p] if isinstance(i, (int, np.integer)))
+                    for p in nones]
         name = g.node("Unsqueeze", [name, g.ints(out_axes)])
     if name == g.input(x):
         name = g.node("Identity", [name])
+    return name
+
+
+def _index_name(g, i) -> tuple:
+    """(ONNX name as int64, shape) of an int or an int array used as an index."""
+    if not _is_array(i):
+        return g.const(np.int64(i)), ()
+    if id(i) in g.array_names:
+        name = g.array_names[id(i)]
+        if i.dtype != np.int64:
+            name = g.node("Cast", [name], to=g.onnx.TensorProto.INT64)
+        return name, _shape(i)
+    return g.const(_host(i).astype(np.int64)), _shape(i)
+
+
+def _mask_indices(g, m) -> list:
+    """A bool mask as one (name, shape) per axis it covers: its nonzero positions."""
+    host = _host(m)
+    n = (int(np.count_nonzero(host)),)
+    if id(m) not in g.array_names:
+        return [(g.const(k.astype(np.int64)), n) for k in np.nonzero(host)]
+    nz = g.node("NonZero", [g.array_names[id(m)]])
+    return [(g.node("Gather", [nz, g.const(np.int64(k))], axis=0), n)
+            for k in range(m.ndim)]
+
+
+def _getitem_advanced(g, x, entries, out):
+    """numpy's advanced indexing: slices first (Slice), then one index on one axis as Gather,
+    several (broadcast together) as GatherND over the indexed axes moved to the front. The
+    broadcast axes sit where the indices were when those were side by side, else in front;
+    None adds its axis in its place (Unsqueeze)."""
+    shape = list(_shape(x))
+    name = _slices(g, g.input(x), entries, shape)
+    adv, tokens, axis = [], [], 0       # adv: (axis, name, shape); tokens: the output's layout
+    for i in entries:
+        if i is None:
+            tokens.append("none")
+            continue
+        if isinstance(i, slice):
+            tokens.append("slice")
+            axis += 1
+            continue
+        comps = _mask_indices(g, i) if _is_array(i) and i.dtype == bool else [_index_name(g, i)]
+        for c in comps:
+            adv.append((axis,) + c)
+            axis += 1
+        tokens.append("adv")
+    runs = [k for k, t in enumerate(tokens) if t == "adv"]
+    adjacent = runs == list(range(runs[0], runs[-1] + 1))
+    if not adjacent:    # the broadcast axes go first
+        tokens = ["adv"] + [t for t in tokens if t != "adv"]
+    else:
+        tokens = [t for k, t in enumerate(tokens) if t != "adv" or k == runs[0]]
+    bshape = tuple(np.broadcast_shapes(*[s for _, _, s in adv]))
+    adv_axes = [ax for ax, _, _ in adv]
+    rest = [d for ax, d in enumerate(shape) if ax not in adv_axes]
+    if len(adv) == 1:
+        name = g.node("Gather", [name, adv[0][1]], axis=adv[0][0])
+        lead = adv[0][0]
+    else:
+        perm = adv_axes + [ax for ax in range(len(shape)) if ax not in adv_axes]
+        if perm != list(range(len(shape))):
+            name = g.node("Transpose", [name], perm=perm)
+        parts = []
+        for _, iname, ishape in adv:
+            if ishape != bshape:
+                iname = g.node("Expand", [iname, g.ints(bshape)])
+            parts.append(g.node("Unsqueeze", [iname, g.ints([-1])]))
+        name = g.node("GatherND", [name, g.node("Concat", parts, axis=-1)])
+        lead = 0
+        if adjacent and adv_axes[0] > 0:   # the broadcast axes back where the indices were
+            k, p = len(bshape), adv_axes[0]
+            name = g.node("Transpose", [name], perm=list(range(k, k + p)) + list(range(k))
+                          + list(range(k + p, k + len(rest))))
+            lead = p
+    if not adjacent:
+        lead = 0
+    got = rest[:lead] + list(bshape) + rest[lead:]
+    nones, pos = [], 0
+    for t in tokens:
+        if t == "none":
+            nones.append(pos)
+            got.insert(pos, 1)
+        pos += len(bshape) if t == "adv" else 1
+    if nones:
+        name = g.node("Unsqueeze", [name, g.ints(nones)])
+    if tuple(got) != _shape(out):
+        raise _unsupported(f"GetItem with this mix of tensor indices (gives {_shape(out)}, "
+                           f"the exporter's layout {tuple(got)})", x)
     return name
 
 
@@ -257,6 +458,22 @@ def _conv2d(g, a, out):
                   dilations=[int(d) for d in a["dilation"]], group=int(a["groups"]))
 
 
+def _conv_transpose(g, a, out):
+    """Conv2dData is conv2d's data gradient, which is conv_transpose2d: ONNX's ConvTranspose,
+    with output_padding for the sizes that the traced output has beyond the formula's."""
+    t, b_, l_, r = (int(p) for p in a["padding"])
+    w, dy = a["w"], a["dy"]
+    kernel = list(_shape(w)[2:])
+    stride = [int(s) for s in a["stride"]]
+    dilation = [int(d) for d in a["dilation"]]
+    full = [s * (n - 1) + d * (k - 1) + 1 - lo - hi for n, s, d, k, lo, hi in
+            zip(_shape(dy)[2:], stride, dilation, kernel, (t, l_), (b_, r))]
+    extra = [int(o) - f for o, f in zip(a["x_shape"][2:], full)]
+    return g.node("ConvTranspose", [g.input(dy), g.input(w)], kernel_shape=kernel,
+                  strides=stride, pads=[t, l_, b_, r], dilations=dilation,
+                  group=int(a["groups"]), output_padding=extra)
+
+
 def _pool_attrs(a, x, out):
     t, b_, l_, r = (int(p) for p in a["padding"])
     kernel = [int(k) for k in a["kernel"]]
@@ -289,6 +506,14 @@ def _layer_norm(g, a, out):
     k = int(a["normalized_ndim"])
     dt = np.dtype(out.dtype)
     norm_shape = _shape(x)[-k:]
+    if g.opset < 17:    # LayerNormalization is an op from opset 17: composed before it
+        axes = list(range(-k, 0))
+        xc = g.node("Sub", [g.input(x), g.node("ReduceMean", [g.input(x)], axes=axes)])
+        var = g.node("ReduceMean", [g.node("Mul", [xc, xc])], axes=axes)
+        y = g.node("Div", [xc, g.node("Sqrt", [g.node("Add", [var, g.const(
+            float(a["eps"]), dt)])])])
+        y = g.node("Mul", [y, g.input(w)]) if w is not None else y
+        return g.node("Add", [y, g.input(b)]) if b is not None else y
     scale = g.input(w) if w is not None else g.const(np.ones(norm_shape, dt))
     ins = [g.input(x), scale] + ([g.input(b)] if b is not None else [])
     return g.node("LayerNormalization", ins, axis=-k, epsilon=float(a["eps"]))
@@ -332,32 +557,71 @@ def _lstm(g, a, out):
     x = g.input(gi)
     if a["gate_major"]:
         x = g.node("Transpose", [x], perm=[0, 2, 1])
-    r = g.node("Unsqueeze", [g.node("Gather", [g.input(w_hh), g.ints(order)], axis=0),
-                             g.ints([0])])
-    bias = g.const(np.zeros(four_h, dt)) if b is None else g.node(
-        "Gather", [g.input(b), g.ints(order)], axis=0)
+    r = g.node("Unsqueeze", [_gate_rows(g, w_hh, order), g.ints([0])])
+    bias = g.const(np.zeros(four_h, dt)) if b is None else _gate_rows(g, b, order)
     bias = g.node("Unsqueeze", [g.node("Concat", [bias, g.const(np.zeros(four_h, dt))],
                                        axis=0), g.ints([0])])
 
-    def state(v):
-        # an all-zero initial state that no op made is ONNX's default: left out, so the batch
-        # size stays free
-        if isinstance(v, Tensor) and id(v) not in g.names and not np.any(_host_of(v)):
-            return ""
-        return g.node("Unsqueeze", [g.input(v), g.ints([0])])
-
     node_out = [g.fresh("lstm_y"), "", g.fresh("lstm_c")]
     g.nodes.append(g.helper.make_node(
-        "LSTM", [x, g.const(perm[None]), r, bias, "", state(a["h0"]), state(a["c0"])],
+        "LSTM", [x, g.const(perm[None]), r, bias, "", _state(g, a["h0"]), _state(g, a["c0"])],
         node_out, name=g.fresh("LSTM"), hidden_size=hid,
         direction="reverse" if a["reverse"] else "forward"))
     y = g.node("Squeeze", [node_out[0], g.ints([1])])
     return g.node("Concat", [y, node_out[2]], axis=0)
 
 
+def _state(g, v) -> str:
+    """An initial state as ONNX's [1, B, H]; an all-zero one that no op made is ONNX's default
+    and is left out, so the batch size stays free."""
+    if isinstance(v, Tensor) and id(v) not in g.names and not np.any(_host_of(v)):
+        return ""
+    return g.node("Unsqueeze", [g.input(v), g.ints([0])])
+
+
+def _gate_rows(g, v, order) -> str:
+    return g.node("Gather", [g.input(v), g.ints(order)], axis=0)
+
+
+def _gru(g, a, out):
+    """Our GRUSequence takes gi = x W_ih^T + b_ih already made, so it is ONNX's GRU (with
+    linear_before_reset, torch's form) on X = gi with W a gate-reordering permutation (ONNX
+    orders gates z, r, h; torch r, z, n) and B = (0, b_hh)."""
+    w_hh, b_hh = a["w_hh"], a["b_hh"]
+    three_h, hid = _shape(w_hh)
+    dt = np.dtype(out.dtype)
+    order = np.concatenate([np.arange(k * hid, (k + 1) * hid) for k in (1, 0, 2)])
+    r = g.node("Unsqueeze", [_gate_rows(g, w_hh, order), g.ints([0])])
+    rb = g.const(np.zeros(three_h, dt)) if b_hh is None else _gate_rows(g, b_hh, order)
+    bias = g.node("Unsqueeze", [g.node("Concat", [g.const(np.zeros(three_h, dt)), rb], axis=0),
+                                g.ints([0])])
+    y = g.fresh("gru_y")
+    g.nodes.append(g.helper.make_node(
+        "GRU", [g.input(a["gi"]), g.const(np.eye(three_h, dtype=dt)[order][None]), r, bias, "",
+                _state(g, a["h0"])], [y], name=g.fresh("GRU"), hidden_size=hid,
+        linear_before_reset=1, direction="reverse" if a["reverse"] else "forward"))
+    return g.node("Squeeze", [y, g.ints([1])])
+
+
+def _rnn(g, a, out):
+    """RNNSequence takes gi = x W_ih^T + b_ih + b_hh already made: ONNX's RNN on X = gi with
+    W the identity, R = W_hh and no bias."""
+    w_hh = a["w_hh"]
+    hid = _shape(w_hh)[0]
+    dt = np.dtype(out.dtype)
+    y = g.fresh("rnn_y")
+    g.nodes.append(g.helper.make_node(
+        "RNN", [g.input(a["gi"]), g.const(np.eye(hid, dtype=dt)[None]),
+                g.node("Unsqueeze", [g.input(w_hh), g.ints([0])]), "", "", _state(g, a["h0"])],
+        [y], name=g.fresh("RNN"), hidden_size=hid,
+        activations=["Tanh" if a["nonlinearity"] == "tanh" else "Relu"],
+        direction="reverse" if a["reverse"] else "forward"))
+    return g.node("Squeeze", [y, g.ints([1])])
+
+
 def _host_of(t) -> np.ndarray:
-    d = t._data
-    return d if isinstance(d, np.ndarray) else d.get()
+    return _host(t._data)
+
 
 
 def _unsupported(what: str, x) -> Exception:
@@ -382,5 +646,7 @@ CONVERTERS = {
     "AmaxAmin": _amax_amin,
     "MatMul": _matmul, "Linear": _linear, "Conv2d": _conv2d, "MaxPool2d": _max_pool2d,
     "AvgPool2d": _avg_pool2d, "LayerNorm": _layer_norm, "Embedding": _embedding,
-    "ScaledDotProductAttention": _attention, "LSTMSequence": _lstm,
+    "ScaledDotProductAttention": _attention, "LSTMSequence": _lstm, "GRUSequence": _gru,
+    "RNNSequence": _rnn, "Conv2dData": _conv_transpose, "Softplus": _softplus,
+    "Resample": _resample,
 }
