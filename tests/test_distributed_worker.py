@@ -3,6 +3,8 @@
 It holds no tests of its own (pytest collects nothing here). Each case checks on every rank and
 ends by printing `OK <case> rank <r>`; a failed check raises, which aborts the whole job.
 """
+import os
+import signal
 import sys
 import time
 import warnings
@@ -519,6 +521,29 @@ def case_stuck(rank, world):
         time.sleep(120)
     dist.all_reduce(tl.tensor(np.zeros(1000, np.float32)))
     print("rank 0 should never get here")
+
+
+def case_killed(rank, world):
+    dist.all_reduce(tl.tensor([1.0]))
+    if rank == 1:
+        os.kill(os.getpid(), signal.SIGKILL)
+    for _ in range(10 ** 6):                # the launcher must end this rank
+        dist.all_reduce(tl.tensor([1.0]))
+    print("rank 0 should never get here")
+
+
+def case_uneven(rank, world):
+    """Rank 0 has 3 batches, rank 1 has 2: rank 0's third backward waits for a peer that has
+    finished."""
+    model = DDP(_model("mlp", 0))
+    opt = tl.optim.SGD(model.parameters(), lr=0.1)
+    for step in range(3 - rank):
+        x, y = _batch("mlp", n=4, seed=step)
+        opt.zero_grad()
+        F.cross_entropy(model(x), y).backward()
+        opt.step()
+        print(f"rank {rank} step {step}", flush=True)
+    print(f"rank {rank} finished", flush=True)
 
 
 def main():

@@ -110,11 +110,12 @@ def _describe(name: str, arrays) -> str:
 
 class Work:
     """The handle an `async_op=True` collective returns; `wait()` completes it and writes results
-    into the tensors (read them only after that)."""
+    into the tensors (read them only after that). `what` describes the collective for the
+    timeout message."""
 
     def __init__(self, pg: ProcessGroup, request, what: str,
                  finish: Optional[Callable[[], None]] = None, timeout: Optional[float] = None):
-        self._pg, self._request, self._what, self._finish = pg, request, what, finish
+        self._pg, self._request, self.what, self._finish = pg, request, what, finish
         self._timeout = timeout
         self._done = False
 
@@ -122,7 +123,7 @@ class Work:
         """Complete the collective (within `timeout`, default the group's) and write results."""
         if not self._done:
             seconds = self._timeout if timeout is None else to_seconds(timeout, "Work.wait")
-            self._pg.wait(self._request, self._what, seconds)
+            self._pg.wait(self._request, self.what, seconds)
             self._complete()
         return True
 
@@ -140,7 +141,7 @@ class Work:
             self._finish()
 
     def __repr__(self) -> str:
-        return f"Work({self._what}, {'done' if self._done else 'pending'})"
+        return f"Work({self.what}, {'done' if self._done else 'pending'})"
 
 
 def _run(pg: ProcessGroup, request, what: str, finish, async_op: bool,

@@ -213,6 +213,9 @@ class DistributedDataParallel(Module):
         xp = array_module(self._params[bucket.indices[0]]._data)
         bucket.flat = Tensor._make(xp.concatenate(parts), False, None, None)
         bucket.work = all_reduce(bucket.flat, ReduceOp.AVG, group=self._pg, async_op=True)
+        first = self._names[bucket.indices[0]]
+        bucket.work.what = (f"DistributedDataParallel's gradient bucket {self._next + 1} of "
+                            f"{len(self._buckets)} (from {first}), {bucket.work.what}")
 
     def _finish(self) -> None:
         self._armed = False
