@@ -56,7 +56,8 @@ def _ok(case, n=2, **kw):
 
 
 @needs_mpi
-@pytest.mark.parametrize("case", ["collectives", "collectives_more", "ddp", "ddp_extras"])
+@pytest.mark.parametrize("case", ["collectives", "collectives_more", "ddp", "ddp_seq",
+                                  "ddp_extras"])
 def test_two_ranks(case):
     _ok(case)
 

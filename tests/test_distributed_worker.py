@@ -15,7 +15,7 @@ import tinygrad_lite as tl
 import tinygrad_lite.distributed as dist
 import tinygrad_lite.nn as nn
 import tinygrad_lite.nn.functional as F
-from tinygrad_lite.models import CNN, MLP
+from tinygrad_lite.models import CNN, MLP, PatchTransformer, RowLSTM
 from tinygrad_lite.nn.parallel import DistributedDataParallel as DDP
 
 DTYPES = ["float32", "float64", "float16", "int8", "int16", "int32", "int64", "uint8", "bool"]
@@ -146,16 +146,21 @@ def case_collectives(rank, world):
 
 def _batch(kind, n=8, seed=0):
     rng = np.random.default_rng(seed)
-    shape = (n, 1, 8, 8) if kind == "cnn" else (n, 12)
+    shape = (n, 12) if kind == "mlp" else (n, 1, 8, 8)
     x = rng.standard_normal(shape)
     y = rng.integers(0, 10, n)
     return tl.tensor(x), tl.tensor(y)
 
 
 def _model(kind, seed):
+    """The seed models of tinygrad_lite.models, small, in float64."""
     tl.manual_seed(seed)
     with tl.no_grad():
-        m = CNN((1, 8, 8), 10, width=4, hidden=16) if kind == "cnn" else MLP(12, 10, hidden=16)
+        m = {"mlp": lambda: MLP(12, 10, hidden=16),
+             "cnn": lambda: CNN((1, 8, 8), 10, width=4, hidden=16),
+             "lstm": lambda: RowLSTM((1, 8, 8), 10, hidden=8),
+             "transformer": lambda: PatchTransformer((1, 8, 8), 10, patch=4, d_model=8, nhead=2,
+                                                     num_layers=1, dim_feedforward=16)}[kind]()
     return m.double()
 
 
@@ -176,8 +181,8 @@ def _local(x, rank, world):
     return x[rank * n:(rank + 1) * n]
 
 
-def case_ddp(rank, world):
-    for kind in ("mlp", "cnn"):
+def case_ddp(rank, world, kinds=("mlp", "cnn")):
+    for kind in kinds:
         x, y = _batch(kind)
         ref = _model(kind, 0)
         mine = _model(kind, rank)             # rank 1 starts different: DDP must broadcast
@@ -224,7 +229,12 @@ def case_ddp(rank, world):
         for a, b in zip(_grads(ref), _grads(m.module)):
             assert np.abs(a - b).max() < 1e-12
         assert not _same_on_all_ranks(local_only)    # inside no_sync nothing was averaged
-    print(f"OK ddp rank {rank}")
+    print(f"OK {'ddp' if 'mlp' in kinds else 'ddp_seq'} rank {rank}")
+
+
+def case_ddp_seq(rank, world):
+    """The recurrent and the attention seed models: the same checks as case_ddp."""
+    case_ddp(rank, world, ("lstm", "transformer"))
 
 
 class _TwoHeads(nn.Module):
