@@ -29,6 +29,29 @@ _world = None        # the default ProcessGroup while one is initialised
 _subgroups: list = []   # the live groups new_group made (freed with the default group)
 
 
+# (rank, world size, local rank, local world size) as each launcher spells them
+_LAUNCHER_ENV = (("PMI_RANK", "PMI_SIZE", "MPI_LOCALRANKID", "MPI_LOCALNRANKS"),       # MPICH
+                 ("OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_LOCAL_RANK",
+                  "OMPI_COMM_WORLD_LOCAL_SIZE"),                                     # Open MPI
+                 ("SLURM_PROCID", "SLURM_NTASKS", "SLURM_LOCALID", None))             # srun
+
+
+def export_launcher_env() -> None:
+    """Scripts written for torchrun test `RANK` before init_process_group (nanoGPT's
+    `ddp = int(os.environ.get("RANK", -1)) != -1`); mpiexec and srun set their own names, so
+    copy those to RANK, WORLD_SIZE, LOCAL_RANK and LOCAL_WORLD_SIZE where unset. Reads the
+    environment only; MPI is not touched."""
+    for names in _LAUNCHER_ENV:
+        if names[0] in os.environ and names[1] in os.environ:
+            for key, name in zip(("RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE"), names):
+                if name is not None and name in os.environ:
+                    os.environ.setdefault(key, os.environ[name])
+            return
+
+
+export_launcher_env()
+
+
 def load_mpi():
     """mpi4py.MPI, or an ImportError in one line that says what to install."""
     global _MPI
