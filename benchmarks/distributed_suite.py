@@ -144,7 +144,8 @@ def run(quick=False, repeat=None, batch=None) -> dict:
     batch = batch or (8 if quick else 64)
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     threads = max(1, (os.cpu_count() or 1))
-    result = {"repeat": repeat, "batch": batch, "cpu_count": threads, "quick": quick}
+    result = {"repeat": repeat, "batch": batch, "cpu_count": threads, "quick": quick,
+              "load_average": os.getloadavg()[0] if hasattr(os, "getloadavg") else None}
     for key, n in (("one", 1), ("two", 2)):
         with tempfile.TemporaryDirectory() as tmp:
             path = os.path.join(tmp, "rank0.json")
@@ -202,13 +203,14 @@ def table(result) -> str:
 
 def docs_section(result, text, when, machine) -> list:
     return [HEADING, "",
-            f"Run at {when} on {machine}, {result['cpu_count']} cores shared with other work, "
-            f"so the numbers are noisy: each is the median of {result['repeat']} repeats, with "
+            f"Run at {when} on {machine}, {result['cpu_count']} cores shared with other work "
+            f"(load average {result.get('load_average') or 0:.1f} when it started), so the "
+            f"numbers are noisy: each is the median of {result['repeat']} repeats, with "
             "the q1-q3 spread beside it. Every rank runs one thread, in both runs, so the "
-            "speedup is what a second process on the second core buys; the ranks talk through "
-            "shared memory, not a network. The module docstring of "
-            "benchmarks/distributed_suite.py says how each column is measured.", "", "```",
-            text, "```", ""]
+            "speedup is what a second process buys; below 1 it means the second core was busy "
+            "with other work. The ranks talk through shared memory, not a network. The module "
+            "docstring of benchmarks/distributed_suite.py says how each column is measured.", "",
+            "```", text, "```", ""]
 
 
 def kept_section(path) -> list:
