@@ -1,4 +1,5 @@
-"""python -m benchmarks [--device cpu|cuda] [--suite ops|models|conv|kernels|all] [--repeat N]
+"""python -m benchmarks [--device cpu|cuda] [--suite ops|models|conv|kernels|distributed|all]
+                        [--repeat N]
                         [--out DIR] [--quick] [--only NAME,...] [--conv-algorithm ALGO]
 
 Prints a table (ours ms, torch ms, ratio, ours MB, torch MB, % of roofline), writes JSON and a
@@ -13,7 +14,7 @@ import os
 import platform
 import sys
 
-from . import WAIT_POLICY
+from . import WAIT_POLICY, distributed_suite
 
 
 def _progress(items, desc):
@@ -264,6 +265,7 @@ def write_docs(result, text, path=None) -> None:
     if m["device"] == "cpu":
         body += ["## Goals on the CPU", "", "```", goals_text(result), "```", ""]
         body += CONV_ALGORITHMS.splitlines() + [""] + _kept_ab(path)
+        body += distributed_suite.kept_section(path)
         cuda = os.path.join(os.path.dirname(path), "benchmarks_cuda.md")
         body += ["GPU kernel results: " + (
             "[benchmarks_cuda.md](benchmarks_cuda.md)." if os.path.exists(cuda) else
@@ -274,10 +276,27 @@ def write_docs(result, text, path=None) -> None:
         f.write("\n".join(body))
 
 
+def _distributed(args) -> int:
+    """The distributed suite: its own launches and table; docs/benchmarks.md gets its section."""
+    result = distributed_suite.run(quick=args.quick, repeat=args.repeat)
+    text = distributed_suite.table(result)
+    print(text)
+    os.makedirs(args.out, exist_ok=True)
+    path = os.path.join(args.out, "distributed.json")
+    with open(path, "w") as f:
+        json.dump(result, f, indent=2)
+    if not args.quick and not args.no_docs:
+        when = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+        distributed_suite.write_docs(result, text, when, platform.platform())
+    print(f"wrote {path}")
+    return 0
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n")[0])
     p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
-    p.add_argument("--suite", choices=["ops", "models", "conv", "kernels", "all"], default="all")
+    p.add_argument("--suite", choices=["ops", "models", "conv", "kernels", "distributed", "all"],
+                   default="all", help="distributed: 1 vs 2 MPI ranks (not part of all)")
     p.add_argument("--only", default="", help="comma-separated workload names to run")
     p.add_argument("--conv-algorithm", default="",
                    choices=["", "auto", "direct", "winograd2", "winograd4"],
@@ -290,6 +309,8 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     if args.repeat is not None and args.repeat < 1:
         p.error("--repeat must be positive")
+    if args.suite == "distributed":
+        return _distributed(args)
     result = run(args)
     text = table(result)
     print(text)

@@ -56,7 +56,8 @@ def _ok(case, n=2, **kw):
 
 
 @needs_mpi
-@pytest.mark.parametrize("case", ["collectives", "ddp", "ddp_extras"])
+@pytest.mark.parametrize("case", ["collectives", "collectives_more", "ddp", "ddp_seq",
+                                  "ddp_extras"])
 def test_two_ranks(case):
     _ok(case)
 
@@ -81,6 +82,27 @@ def test_a_stuck_rank_times_out_naming_the_collective():
     assert proc.returncode != 0 and seconds < 30
     assert ("all_reduce(SUM) of 1000 float32 elements (4000 bytes) did not complete within 2 s "
             "on rank 0 of 2") in proc.stderr, proc.stderr[-4000:]
+
+
+@needs_mpi
+def test_a_killed_rank_ends_the_job():
+    proc, seconds = _launch("killed", limit=60)
+    assert proc.returncode != 0 and seconds < 30
+    assert "BAD TERMINATION" in proc.stdout + proc.stderr, (proc.stdout + proc.stderr)[-4000:]
+    assert "should never get here" not in proc.stdout
+
+
+@needs_mpi
+def test_uneven_batches_time_out_naming_the_ddp_bucket():
+    """torch's DDP without join() also hangs when one rank has more batches: here the rank that
+    waits aborts the job after the group's timeout, naming the bucket it waited for."""
+    proc, seconds = _launch("uneven", timeout_arg=2, limit=60)
+    assert proc.returncode != 0 and seconds < 30
+    assert "rank 1 finished" in proc.stdout and "rank 0 finished" not in proc.stdout
+    assert ("DistributedDataParallel's gradient bucket 1 of 1 (from net.5.bias), all_reduce(AVG) "
+            "of 650 float64 elements (5200 bytes) did not complete within 2 s on rank 0 of 2"
+            ) in proc.stderr, proc.stderr[-4000:]
+    assert "run out of batches" in proc.stderr
 
 
 def test_import_never_loads_mpi4py():

@@ -3,8 +3,11 @@
 It holds no tests of its own (pytest collects nothing here). Each case checks on every rank and
 ends by printing `OK <case> rank <r>`; a failed check raises, which aborts the whole job.
 """
+import os
+import signal
 import sys
 import time
+import warnings
 
 import numpy as np
 
@@ -12,7 +15,7 @@ import tinygrad_lite as tl
 import tinygrad_lite.distributed as dist
 import tinygrad_lite.nn as nn
 import tinygrad_lite.nn.functional as F
-from tinygrad_lite.models import CNN, MLP
+from tinygrad_lite.models import CNN, MLP, PatchTransformer, RowLSTM
 from tinygrad_lite.nn.parallel import DistributedDataParallel as DDP
 
 DTYPES = ["float32", "float64", "float16", "int8", "int16", "int32", "int64", "uint8", "bool"]
@@ -43,6 +46,9 @@ def expected(op, arrays, dtype):
         out = np.add.reduce(s, 0, dtype=wire) / len(arrays)
     elif op == "PRODUCT":
         out = np.multiply.reduce(s, 0, dtype=wire)
+    elif op in ("BAND", "BOR", "BXOR"):
+        ufunc = {"BAND": np.bitwise_and, "BOR": np.bitwise_or, "BXOR": np.bitwise_xor}[op]
+        out = ufunc.reduce(s, 0)
     else:
         out = s.max(0) if op == "MAX" else s.min(0)
     return np.asarray(out).astype(dtype)
@@ -140,16 +146,21 @@ def case_collectives(rank, world):
 
 def _batch(kind, n=8, seed=0):
     rng = np.random.default_rng(seed)
-    shape = (n, 1, 8, 8) if kind == "cnn" else (n, 12)
+    shape = (n, 12) if kind == "mlp" else (n, 1, 8, 8)
     x = rng.standard_normal(shape)
     y = rng.integers(0, 10, n)
     return tl.tensor(x), tl.tensor(y)
 
 
 def _model(kind, seed):
+    """The seed models of tinygrad_lite.models, small, in float64."""
     tl.manual_seed(seed)
     with tl.no_grad():
-        m = CNN((1, 8, 8), 10, width=4, hidden=16) if kind == "cnn" else MLP(12, 10, hidden=16)
+        m = {"mlp": lambda: MLP(12, 10, hidden=16),
+             "cnn": lambda: CNN((1, 8, 8), 10, width=4, hidden=16),
+             "lstm": lambda: RowLSTM((1, 8, 8), 10, hidden=8),
+             "transformer": lambda: PatchTransformer((1, 8, 8), 10, patch=4, d_model=8, nhead=2,
+                                                     num_layers=1, dim_feedforward=16)}[kind]()
     return m.double()
 
 
@@ -170,8 +181,8 @@ def _local(x, rank, world):
     return x[rank * n:(rank + 1) * n]
 
 
-def case_ddp(rank, world):
-    for kind in ("mlp", "cnn"):
+def case_ddp(rank, world, kinds=("mlp", "cnn")):
+    for kind in kinds:
         x, y = _batch(kind)
         ref = _model(kind, 0)
         mine = _model(kind, rank)             # rank 1 starts different: DDP must broadcast
@@ -218,7 +229,12 @@ def case_ddp(rank, world):
         for a, b in zip(_grads(ref), _grads(m.module)):
             assert np.abs(a - b).max() < 1e-12
         assert not _same_on_all_ranks(local_only)    # inside no_sync nothing was averaged
-    print(f"OK ddp rank {rank}")
+    print(f"OK {'ddp' if 'mlp' in kinds else 'ddp_seq'} rank {rank}")
+
+
+def case_ddp_seq(rank, world):
+    """The recurrent and the attention seed models: the same checks as case_ddp."""
+    case_ddp(rank, world, ("lstm", "transformer"))
 
 
 class _TwoHeads(nn.Module):
@@ -279,6 +295,218 @@ def case_ddp_extras(rank, world):
     print(f"OK ddp_extras rank {rank}")
 
 
+# -- the collectives beyond all_reduce, on the world and on subgroups --------------------------
+MORE_DTYPES = ["float32", "float64", "int64"]
+MORE_LAYOUTS = [((), "plain"), ((3, 4), "plain"), ((3, 4), "transposed")]
+
+
+def _ops(dtype):
+    if dtype.startswith("float"):
+        return OPS
+    return [op for op in OPS if op != "AVG"] + ["BAND", "BOR", "BXOR"]
+
+
+def _blank(dtype, shape, layout):
+    """A zero tensor laid out like tensors(...) makes them (transposed: a non-contiguous view)."""
+    if layout == "transposed":
+        return tl.tensor(np.zeros(shape[::-1], dtype)).T
+    return tl.tensor(np.zeros(shape, dtype))
+
+
+def _pair(src, dst):
+    """The seed of what rank src sends rank dst (a different value for every ordered pair)."""
+    return src + 2 * dst
+
+
+def _equal(t, want, *context):
+    assert tuple(t.shape) == tuple(np.shape(want)) and t.dtype == np.asarray(want).dtype, context
+    assert np.array_equal(t._data, want), (context, t._data, want)
+
+
+def _battery(g):
+    """Every tensor collective on group g (None: the world) against the single-process answer.
+    Ranks are the group's; data are seeded by global rank, so a wrong translation shows."""
+    members = dist.get_process_group_ranks(g)
+    me, n = dist.get_rank(g), dist.get_world_size(g)
+    assert members[me] == dist.get_rank() and len(members) == n
+    for dtype in MORE_DTYPES:
+        for shape, layout in MORE_LAYOUTS:
+            def mine(seed=None):
+                return tensors(members[me] if seed is None else seed, dtype, shape, layout)[0]
+
+            def of(seed):
+                return tensors(seed, dtype, shape, layout)[1]
+
+            for op in _ops(dtype):
+                rop = getattr(dist.ReduceOp, op)
+                want = expected(op, [of(r) for r in members], dtype)
+                t = mine()
+                dist.all_reduce(t, rop, group=g)
+                _equal(t, want, "all_reduce", dtype, layout, op)
+                for root in range(n):
+                    t = mine()
+                    before = t._data
+                    if root % 2:
+                        dist.reduce(t, group_dst=root, op=rop, group=g)
+                    else:
+                        dist.reduce(t, members[root], rop, group=g)
+                    assert t._data is before, "reduce must write in place"
+                    _equal(t, want if me == root else of(members[me]), "reduce", dtype, op)
+                out = _blank(dtype, shape, layout)
+                dist.reduce_scatter(out, [mine(_pair(members[me], j)) for j in range(n)], rop,
+                                    group=g)
+                _equal(out, expected(op, [of(_pair(r, me)) for r in members], dtype),
+                       "reduce_scatter", dtype, layout, op)
+                stacked = tl.tensor(np.stack([values(_pair(members[me], j), dtype, shape)
+                                              for j in range(n)]))
+                out = _blank(dtype, shape, layout)
+                dist.reduce_scatter_tensor(out, stacked, rop, group=g)
+                _equal(out, expected(op, [values(_pair(r, me), dtype, shape) for r in members],
+                                     dtype), "reduce_scatter_tensor", dtype, op)
+            for root in range(n):
+                t = mine()
+                if root % 2:
+                    dist.broadcast(t, group_src=root, group=g)
+                else:
+                    dist.broadcast(t, members[root], group=g)
+                _equal(t, of(members[root]), "broadcast", dtype, layout)
+                outs = [_blank(dtype, shape, layout) for _ in range(n)] if me == root else None
+                dist.gather(mine(), outs, dst=members[root], group=g)
+                if me == root:
+                    for r in range(n):
+                        _equal(outs[r], of(members[r]), "gather", dtype, layout)
+                out = _blank(dtype, shape, layout)
+                ins = [mine(_pair(members[me], j)) for j in range(n)] if me == root else None
+                dist.scatter(out, ins, group_src=root, group=g)
+                _equal(out, of(_pair(members[root], me)), "scatter", dtype, layout)
+            outs = [_blank(dtype, shape, layout) for _ in range(n)]
+            dist.all_gather(outs, mine(), group=g)
+            for r in range(n):
+                _equal(outs[r], of(members[r]), "all_gather", dtype, layout)
+            outs = [_blank(dtype, shape, layout) for _ in range(n)]
+            dist.all_to_all(outs, [mine(_pair(members[me], j)) for j in range(n)], group=g)
+            for r in range(n):
+                _equal(outs[r], of(_pair(members[r], me)), "all_to_all", dtype, layout)
+        # all_gather_into_tensor along dim 0 of a view
+        x = tl.tensor(values(members[me], dtype, (3, 2))).T.T[1:]
+        out = tl.tensor(np.zeros((2 * n, 2), dtype))
+        dist.all_gather_into_tensor(out, x, group=g)
+        _equal(out, np.concatenate([values(r, dtype, (3, 2))[1:] for r in members]),
+               "all_gather_into_tensor", dtype)
+        # all_to_all with a different size for every pair of ranks
+        outs = [tl.tensor(np.zeros(r + me + 1, dtype)) for r in range(n)]
+        dist.all_to_all(outs, [tl.tensor(values(_pair(members[me], j), dtype, (me + j + 1,)))
+                               for j in range(n)], group=g)
+        for r in range(n):
+            _equal(outs[r], values(_pair(members[r], me), dtype, (r + me + 1,)), "a2a sizes")
+        # all_to_all_single: equal splits of a transposed input, then uneven splits
+        full = [values(r, dtype, (3, 2 * n)).T for r in members]
+        out = _blank(dtype, (2 * n, 3), "transposed")
+        dist.all_to_all_single(out, tl.tensor(values(members[me], dtype, (3, 2 * n))).T, group=g)
+        _equal(out, np.concatenate([full[r][2 * me:2 * me + 2] for r in range(n)]),
+               "all_to_all_single", dtype)
+        rows_in = [me + j + 1 for j in range(n)]
+        rows_out = [j + me + 1 for j in range(n)]
+        src = values(members[me], dtype, (sum(rows_in), 2))
+        out = tl.tensor(np.zeros((sum(rows_out), 2), dtype))
+        dist.all_to_all_single(out, tl.tensor(src), rows_out, rows_in, group=g)
+        parts = []
+        for r in range(n):
+            theirs = values(members[r], dtype, (sum(r + j + 1 for j in range(n)), 2))
+            start = sum(r + j + 1 for j in range(me))
+            parts.append(theirs[start:start + r + me + 1])
+        _equal(out, np.concatenate(parts), "all_to_all_single uneven", dtype)
+    # objects on the group
+    objs = [{"from": members[0]}, "x" * (members[me] + 1)] if me == 0 else [None, None]
+    dist.broadcast_object_list(objs, group_src=0, group=g)
+    assert objs == [{"from": members[0]}, "x" * (members[0] + 1)], objs
+    everyone = [None] * n
+    dist.all_gather_object(everyone, ("rank", members[me]), group=g)
+    assert everyone == [("rank", r) for r in members], everyone
+    for root in range(n):
+        got = [None] * n if me == root else None
+        dist.gather_object({"r": members[me], "a": np.arange(members[me] + 1)}, got,
+                           dst=members[root], group=g)
+        if me == root:
+            assert [o["r"] for o in got] == members
+            assert all(np.array_equal(o["a"], np.arange(r + 1)) for o, r in zip(got, members))
+        out = [None]
+        ins = [("to", members[j], "from", members[me]) for j in range(n)] if me == root else None
+        dist.scatter_object_list(out, ins, group_src=root, group=g)
+        assert out == [("to", members[me], "from", members[root])], out
+    assert dist.barrier(group=g, async_op=True).wait()
+    dist.barrier(group=g)
+
+
+def _raises(kind, call, words):
+    try:
+        call()
+    except kind as e:
+        assert all(w in str(e) for w in words), str(e)
+    else:
+        raise AssertionError(f"expected {kind.__name__} naming {words}")
+
+
+def case_collectives_more(rank, world):
+    _battery(None)
+    reversed_group = dist.new_group([1, 0], sort_ranks=False)
+    assert dist.get_process_group_ranks(reversed_group) == [1, 0]
+    assert dist.get_rank(reversed_group) == 1 - rank and dist.get_world_size(reversed_group) == 2
+    assert dist.get_group_rank(reversed_group, 1) == 0
+    assert dist.get_global_rank(reversed_group, 0) == 1
+    _battery(reversed_group)
+    assert dist.get_process_group_ranks(dist.new_group([1, 0])) == [0, 1]   # sorted by default
+    single = dist.new_group([1])
+    if rank == 1:
+        assert dist.get_rank(single) == 0 and dist.get_world_size(single) == 1
+        _battery(single)
+        local = dist.new_group([1], use_local_synchronization=True)
+        t = tl.tensor([2.0])
+        dist.all_reduce(t, group=local)
+        assert t.item() == 2.0
+    else:
+        assert single == dist.GroupMember.NON_GROUP_MEMBER
+        assert dist.get_rank(single) == -1 and dist.get_world_size(single) == -1
+        t = tl.tensor([5.0])
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            assert dist.all_reduce(t, group=single) is None
+            assert dist.gather(t, dst=1, group=single) is None
+        assert t.item() == 5.0 and len(caught) == 2
+        assert "does not belong to the given group" in str(caught[0].message)
+    # DDP on the reversed group: its rank 0 is global rank 1, whose weights win
+    model = _model("mlp", rank)
+    ddp = DDP(model, process_group=reversed_group)
+    assert all(np.array_equal(a._data, b._data) for a, b in
+               zip(_model("mlp", 1).parameters(), ddp.module.parameters()))
+    x, y = _batch("mlp")
+    F.cross_entropy(ddp(_local(x, rank, world)), _local(y, rank, world)).backward()
+    ref = _model("mlp", 1)
+    F.cross_entropy(ref(x), y).backward()
+    for a, b in zip(_grads(ref), _grads(ddp.module)):
+        assert np.abs(a - b).max() < 1e-12
+    # errors that every rank raises before anything is sent
+    t = tl.tensor([1.0])
+    _raises(ValueError, lambda: dist.reduce(t), ["reduce", "dst", "group_dst"])
+    _raises(ValueError, lambda: dist.broadcast(t, src=0, group_src=0), ["not both"])
+    if rank == 1:       # global rank 0 is not in the group
+        _raises(ValueError, lambda: dist.broadcast(t, src=0, group=single), ["src=0", "[1]"])
+    _raises(ValueError, lambda: dist.scatter(t, [t, t] if rank == 1 else None, src=0),
+            ["scatter_list"])
+    _raises(ValueError, lambda: dist.gather(t, [t], dst=0), ["gather_list"])
+    _raises(ValueError, lambda: dist.all_to_all_single(tl.tensor(np.zeros(3)),
+                                                       tl.tensor(np.zeros(3))), ["split"])
+    _raises(ValueError, lambda: dist.all_to_all(
+        [tl.tensor(np.zeros(2)) for _ in range(2)], [tl.tensor(np.zeros(1)) for _ in range(2)]),
+        ["sends 1 elements", "holds 2"])
+    _raises(ValueError, lambda: dist.reduce_scatter(t, [t, tl.tensor([1])]), ["dtype"])
+    _raises(ValueError, lambda: dist.new_group([rank]), ["same"])
+    _raises(ValueError, lambda: dist.new_group([0, 0]), ["more than once"])
+    dist.destroy_process_group(reversed_group)
+    _raises(ValueError, lambda: dist.all_reduce(t, group=reversed_group), ["live group"])
+    print(f"OK collectives_more rank {rank}")
+
+
 def case_single(rank, world):
     assert world == 1 and rank == 0
     t = tl.tensor([1.0, 2.0])
@@ -303,6 +531,29 @@ def case_stuck(rank, world):
         time.sleep(120)
     dist.all_reduce(tl.tensor(np.zeros(1000, np.float32)))
     print("rank 0 should never get here")
+
+
+def case_killed(rank, world):
+    dist.all_reduce(tl.tensor([1.0]))
+    if rank == 1:
+        os.kill(os.getpid(), signal.SIGKILL)
+    for _ in range(10 ** 6):                # the launcher must end this rank
+        dist.all_reduce(tl.tensor([1.0]))
+    print("rank 0 should never get here")
+
+
+def case_uneven(rank, world):
+    """Rank 0 has 3 batches, rank 1 has 2: rank 0's third backward waits for a peer that has
+    finished."""
+    model = DDP(_model("mlp", 0))
+    opt = tl.optim.SGD(model.parameters(), lr=0.1)
+    for step in range(3 - rank):
+        x, y = _batch("mlp", n=4, seed=step)
+        opt.zero_grad()
+        F.cross_entropy(model(x), y).backward()
+        opt.step()
+        print(f"rank {rank} step {step}", flush=True)
+    print(f"rank {rank} finished", flush=True)
 
 
 def main():

@@ -19,22 +19,22 @@ from ...autograd.function import Function
 from ...autograd.grad_mode import is_grad_enabled
 from ...backend import array_module
 from ...distributed.collectives import ReduceOp, all_reduce, broadcast
-from ...distributed.process_group import world
+from ...distributed.process_group import ProcessGroup, resolve
 from ...tensor import Tensor
 from ..module import Module
 
 __all__ = ["DistributedDataParallel"]
 
 
-def _coalesced_broadcast(tensors: List[Tensor], src: int = 0) -> None:
-    """Broadcast many tensors from `src` in one message per dtype (in place)."""
+def _coalesced_broadcast(tensors: List[Tensor], pg: ProcessGroup) -> None:
+    """Broadcast many tensors from the group's rank 0 in one message per dtype (in place)."""
     by_dtype = {}
     for t in tensors:
         by_dtype.setdefault(str(t._data.dtype), []).append(t)
     for group in by_dtype.values():
         xp = array_module(group[0]._data)
         flat = Tensor._make(xp.concatenate([xp.ravel(t._data) for t in group]), False, None, None)
-        broadcast(flat, src)
+        broadcast(flat, group=pg, group_src=0)
         offset = 0
         for t in group:
             n = t._data.size
@@ -93,7 +93,10 @@ class DistributedDataParallel(Module):
         if not bucket_cap_mb > 0:
             raise ValueError(f"DistributedDataParallel: bucket_cap_mb must be positive, got "
                              f"{bucket_cap_mb!r}")
-        pg = world(process_group, "DistributedDataParallel")
+        pg = resolve(process_group, "DistributedDataParallel")
+        if pg is None:
+            raise ValueError("DistributedDataParallel: this rank is not a member of "
+                             "process_group")
         self.module = module
         self.broadcast_buffers = broadcast_buffers
         self.find_unused_parameters = find_unused_parameters
@@ -105,7 +108,7 @@ class DistributedDataParallel(Module):
         self._params = [p for _, p in named]
         state = [p for _, p in module.named_parameters()] + self._buffers_to_sync()
         if pg.size > 1 and state:
-            _coalesced_broadcast(state)
+            _coalesced_broadcast(state, pg)
         self._buckets = self._make_buckets(bucket_cap_mb * 1024 * 1024)
         self._bucket_of = {}
         for b, bucket in enumerate(self._buckets):
@@ -148,7 +151,7 @@ class DistributedDataParallel(Module):
         if self.broadcast_buffers and self._pg.size > 1:
             bufs = self._buffers_to_sync()
             if bufs:
-                _coalesced_broadcast(bufs)
+                _coalesced_broadcast(bufs, self._pg)
         out = self.module(*inputs, **kwargs)
         self._armed = False
         if is_grad_enabled() and self.require_backward_grad_sync and self._params:
@@ -209,7 +212,10 @@ class DistributedDataParallel(Module):
                                                                           p._data.dtype))
         xp = array_module(self._params[bucket.indices[0]]._data)
         bucket.flat = Tensor._make(xp.concatenate(parts), False, None, None)
-        bucket.work = all_reduce(bucket.flat, ReduceOp.AVG, async_op=True)
+        bucket.work = all_reduce(bucket.flat, ReduceOp.AVG, group=self._pg, async_op=True)
+        first = self._names[bucket.indices[0]]
+        bucket.work.what = (f"DistributedDataParallel's gradient bucket {self._next + 1} of "
+                            f"{len(self._buckets)} (from {first}), {bucket.work.what}")
 
     def _finish(self) -> None:
         self._armed = False
@@ -219,7 +225,7 @@ class DistributedDataParallel(Module):
             flags = np.array([i not in self._unused for i in range(len(self._params))],
                              dtype=np.uint8)
             used_t = Tensor._make(flags, False, None, None)
-            all_reduce(used_t, ReduceOp.MAX)
+            all_reduce(used_t, ReduceOp.MAX, group=self._pg)
             used = used_t._data
         for bucket in self._buckets:
             bucket.work.wait()
