@@ -11,9 +11,9 @@ from ..tensor import Tensor
 from . import fn_basic as FB
 from . import fn_extra as F
 from .._checks import check_int
-from .dropout import _DropoutNd
-from .module import Module, Parameter
-from .normalization import _BatchNorm, _full
+from .modules.dropout import _DropoutNd
+from .modules.module import Module, Parameter
+from .modules.normalization import _BatchNorm, _full
 
 __all__ = ["ReLU6", "Hardtanh", "Hardswish", "Hardsigmoid", "Mish", "GLU", "LogSigmoid",
            "Softsign", "Tanhshrink", "Threshold", "PReLU", "SELU", "CELU", "Softmin", "Softmax2d",

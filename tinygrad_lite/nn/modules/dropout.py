@@ -1,9 +1,9 @@
 """Dropout layers: zero with probability p, rescale by 1 / (1 - p) in training; identity in eval."""
 from __future__ import annotations
 
-from ..tensor import Tensor
-from . import fn_basic as F
-from .._checks import check_probability
+from ...tensor import Tensor
+from .. import fn_basic as F
+from ..._checks import check_probability
 from .module import Module
 
 __all__ = ["Dropout", "Dropout2d"]

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from typing import Optional
 
-from ..tensor import Tensor
-from . import fn_basic as F
+from ...tensor import Tensor
+from .. import fn_basic as F
 from .module import Module
 
 __all__ = ["ReLU", "LeakyReLU", "ELU", "GELU", "SiLU", "Tanh", "Sigmoid", "Softplus", "Softmax",

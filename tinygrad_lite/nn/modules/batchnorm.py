@@ -12,10 +12,10 @@ from typing import Optional
 
 import numpy as np
 
-from ..autograd.function import Function
-from ..distributed import process_group as _group
-from ..distributed.collectives import all_reduce
-from ..tensor import Tensor
+from ...autograd.function import Function
+from ...distributed import process_group as _group
+from ...distributed.collectives import all_reduce
+from ...tensor import Tensor
 from .module import Module
 from .normalization import _BatchNorm
 

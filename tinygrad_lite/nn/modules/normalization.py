@@ -5,11 +5,11 @@ from typing import Optional, Sequence, Union
 
 import numpy as np
 
-from .. import dtypes as D
-from ..backend import to_device
-from ..tensor import Tensor
-from . import fn_basic as F
-from .._checks import check_int
+from ... import dtypes as D
+from ...backend import to_device
+from ...tensor import Tensor
+from .. import fn_basic as F
+from ..._checks import check_int
 from .module import Module, Parameter
 
 __all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm"]

@@ -5,11 +5,11 @@ import math
 
 import numpy as np
 
-from .. import dtypes as D
-from ..tensor import Tensor
-from . import init
-from .._checks import check_int
-from .fn_basic import bilinear, linear
+from ... import dtypes as D
+from ...tensor import Tensor
+from .. import init
+from ..._checks import check_int
+from ..fn_basic import bilinear, linear
 from .module import Module, Parameter
 
 __all__ = ["Linear", "Bilinear"]

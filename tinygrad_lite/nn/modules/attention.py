@@ -5,11 +5,11 @@ from typing import Optional
 
 import numpy as np
 
-from .. import dtypes as D
-from ..tensor import Tensor
-from . import init
-from .._checks import check_probability
-from .fn_attention import mha_batch_first
+from ... import dtypes as D
+from ...tensor import Tensor
+from .. import init
+from ..._checks import check_probability
+from ..fn_attention import mha_batch_first
 from .linear import Linear
 from .module import Module, Parameter
 
