@@ -1,5 +1,4 @@
 """tinygrad_lite.nn: Module, Parameter and the layers, with PyTorch's names and defaults."""
-from . import functional, init, parallel, utils  # noqa: F401
-from .extra import *  # noqa: F401,F403
+from . import functional, init, modules, parallel, parameter, utils  # noqa: F401
 from .modules import *  # noqa: F401,F403
-from .modules import Module, Parameter, SyncBatchNorm  # noqa: F401
+from .parameter import Parameter  # noqa: F401

@@ -1,4 +1,4 @@
-"""Loss modules: each holds its options and calls the functional form in fn_basic."""
+"""Loss modules: each holds its options and calls its functional form (nn.functional.loss)."""
 from __future__ import annotations
 
 from typing import Optional

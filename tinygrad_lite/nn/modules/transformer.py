@@ -9,7 +9,7 @@ from ...backend import module_for
 from ...tensor import Tensor, _const
 from .. import functional as F
 from .. import init
-from .attention import MultiheadAttention
+from .activation import MultiheadAttention
 from .container import ModuleList
 from .dropout import Dropout
 from .linear import Linear
