@@ -9,8 +9,8 @@ from ...tensor import Tensor
 from .. import functional as F
 from .. import init
 from ..._checks import check_int, check_probability
-from ..fn_attention import mha_batch_first
-from ..fn_extra import _prelu_channels
+from ..functional.attention import mha_batch_first
+from ..functional.activation import _prelu_channels
 from ._utils import _empty, _full
 from .linear import Linear
 from .module import Module, Parameter

@@ -4,7 +4,8 @@ from __future__ import annotations
 from typing import Optional
 
 from ...tensor import Tensor
-from .. import fn_basic as F
+from .. import functional as F
+from ..functional.loss import _reduction
 from .module import Module
 
 __all__ = ["CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss",
@@ -16,8 +17,7 @@ class _Loss(Module):
     def __init__(self, size_average=None, reduce=None, reduction: str = "mean"):
         super().__init__()
         extra = ("batchmean",) if isinstance(self, KLDivLoss) else ()
-        self.reduction = F._reduction(reduction, type(self).__name__, size_average, reduce,
-                                      extra)
+        self.reduction = _reduction(reduction, type(self).__name__, size_average, reduce, extra)
 
 
 class _WeightedLoss(_Loss):

@@ -12,11 +12,11 @@ from typing import Optional, Sequence, Union
 
 import numpy as np
 
-from .. import functions_pointwise as FP
-from ..ops import movement as M
-from ..tensor import Tensor, where
-from .._checks import check_number
-from .fn_basic import (_check_inplace, _check_p, _desc, _dropout_with, _maybe_inplace, _same,
+from ... import functions_pointwise as FP
+from ...ops import movement as M
+from ...tensor import Tensor, where
+from ..._checks import check_number
+from .loss import (_check_inplace, _check_p, _desc, _dropout_with, _maybe_inplace, _same,
                        _softmax_dim, _tensor, batch_norm, group_norm, softmax)
 
 __all__ = ["relu6", "hardtanh", "hardtanh_", "hardswish", "hardsigmoid", "mish", "glu",

@@ -11,11 +11,11 @@ from typing import Optional, Sequence, Union
 
 import numpy as np
 
-from .. import random
-from ..backend import array_module, check_later
-from ..ops import movement as M
-from ..ops import nn_ops as N
-from ..tensor import Tensor, _const, _inplace, where
+from ... import random
+from ...backend import array_module, check_later
+from ...ops import movement as M
+from ...ops import nn_ops as N
+from ...tensor import Tensor, _const, _inplace, where
 
 __all__ = ["linear", "bilinear", "relu", "relu_", "leaky_relu", "elu", "gelu", "silu", "tanh",
            "sigmoid", "softplus", "softmax", "log_softmax", "batch_norm", "layer_norm",
@@ -695,7 +695,7 @@ def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, siz
     """l = x where y == 1, max(0, margin - x) where y == -1 (both terms where y is neither)"""
     reduction = _reduction(reduction, "hinge_embedding_loss", size_average, reduce)
     x, y = _pair(input, target, "hinge_embedding_loss")
-    from ..tensor import where
+    from ...tensor import where
     loss = (where(y != 1, (margin - x).clamp(min=0), 0.0) + where(y != -1, x, 0.0))
     return _reduce(loss, reduction)
 

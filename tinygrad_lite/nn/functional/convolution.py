@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from typing import Optional, Sequence, Union
 
-from ..backend import array_module
-from ..ops import conv as K
-from ..ops.movement import gather
-from ..tensor import Tensor, _const
+from ...backend import array_module
+from ...ops import conv as K
+from ...ops.movement import gather
+from ...tensor import Tensor, _const
 
 __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "max_pool1d",
            "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d",

@@ -16,10 +16,10 @@ import math
 import numbers
 from typing import Optional, Sequence, Union
 
-from .. import dtypes as D
-from ..autograd.function import Function
-from ..backend import array_module
-from ..tensor import Tensor
+from ... import dtypes as D
+from ...autograd.function import Function
+from ...backend import array_module
+from ...tensor import Tensor
 
 __all__ = ["interpolate"]
 
