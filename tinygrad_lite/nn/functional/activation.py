@@ -1,36 +1,112 @@
-"""torch.nn.functional's less common pieces: more activations, normalize and distances,
-pixel shuffle, RMS and instance norm, channel dropout for sequences.
+"""torch.nn.functional's non-linear activations: relu and its kin, the shrinks, softmax,
+log_softmax and softmin, glu, prelu.
 
-Everything here is composed from differentiable Tensor ops, so backward and double backward
-come from the ops themselves. Inputs are checked here, at the public boundary.
+The ones beyond relu's family are composed from differentiable Tensor ops, so backward and
+double backward come from the ops themselves. Inputs are checked here, at the public boundary.
 """
 from __future__ import annotations
 
 import math
-import numbers
-from typing import Optional, Sequence, Union
+from typing import Optional
 
-import numpy as np
 
 from ... import functions_pointwise as FP
 from ...ops import movement as M
 from ...tensor import Tensor, where
 from ..._checks import check_number
-from .loss import (_check_inplace, _check_p, _desc, _dropout_with, _maybe_inplace, _same,
-                       _softmax_dim, _tensor, batch_norm, group_norm, softmax)
+from ._utils import _check_inplace, _desc, _maybe_inplace, _same, _tensor
 
-__all__ = ["relu6", "hardtanh", "hardtanh_", "hardswish", "hardsigmoid", "mish", "glu",
-           "logsigmoid", "softsign", "tanhshrink", "threshold", "threshold_", "prelu", "selu",
-           "celu", "softmin", "normalize", "cosine_similarity", "pairwise_distance",
-           "pixel_shuffle", "pixel_unshuffle", "rms_norm", "instance_norm", "dropout1d",
-           "hardshrink", "softshrink"]
+__all__ = ["relu", "relu_", "leaky_relu", "elu", "gelu", "silu", "tanh", "sigmoid", "softplus",
+           "softmax", "log_softmax", "hardtanh", "hardtanh_", "relu6", "hardsigmoid",
+           "hardswish", "mish", "glu", "logsigmoid", "softsign", "tanhshrink",
+           "hardshrink", "softshrink", "threshold", "threshold_", "prelu", "selu",
+           "celu", "softmin"]
 
 # SELU's fixed point constants (Klambauer et al., 2017, "Self-Normalizing Neural Networks")
 _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
 
 
-# -- activations --------------------------------------------------------------------------------
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
+    """y = max(x, 0)"""
+    x = _tensor(input, "relu")
+    return x.relu_() if _check_inplace(inplace, "relu") else x.relu()
+
+
+def relu_(input: Tensor) -> Tensor:
+    return relu(input, inplace=True)
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    """y = x if x > 0 else slope * x"""
+    return _maybe_inplace(_tensor(input, "leaky_relu"), inplace,
+                          lambda t: t.leaky_relu(negative_slope), "leaky_relu")
+
+
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """y = x if x > 0 else alpha * (exp(x) - 1)"""
+    return _maybe_inplace(_tensor(input, "elu"), inplace, lambda t: t.elu(alpha), "elu")
+
+
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
+    """y = x * Phi(x) (or its tanh approximation)"""
+    return _tensor(input, "gelu").gelu(approximate)
+
+
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
+    """y = x * sigmoid(x)"""
+    return _maybe_inplace(_tensor(input, "silu"), inplace, lambda t: t.silu(), "silu")
+
+
+def tanh(input: Tensor) -> Tensor:
+    """y = tanh(x)"""
+    return _tensor(input, "tanh").tanh()
+
+
+def sigmoid(input: Tensor) -> Tensor:
+    """y = 1 / (1 + exp(-x))"""
+    return _tensor(input, "sigmoid").sigmoid()
+
+
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """y = log(1 + exp(beta * x)) / beta (x itself above threshold)"""
+    return _tensor(input, "softplus").softplus(beta, threshold)
+
+
+def _softmax_dim(ndim: int) -> int:
+    # torch's legacy choice when dim is not given
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+def _empty_safe(x: Tensor, fn, dim: int) -> Tensor:
+    """torch returns an empty result for an empty input; NumPy's max has no identity there."""
+    if x.numel() == 0:
+        n = max(x.ndim, 1)
+        if not -n <= dim < n:
+            raise IndexError(f"{fn.__name__}: dimension out of range (expected to be in range "
+                             f"of [{-n}, {n - 1}], but got {dim}) for input {_desc(x)}")
+        return x * 0.0
+    return fn(dim)
+
+
+def softmax(input: Tensor, dim: Optional[int] = None, _stacklevel: int = 3,
+            dtype=None) -> Tensor:
+    """y = exp(x) / sum(exp(x)) along dim"""
+    x = _tensor(input, "softmax")
+    if dtype is not None:
+        x = x.to(dtype)
+    return _empty_safe(x, x.softmax, _softmax_dim(x.ndim) if dim is None else dim)
+
+
+def log_softmax(input: Tensor, dim: Optional[int] = None, _stacklevel: int = 3,
+                dtype=None) -> Tensor:
+    """y = x - logsumexp(x) along dim"""
+    x = _tensor(input, "log_softmax")
+    if dtype is not None:
+        x = x.to(dtype)
+    return _empty_safe(x, x.log_softmax, _softmax_dim(x.ndim) if dim is None else dim)
+
+
 def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,
              inplace: bool = False) -> Tensor:
     """y = clamp(x, min_val, max_val);  dx = dy only strictly inside (min_val, max_val)"""
@@ -178,183 +254,3 @@ def softmin(input: Tensor, dim: Optional[int] = None, _stacklevel: int = 3,
     if dtype is not None:
         x = x.to(dtype)
     return softmax(-x, _softmax_dim(x.ndim) if dim is None else dim)
-
-
-# -- normalize and distances --------------------------------------------------------------------
-def _norm(x: Tensor, p, dim, keepdim: bool, op: str) -> Tensor:
-    """The p-norm along dim, for p > 0, inf and -inf (what torch's vector norm takes, less 0)."""
-    if isinstance(p, bool) or not isinstance(p, numbers.Real) or math.isnan(p) or (
-            p <= 0 and p != -math.inf):
-        raise ValueError(f"{op}: p must be a positive number, inf or -inf, got {p!r}")
-    if not -max(x.ndim, 1) <= dim < max(x.ndim, 1):
-        raise IndexError(f"{op}: dim {dim} is out of range for input {_desc(x)}")
-    if p == -math.inf:
-        return x.abs().amin(dim, keepdim)
-    return x.norm(p, dim, keepdim)
-
-
-def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12,
-              out=None) -> Tensor:
-    """y = x / max(||x||_p, eps) along dim"""
-    x = _tensor(input, "normalize")
-    if out is not None:
-        raise TypeError("normalize: out= is not supported; use the returned tensor")
-    return x / _norm(x, p, dim, True, "normalize").clamp(min=eps)
-
-
-def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
-    """y = sum((x1 / max(||x1||, eps)) * (x2 / max(||x2||, eps))) along dim"""
-    _tensor(x1, "cosine_similarity", "x1")
-    _same(x1, x2, "cosine_similarity", "x2")
-    try:
-        shape = np.broadcast_shapes(x1.shape, x2.shape)
-    except ValueError:
-        raise ValueError(f"cosine_similarity: x1 {_desc(x1)} and x2 {_desc(x2)} do not "
-                         "broadcast") from None
-    a, b = x1.broadcast_to(shape), x2.broadcast_to(shape)
-
-    def unit(t: Tensor) -> Tensor:
-        # torch clamps the norm in place under no_grad: the value is clamped, while the
-        # gradient flows as if it were not (a straight-through clamp)
-        n = _norm(t, 2, dim, True, "cosine_similarity")
-        floor = n.detach()
-        return t / (n + (floor.clamp(min=eps) - floor))
-
-    return (unit(a) * unit(b)).sum(dim)
-
-
-def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
-                      keepdim: bool = False) -> Tensor:
-    """y = ||x1 - x2 + eps||_p over the last dimension"""
-    _tensor(x1, "pairwise_distance", "x1")
-    _same(x1, x2, "pairwise_distance", "x2")
-    try:
-        np.broadcast_shapes(x1.shape, x2.shape)
-    except ValueError:
-        raise ValueError(f"pairwise_distance: x1 {_desc(x1)} and x2 {_desc(x2)} do not "
-                         "broadcast") from None
-    d = x1 - x2 + eps
-    if d.ndim == 0:
-        return d.abs()
-    return _norm(d, p, -1, keepdim, "pairwise_distance")
-
-
-# -- pixel shuffle ------------------------------------------------------------------------------
-def _pixel_args(input, r, name: str, op: str):
-    """The checked (input, factor, leading dims, C, H, W) of pixel_shuffle/unshuffle."""
-    x = _tensor(input, op)
-    if isinstance(r, bool) or not isinstance(r, numbers.Integral) or r < 1:
-        raise ValueError(f"{op}: {name} must be a positive int, got {r!r}")
-    if x.ndim < 3:
-        raise ValueError(f"{op}: expected an input with at least 3 dims (*, C, H, W), got "
-                         f"{_desc(x)}")
-    return (x, int(r)) + tuple(x.shape[:-3]) + tuple(x.shape[-3:])
-
-
-def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
-    """(*, C r^2, H, W) -> (*, C, H r, W r): y[c, h r + i, w r + j] = x[c r^2 + i r + j, h, w]"""
-    x, r, *lead, c, h, w = _pixel_args(input, upscale_factor, "upscale_factor", "pixel_shuffle")
-    if c % (r * r):
-        raise ValueError(f"pixel_shuffle: input {_desc(x)} has {c} channels, which is not "
-                         f"divisible by upscale_factor^2 = {r * r}")
-    k = len(lead)
-    y = x.reshape(*lead, c // (r * r), r, r, h, w)
-    # (*, C, i, j, H, W) -> (*, C, H, i, W, j)
-    return y.permute(*range(k), k, k + 3, k + 1, k + 4, k + 2).reshape(
-        *lead, c // (r * r), h * r, w * r)
-
-
-def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
-    """(*, C, H r, W r) -> (*, C r^2, H, W), the inverse of pixel_shuffle"""
-    x, r, *lead, c, h, w = _pixel_args(input, downscale_factor, "downscale_factor",
-                                       "pixel_unshuffle")
-    if h % r or w % r:
-        raise ValueError(f"pixel_unshuffle: input {_desc(x)} has height {h} and width {w}, "
-                         f"which are not both divisible by downscale_factor = {r}")
-    k = len(lead)
-    # (*, C, H, i, W, j) -> (*, C, i, j, H, W)
-    y = x.reshape(*lead, c, h // r, r, w // r, r).permute(*range(k), k, k + 2, k + 4, k + 1,
-                                                           k + 3)
-    return y.reshape(*lead, c * r * r, h // r, w // r)
-
-
-# -- normalisation ------------------------------------------------------------------------------
-def rms_norm(input: Tensor, normalized_shape: Union[int, Sequence[int]],
-             weight: Optional[Tensor] = None, eps: Optional[float] = None) -> Tensor:
-    """y = x / sqrt(mean(x^2) + eps) * w over the trailing normalized_shape;
-    eps=None means the dtype's machine epsilon, as in torch"""
-    x = _tensor(input, "rms_norm")
-    ns = M._ints(normalized_shape, "rms_norm", "normalized_shape")
-    k = len(ns)
-    if x.dtype.kind != "f":
-        raise TypeError(f"rms_norm: input must be floating point, got {_desc(x)}")
-    if k == 0 or x.ndim < k or tuple(x.shape[x.ndim - k:]) != ns:
-        raise ValueError(f"rms_norm: input {_desc(x)} does not end with normalized_shape {ns}")
-    if weight is not None:
-        _same(x, weight, "rms_norm", "weight")
-        if tuple(weight.shape) != ns:
-            raise ValueError(f"rms_norm: weight {_desc(weight)} should have shape {ns}")
-    if eps is None:
-        eps = float(np.finfo(x.dtype).eps)
-    ms = (x * x).mean(tuple(range(x.ndim - k, x.ndim)), keepdim=True)
-    y = x * (ms + eps).rsqrt()
-    return y if weight is None else y * weight
-
-
-def instance_norm(input: Tensor, running_mean: Optional[Tensor] = None,
-                  running_var: Optional[Tensor] = None, weight: Optional[Tensor] = None,
-                  bias: Optional[Tensor] = None, use_input_stats: bool = True,
-                  momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
-    """y = (x - mean_nc) / sqrt(var_nc + eps) * w_c + b_c, statistics per sample and channel
-    (or the running statistics when not use_input_stats); running stats move toward the
-    batch average of the per-sample statistics by momentum"""
-    x = _tensor(input, "instance_norm")
-    if x.ndim < 2:
-        raise ValueError(f"instance_norm: expected input with at least 2 dims (N, C, ...), got "
-                         f"{_desc(x)}")
-    if x.dtype.kind != "f":
-        raise TypeError(f"instance_norm: input must be floating point, got {_desc(x)}")
-    n, c = x.shape[0], x.shape[1]
-    for name, t in (("weight", weight), ("bias", bias), ("running_mean", running_mean),
-                    ("running_var", running_var)):
-        if t is not None:
-            _same(x, t, "instance_norm", name)
-            if tuple(t.shape) != (c,):
-                raise ValueError(f"instance_norm: {name} {_desc(t)} should have shape ({c},) "
-                                 f"for input {_desc(x)} with {c} channels")
-    if not use_input_stats:
-        if running_mean is None or running_var is None:
-            raise ValueError("instance_norm: running_mean and running_var are needed when "
-                             "use_input_stats=False")
-        return batch_norm(x, running_mean, running_var, weight, bias, False, momentum, eps)
-    spatial = math.prod(x.shape[2:])
-    if spatial <= 1:
-        raise ValueError(f"instance_norm: expected more than 1 spatial element when using "
-                         f"input statistics, got input {_desc(x)}")
-    y = group_norm(x, c, weight, bias, eps)      # one group per channel is instance norm
-    if n and (running_mean is not None or running_var is not None):
-        flat = x._data.reshape(n, c, spatial)
-        m = x.dtype.type(momentum)
-        for stat, value in ((running_mean, flat.mean(axis=2)),
-                            (running_var, flat.var(axis=2, ddof=1))):
-            if stat is not None:
-                stat._data *= 1 - m
-                stat._data += m * value.mean(axis=0)
-                stat._version.v += 1
-    return y
-
-
-# -- dropout ------------------------------------------------------------------------------------
-def dropout1d(input: Tensor, p: float = 0.5, training: bool = True,
-              inplace: bool = False) -> Tensor:
-    """dropout that zeroes whole channels of (N, C, L) or (C, L): one mask value per channel"""
-    x = _tensor(input, "dropout1d")
-    if x.ndim not in (2, 3):
-        raise ValueError(f"dropout1d: expected a 2-D (C, L) or 3-D (N, C, L) input, got "
-                         f"{_desc(x)}")
-    p = _check_p(p, "dropout1d")
-    if not training or p == 0.0:
-        return x
-    if x.dtype.kind != "f":         # the 1 / (1 - p) rescale needs a float
-        raise TypeError(f"dropout1d: input must be floating point, got {_desc(x)}")
-    return _dropout_with(x, p, x.shape[:-1] + (1,), inplace, "dropout1d")

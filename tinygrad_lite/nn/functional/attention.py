@@ -9,8 +9,8 @@ import numpy as np
 from ... import random
 from ...ops.attention import ScaledDotProductAttention, attention_probs
 from ...tensor import Tensor
-from .loss import dropout as _dropout
-from .loss import linear
+from .dropout import dropout as _dropout
+from .linear import linear
 
 __all__ = ["scaled_dot_product_attention", "multi_head_attention_forward"]
 

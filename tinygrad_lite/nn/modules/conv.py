@@ -104,7 +104,7 @@ class _ConvNd(Module):
         if self.padding_mode == "zeros":
             return fn(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
                       self.groups)
-        from ..functional.loss import pad
+        from ..functional.vision import pad
         pads = []
         if isinstance(self.padding, str):
             widths = [(0, 0)] * self._nd

@@ -6,7 +6,7 @@ import math
 from ...tensor import Tensor
 from .. import init
 from ..._checks import check_int
-from ..functional.loss import bilinear, linear
+from ..functional.linear import bilinear, linear
 from ._utils import _empty
 from .module import Module
 

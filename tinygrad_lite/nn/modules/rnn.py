@@ -14,7 +14,7 @@ from ...backend import array_module
 from ...ops import rnn as R
 from ...ops.movement import cat, stack
 from ...tensor import Tensor, _const
-from ..functional.loss import dropout
+from ..functional.dropout import dropout
 from .module import Module, Parameter
 from ..utils.rnn import PackedSequence
 
