@@ -355,9 +355,17 @@ def test_exports():
                  "normalize", "cosine_similarity", "pairwise_distance", "pixel_shuffle",
                  "pixel_unshuffle", "rms_norm", "instance_norm", "dropout1d"]:
         assert callable(getattr(F, name)), name
-    for name in nn.extra.__all__:
-        assert getattr(nn, name) is getattr(nn.extra, name)
-        assert hasattr(torch.nn, name), name
+    for name in ["ReLU6", "Hardtanh", "Hardswish", "Hardsigmoid", "Mish", "GLU", "LogSigmoid",
+                 "Softsign", "Tanhshrink", "Threshold", "PReLU", "SELU", "CELU", "Softmin",
+                 "Softmax2d", "CosineSimilarity", "PairwiseDistance", "ZeroPad1d", "ZeroPad2d",
+                 "ConstantPad1d", "ConstantPad2d", "ReflectionPad1d", "ReflectionPad2d",
+                 "ReplicationPad1d", "ReplicationPad2d", "PixelShuffle", "PixelUnshuffle",
+                 "RMSNorm", "InstanceNorm1d", "InstanceNorm2d", "Dropout1d", "Hardshrink",
+                 "Softshrink"]:
+        ours, theirs = getattr(nn, name), getattr(torch.nn, name)
+        # each sits in the family file torch keeps it in: nn.modules.activation, .padding, ...
+        family = theirs.__module__.rsplit(".", 1)[1]
+        assert ours.__module__ == f"tinygrad_lite.nn.modules.{family}", name
 
 
 # -- bad input ----------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import pytest
 import tinygrad_lite as tl
 import tinygrad_lite.nn as nn
 from tinygrad_lite import models
-from tinygrad_lite.nn.module import Parameter
+from tinygrad_lite.nn.parameter import Parameter
 from tinygrad_lite.serialization import (add_safe_globals, clear_safe_globals,
                                          get_safe_globals, safe_globals)
 

@@ -715,7 +715,7 @@ class _TorchReader:
             return _DRY
         if not isinstance(data, Tensor) or not isinstance(requires_grad, bool):
             raise _Refused("_rebuild_parameter expects a tensor and a bool")
-        from .nn.module import Parameter  # noqa: PLC0415  (nn sits above serialization)
+        from .nn.parameter import Parameter  # noqa: PLC0415  (nn sits above serialization)
         p = Parameter(data.detach(), requires_grad=requires_grad and data.dtype.kind == "f")
         p._data = data._data          # keep the storage shared, not a copy
         return p
@@ -1252,7 +1252,7 @@ class _TorchWriter:
                              "and instances of classes (pickled whole)")
 
     def _tensor(self, t: Tensor, where: str):
-        from .nn.module import Parameter  # noqa: PLC0415  (nn sits above serialization)
+        from .nn.parameter import Parameter  # noqa: PLC0415  (nn sits above serialization)
         location = "cuda:0" if t.device == "cuda" else "cpu"
         if isinstance(t, Parameter):
             self._global("torch._utils", "_rebuild_parameter")
@@ -1417,7 +1417,7 @@ class _ObjectPickler(pickle._Pickler):
             return (_torch_name("torch._utils", "_rebuild_tensor_v2"),
                     self.writer.tensor_args(obj.t, False))
         if isinstance(obj, Tensor):
-            from .nn.module import Parameter  # noqa: PLC0415  (nn sits above serialization)
+            from .nn.parameter import Parameter  # noqa: PLC0415  (nn sits above serialization)
             if isinstance(obj, Parameter):
                 return (_torch_name("torch._utils", "_rebuild_parameter"),
                         (_AsPlainTensor(obj), bool(obj.requires_grad), OrderedDict()))

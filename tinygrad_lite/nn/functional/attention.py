@@ -6,11 +6,11 @@ from typing import Optional
 
 import numpy as np
 
-from .. import random
-from ..ops.attention import ScaledDotProductAttention, attention_probs
-from ..tensor import Tensor
-from .fn_basic import dropout as _dropout
-from .fn_basic import linear
+from ... import random
+from ...ops.attention import ScaledDotProductAttention, attention_probs
+from ...tensor import Tensor
+from .dropout import dropout as _dropout
+from .linear import linear
 
 __all__ = ["scaled_dot_product_attention", "multi_head_attention_forward"]
 

@@ -19,10 +19,10 @@ hooks fire with all gradients in hand, and what they return is what it passes to
 """
 from __future__ import annotations
 
-from ..autograd.function import Function
-from ..autograd.grad_mode import state
-from ..backend import array_module
-from ..tensor import Tensor
+from ...autograd.function import Function
+from ...autograd.grad_mode import state
+from ...backend import array_module
+from ...tensor import Tensor
 
 __all__ = ["call_with_backward_hooks"]
 

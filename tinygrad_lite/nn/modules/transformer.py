@@ -4,13 +4,13 @@ from __future__ import annotations
 import copy
 from typing import Callable, Optional, Union
 
-from .. import dtypes as D
-from ..backend import module_for
-from ..tensor import Tensor, _const
-from . import functional as F
-from . import init
-from .attention import MultiheadAttention
-from .containers import ModuleList
+from ... import dtypes as D
+from ...backend import module_for
+from ...tensor import Tensor, _const
+from .. import functional as F
+from .. import init
+from .activation import MultiheadAttention
+from .container import ModuleList
 from .dropout import Dropout
 from .linear import Linear
 from .module import Module

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from typing import Optional
 
-from ..tensor import Tensor
-from . import fn_conv as F
+from ...tensor import Tensor
+from .. import functional as F
 from .module import Module
 
 __all__ = ["MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d",

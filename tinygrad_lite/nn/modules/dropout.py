@@ -1,12 +1,12 @@
 """Dropout layers: zero with probability p, rescale by 1 / (1 - p) in training; identity in eval."""
 from __future__ import annotations
 
-from ..tensor import Tensor
-from . import fn_basic as F
-from .._checks import check_probability
+from ...tensor import Tensor
+from .. import functional as F
+from ..._checks import check_probability
 from .module import Module
 
-__all__ = ["Dropout", "Dropout2d"]
+__all__ = ["Dropout", "Dropout1d", "Dropout2d"]
 
 
 class _DropoutNd(Module):
@@ -31,3 +31,10 @@ class Dropout2d(_DropoutNd):
 
     def forward(self, input: Tensor) -> Tensor:
         return F.dropout2d(input, self.p, self.training, self.inplace)
+
+
+class Dropout1d(_DropoutNd):
+    """y = x * mask / (1 - p), one mask value per (sample, channel) of (N, C, L) or (C, L)"""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.dropout1d(input, self.p, self.training, self.inplace)

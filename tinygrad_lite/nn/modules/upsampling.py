@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from typing import Optional
 
-from ..tensor import Tensor
-from .fn_resize import check_mode, check_size_and_scale, interpolate
+from ...tensor import Tensor
+from ..functional.vision import check_mode, check_size_and_scale, interpolate
 from .module import Module
 
 __all__ = ["Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d"]

@@ -8,15 +8,15 @@ from __future__ import annotations
 import math
 from typing import Optional
 
-from .. import dtypes as D
-from .. import random
-from ..backend import array_module
-from ..ops import rnn as R
-from ..ops.movement import cat, stack
-from ..tensor import Tensor, _const
-from .fn_basic import dropout
+from ... import dtypes as D
+from ... import random
+from ...backend import array_module
+from ...ops import rnn as R
+from ...ops.movement import cat, stack
+from ...tensor import Tensor, _const
+from ..functional.dropout import dropout
 from .module import Module, Parameter
-from .utils.rnn import PackedSequence
+from ..utils.rnn import PackedSequence
 
 __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 import math
 from typing import Optional, Union
 
-from .. import backend, random
-from .. import dtypes as D
-from ..tensor import Tensor
-from . import fn_conv as F
-from .._checks import check_int, check_ints
+from ... import backend, random
+from ... import dtypes as D
+from ...tensor import Tensor
+from .. import functional as F
+from ..._checks import check_int, check_ints
 from .module import Module, Parameter
 
 __all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]
@@ -104,7 +104,7 @@ class _ConvNd(Module):
         if self.padding_mode == "zeros":
             return fn(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
                       self.groups)
-        from .fn_basic import pad
+        from ..functional.vision import pad
         pads = []
         if isinstance(self.padding, str):
             widths = [(0, 0)] * self._nd

@@ -5,12 +5,12 @@ from typing import Optional
 
 import numpy as np
 
-from .. import dtypes as D
-from ..autograd.grad_mode import no_grad
-from ..tensor import Tensor
-from . import fn_basic as F
-from . import init
-from .._checks import check_int
+from ... import dtypes as D
+from ...autograd.grad_mode import no_grad
+from ...tensor import Tensor
+from .. import functional as F
+from .. import init
+from ..._checks import check_int
 from .module import Module, Parameter
 
 __all__ = ["Embedding"]

@@ -1,10 +1,11 @@
-"""Loss modules: each holds its options and calls the functional form in fn_basic."""
+"""Loss modules: each holds its options and calls its functional form (nn.functional.loss)."""
 from __future__ import annotations
 
 from typing import Optional
 
-from ..tensor import Tensor
-from . import fn_basic as F
+from ...tensor import Tensor
+from .. import functional as F
+from ..functional.loss import _reduction
 from .module import Module
 
 __all__ = ["CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss",
@@ -16,8 +17,7 @@ class _Loss(Module):
     def __init__(self, size_average=None, reduce=None, reduction: str = "mean"):
         super().__init__()
         extra = ("batchmean",) if isinstance(self, KLDivLoss) else ()
-        self.reduction = F._reduction(reduction, type(self).__name__, size_average, reduce,
-                                      extra)
+        self.reduction = _reduction(reduction, type(self).__name__, size_average, reduce, extra)
 
 
 class _WeightedLoss(_Loss):

@@ -1,4 +1,6 @@
-"""torch.nn.functional.interpolate: argument checks, then one separable resampling pass per axis.
+"""torch.nn.functional's vision functions: pad, interpolate, pixel_shuffle, pixel_unshuffle.
+
+interpolate: argument checks, then one separable resampling pass per axis.
 
 Every mode here is separable: along one axis, output position o reads a few input positions
 idx[o, k] with weights w[o, k] (one tap for nearest, two for linear, four for bicubic, a window
@@ -16,12 +18,15 @@ import math
 import numbers
 from typing import Optional, Sequence, Union
 
-from .. import dtypes as D
-from ..autograd.function import Function
-from ..backend import array_module
-from ..tensor import Tensor
 
-__all__ = ["interpolate"]
+from ... import dtypes as D
+from ...autograd.function import Function
+from ...backend import array_module
+from ...ops import movement as M
+from ...tensor import Tensor
+from ._utils import _desc, _tensor
+
+__all__ = ["interpolate", "pad", "pixel_shuffle", "pixel_unshuffle"]
 
 # spatial dims each mode accepts (None: any of 1, 2, 3)
 _MODES = {"nearest": None, "nearest-exact": None, "area": None, "linear": 1, "bilinear": 2,
@@ -277,3 +282,48 @@ def interpolate(input: Tensor, size: Optional[_Size] = None,
         idx, w = _taps(xp, dt, mode, n_in, n_out, align, scale, len(out))
         y = Resample.apply(y, idx=idx, w=w, axis=2 + d, n_in=n_in)
     return y if y is not input else input.clone()
+
+
+# -- pad and pixel shuffle ---------------------------------------------------------------------
+def pad(input: Tensor, pad: Sequence[int], mode: str = "constant",
+        value: Optional[float] = None) -> Tensor:
+    """F.pad: (left, right) pairs starting from the last dimension"""
+    return M.pad(_tensor(input, "pad"), pad, mode, 0.0 if value is None else value)
+
+
+def _pixel_args(input, r, name: str, op: str):
+    """The checked (input, factor, leading dims, C, H, W) of pixel_shuffle/unshuffle."""
+    x = _tensor(input, op)
+    if isinstance(r, bool) or not isinstance(r, numbers.Integral) or r < 1:
+        raise ValueError(f"{op}: {name} must be a positive int, got {r!r}")
+    if x.ndim < 3:
+        raise ValueError(f"{op}: expected an input with at least 3 dims (*, C, H, W), got "
+                         f"{_desc(x)}")
+    return (x, int(r)) + tuple(x.shape[:-3]) + tuple(x.shape[-3:])
+
+
+def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
+    """(*, C r^2, H, W) -> (*, C, H r, W r): y[c, h r + i, w r + j] = x[c r^2 + i r + j, h, w]"""
+    x, r, *lead, c, h, w = _pixel_args(input, upscale_factor, "upscale_factor", "pixel_shuffle")
+    if c % (r * r):
+        raise ValueError(f"pixel_shuffle: input {_desc(x)} has {c} channels, which is not "
+                         f"divisible by upscale_factor^2 = {r * r}")
+    k = len(lead)
+    y = x.reshape(*lead, c // (r * r), r, r, h, w)
+    # (*, C, i, j, H, W) -> (*, C, H, i, W, j)
+    return y.permute(*range(k), k, k + 3, k + 1, k + 4, k + 2).reshape(
+        *lead, c // (r * r), h * r, w * r)
+
+
+def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
+    """(*, C, H r, W r) -> (*, C r^2, H, W), the inverse of pixel_shuffle"""
+    x, r, *lead, c, h, w = _pixel_args(input, downscale_factor, "downscale_factor",
+                                       "pixel_unshuffle")
+    if h % r or w % r:
+        raise ValueError(f"pixel_unshuffle: input {_desc(x)} has height {h} and width {w}, "
+                         f"which are not both divisible by downscale_factor = {r}")
+    k = len(lead)
+    # (*, C, H, i, W, j) -> (*, C, i, j, H, W)
+    y = x.reshape(*lead, c, h // r, r, w // r, r).permute(*range(k), k, k + 2, k + 4, k + 1,
+                                                           k + 3)
+    return y.reshape(*lead, c * r * r, h // r, w // r)

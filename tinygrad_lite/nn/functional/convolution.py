@@ -1,0 +1,174 @@
+"""torch.nn.functional's convolution functions (conv1d/2d, conv_transpose1d/2d, unfold, fold):
+argument checks, then the ops in ops/conv.py.
+
+Everything is computed as 2-D over NCHW; the 1-D forms add a height-1 axis and unbatched inputs
+a batch of one (the pools too, through _utils), so these checks are the only place that knows
+about either.
+"""
+from __future__ import annotations
+
+from typing import Optional, Union
+
+
+from ...ops import conv as K
+from ...tensor import Tensor
+from ._utils import _IntOr, _as_2d, _from_2d, _ints, _lift, _shape_dtype, _tensor_args
+
+__all__ = ["conv2d", "conv1d", "conv_transpose2d", "conv_transpose1d", "unfold", "fold"]
+
+
+def _conv_pads(op, padding, kernel, stride, dilation) -> tuple:
+    """Per-axis (lo, hi) padding from an int, a tuple, "valid" or "same" (extra goes high)."""
+    nd = len(kernel)
+    if isinstance(padding, str):
+        if padding == "valid":
+            return ((0, 0),) * nd
+        if padding != "same":
+            raise ValueError(f"{op}: padding must be an int, a tuple, 'valid' or 'same', "
+                             f"got {padding!r}")
+        if any(s != 1 for s in stride):
+            raise ValueError(f"{op}: padding='same' is not supported for strided convolutions "
+                             f"(stride={stride})")
+        totals = [d * (k - 1) for k, d in zip(kernel, dilation)]
+        return tuple((t // 2, t - t // 2) for t in totals)
+    return tuple((p, p) for p in _ints(padding, nd, "padding", op, 0))
+
+
+# -- convolution -----------------------------------------------------------------------------------
+def _conv(op: str, nd: int, x, w, bias, stride, padding, dilation, groups) -> Tensor:
+    batched = _tensor_args(op, nd, x, w, bias)
+    stride = _ints(stride, nd, "stride", op, 1)
+    dilation = _ints(dilation, nd, "dilation", op, 1)
+    if isinstance(groups, bool) or not isinstance(groups, int) or groups < 1:
+        raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
+    c, k = x.shape[1 if batched else 0], w.shape[0]
+    if k % groups:
+        raise ValueError(f"{op}: weight {_shape_dtype(w)} has {k} output channels, not divisible "
+                         f"by groups={groups}")
+    if c != w.shape[1] * groups:
+        raise ValueError(f"{op}: input {_shape_dtype(x)} has {c} channels but weight "
+                         f"{_shape_dtype(w)} expects {w.shape[1] * groups} (groups={groups})")
+    if bias is not None and tuple(bias.shape) != (k,):
+        raise ValueError(f"{op}: bias {_shape_dtype(bias)} must have shape ({k},) to match weight "
+                         f"{_shape_dtype(w)}")
+    kernel = tuple(w.shape[2:])
+    pads = _conv_pads(op, padding, kernel, stride, dilation)
+    size = x.shape[-nd:]
+    for n, kk, s, (lo, hi), d in zip(size, kernel, stride, pads, dilation):
+        if K.out_size(n, kk, s, lo, hi, d) < 1:
+            raise RuntimeError(f"{op}: input {_shape_dtype(x)} padded by {pads} is smaller than "
+                               f"the kernel {kernel} with dilation {dilation}")
+    pads = ((0, 0),) + pads if nd == 1 else pads
+    y = K.Conv2d.apply(_as_2d(x, nd, batched), w.unsqueeze(2) if nd == 1 else w, bias,
+                       stride=_lift(stride, nd, 1), padding=pads[0] + pads[1],
+                       dilation=_lift(dilation, nd, 1), groups=groups)
+    return _from_2d(y, nd, batched)
+
+
+def conv2d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride: _IntOr = 1,
+           padding: Union[_IntOr, str] = 0, dilation: _IntOr = 1, groups: int = 1) -> Tensor:
+    """y[n,k] = bias[k] + sum_c weight[k,c] (star) input[n,c] (cross-correlation), NCHW."""
+    return _conv("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv1d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride: _IntOr = 1,
+           padding: Union[_IntOr, str] = 0, dilation: _IntOr = 1, groups: int = 1) -> Tensor:
+    """conv2d over (N, C, L) with a height-1 kernel."""
+    return _conv("conv1d", 1, input, weight, bias, stride, padding, dilation, groups)
+
+
+def _conv_transpose(op, nd, x, w, bias, stride, padding, output_padding, groups,
+                    dilation) -> Tensor:
+    batched = _tensor_args(op, nd, x, w, bias)
+    stride = _ints(stride, nd, "stride", op, 1)
+    dilation = _ints(dilation, nd, "dilation", op, 1)
+    padding = _ints(padding, nd, "padding", op, 0)
+    output_padding = _ints(output_padding, nd, "output_padding", op, 0)
+    if isinstance(groups, bool) or not isinstance(groups, int) or groups < 1:
+        raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
+    c = x.shape[1 if batched else 0]
+    if c != w.shape[0] or c % groups:
+        raise ValueError(f"{op}: input {_shape_dtype(x)} has {c} channels but weight "
+                         f"{_shape_dtype(w)} expects {w.shape[0]} (divisible by groups={groups})")
+    k = w.shape[1] * groups
+    if bias is not None and tuple(bias.shape) != (k,):
+        raise ValueError(f"{op}: bias {_shape_dtype(bias)} must have shape ({k},) to match weight "
+                         f"{_shape_dtype(w)} with groups={groups}")
+    for op_, s, d in zip(output_padding, stride, dilation):
+        if op_ >= max(s, d):
+            raise ValueError(f"{op}: output_padding {output_padding} must be smaller than either "
+                             f"stride {stride} or dilation {dilation}")
+    kernel = tuple(w.shape[2:])
+    out = tuple((n - 1) * s - 2 * p + d * (kk - 1) + o + 1 for n, s, p, d, kk, o in
+                zip(x.shape[-nd:], stride, padding, dilation, kernel, output_padding))
+    if min(out) < 1:
+        raise RuntimeError(f"{op}: input {_shape_dtype(x)} with weight {_shape_dtype(w)}, stride "
+                           f"{stride}, padding {padding} gives an empty output {out}")
+    x2 = _as_2d(x, nd, batched)
+    out2 = _lift(out, nd, 1)
+    p2 = _lift(padding, nd, 0)
+    y = K.Conv2dData.apply(x2, w.unsqueeze(2) if nd == 1 else w, stride=_lift(stride, nd, 1),
+                           padding=(p2[0], p2[0], p2[1], p2[1]), dilation=_lift(dilation, nd, 1),
+                           groups=groups, x_shape=(x2.shape[0], k) + out2)
+    if bias is not None:
+        y = y + bias.reshape(1, k, 1, 1)
+    return _from_2d(y, nd, batched)
+
+
+def conv_transpose2d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None,
+                     stride: _IntOr = 1, padding: _IntOr = 0, output_padding: _IntOr = 0,
+                     groups: int = 1, dilation: _IntOr = 1) -> Tensor:
+    """The adjoint of conv2d in its input: weight (C_in, C_out/groups, kH, kW)."""
+    return _conv_transpose("conv_transpose2d", 2, input, weight, bias, stride, padding,
+                           output_padding, groups, dilation)
+
+
+def conv_transpose1d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None,
+                     stride: _IntOr = 1, padding: _IntOr = 0, output_padding: _IntOr = 0,
+                     groups: int = 1, dilation: _IntOr = 1) -> Tensor:
+    """conv_transpose2d over (N, C, L) with a height-1 kernel."""
+    return _conv_transpose("conv_transpose1d", 1, input, weight, bias, stride, padding,
+                           output_padding, groups, dilation)
+
+
+# -- unfold / fold ---------------------------------------------------------------------------------
+def unfold(input: Tensor, kernel_size: _IntOr, dilation: _IntOr = 1, padding: _IntOr = 0,
+           stride: _IntOr = 1) -> Tensor:
+    """im2col: (N, C, H, W) -> (N, C*kH*kW, L), the sliding windows as columns."""
+    batched = _tensor_args("unfold", 2, input)
+    kernel = _ints(kernel_size, 2, "kernel_size", "unfold", 1)
+    dilation = _ints(dilation, 2, "dilation", "unfold", 1)
+    padding = _ints(padding, 2, "padding", "unfold", 0)
+    stride = _ints(stride, 2, "stride", "unfold", 1)
+    pads = (padding[0], padding[0], padding[1], padding[1])
+    x2 = _as_2d(input, 2, batched)
+    if min(K._conv_out_hw(x2.shape, (1, 1) + kernel, stride, pads, dilation)) < 1:
+        raise RuntimeError(f"unfold: input {_shape_dtype(input)} is too small for kernel_size "
+                           f"{kernel} with padding {padding} and dilation {dilation}")
+    y = K.Unfold.apply(x2, kernel=kernel, stride=stride, padding=pads, dilation=dilation)
+    return y if batched else y.squeeze(0)
+
+
+def fold(input: Tensor, output_size: _IntOr, kernel_size: _IntOr, dilation: _IntOr = 1,
+         padding: _IntOr = 0, stride: _IntOr = 1) -> Tensor:
+    """col2im: (N, C*kH*kW, L) -> (N, C, H, W), summing overlapping windows."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"fold: input must be a Tensor, got {type(input).__name__}")
+    if input.ndim not in (2, 3):
+        raise ValueError(f"fold: expected a 2-D (unbatched) or 3-D input, got "
+                         f"{_shape_dtype(input)}")
+    out = _ints(output_size, 2, "output_size", "fold", 1)
+    kernel = _ints(kernel_size, 2, "kernel_size", "fold", 1)
+    dilation = _ints(dilation, 2, "dilation", "fold", 1)
+    padding = _ints(padding, 2, "padding", "fold", 0)
+    stride = _ints(stride, 2, "stride", "fold", 1)
+    pads = (padding[0], padding[0], padding[1], padding[1])
+    x = input if input.ndim == 3 else input.unsqueeze(0)
+    pq = K._conv_out_hw((1, 1) + out, (1, 1) + kernel, stride, pads, dilation)
+    kk = kernel[0] * kernel[1]
+    if x.shape[1] % kk or x.shape[2] != pq[0] * pq[1]:
+        raise RuntimeError(f"fold: input {_shape_dtype(input)} does not match kernel_size {kernel} "
+                           f"and output_size {out}: expected (N, C*{kk}, {pq[0] * pq[1]})")
+    y = K.Fold.apply(x, kernel=kernel, stride=stride, padding=pads, dilation=dilation,
+                     out_hw=pq, x_hw=out)
+    return y if input.ndim == 3 else y.squeeze(0)

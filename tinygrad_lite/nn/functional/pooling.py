@@ -1,0 +1,209 @@
+"""torch.nn.functional's pooling: max, average and adaptive, 1-d and 2-d.
+
+Computed as 2-D over NCHW, as the convolutions are (see convolution.py).
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+
+from ...backend import array_module
+from ...ops import conv as K
+from ...ops.movement import gather
+from ...tensor import Tensor, _const
+from ._utils import _IntOr, _as_2d, _from_2d, _ints, _lift, _shape_dtype, _tensor_args
+
+__all__ = ["max_pool2d", "max_pool1d", "avg_pool2d", "avg_pool1d", "adaptive_avg_pool2d",
+           "adaptive_avg_pool1d", "adaptive_max_pool2d", "adaptive_max_pool1d"]
+
+
+# -- pooling ---------------------------------------------------------------------------------------
+def _pool_geometry(op, nd, x, kernel_size, stride, padding, dilation, ceil_mode):
+    kernel = _ints(kernel_size, nd, "kernel_size", op, 1)
+    stride = kernel if stride is None or stride == [] or stride == () else \
+        _ints(stride, nd, "stride", op, 1)
+    padding = _ints(padding, nd, "padding", op, 0)
+    dilation = _ints(dilation, nd, "dilation", op, 1)
+    for k, p in zip(kernel, padding):
+        if p > k // 2:
+            raise ValueError(f"{op}: padding {padding} must be at most half of kernel_size "
+                             f"{kernel}")
+    out = tuple(K.out_size(n, k, s, p, p, d, ceil_mode) for n, k, s, p, d in
+                zip(x.shape[-nd:], kernel, stride, padding, dilation))
+    if min(out) < 1:
+        raise RuntimeError(f"{op}: input {_shape_dtype(x)} is too small for kernel_size {kernel}, "
+                           f"stride {stride}, padding {padding}, dilation {dilation} "
+                           f"(output size {out})")
+    kernel, stride, dilation = _lift(kernel, nd, 1), _lift(stride, nd, 1), _lift(dilation, nd, 1)
+    padding, out = _lift(padding, nd, 0), _lift(out, nd, 1)
+    pads = (padding[0], padding[0], padding[1], padding[1])
+    return kernel, stride, pads, dilation, out
+
+
+def _max_pool(op, nd, x, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
+    batched = _tensor_args(op, nd, x)
+    kernel, stride, pads, dilation, out = _pool_geometry(op, nd, x, kernel_size, stride,
+                                                         padding, dilation, ceil_mode)
+    x2 = _as_2d(x, nd, batched)
+    y, tap = K.max_pool_taps(x2._data, kernel, stride, pads, dilation, out)
+    yt = _from_2d(K.MaxPool2d.apply(x2, kernel=kernel, stride=stride, padding=pads,
+                                    dilation=dilation, tap=tap, y=y), nd, batched)
+    if not return_indices:
+        return yt
+    idx = K.max_pool_indices(tap, x2.shape[2:], kernel, stride, pads, dilation)
+    return yt, _from_2d(_const(idx), nd, batched)
+
+
+def max_pool2d(input: Tensor, kernel_size: _IntOr, stride: Optional[_IntOr] = None,
+               padding: _IntOr = 0, dilation: _IntOr = 1, ceil_mode: bool = False,
+               return_indices: bool = False):
+    """y[n,c,p,q] = max of the (dilated) window; padding counts as -inf."""
+    return _max_pool("max_pool2d", 2, input, kernel_size, stride, padding, dilation, ceil_mode,
+                     return_indices)
+
+
+def max_pool1d(input: Tensor, kernel_size: _IntOr, stride: Optional[_IntOr] = None,
+               padding: _IntOr = 0, dilation: _IntOr = 1, ceil_mode: bool = False,
+               return_indices: bool = False):
+    """max_pool2d over (N, C, L)."""
+    return _max_pool("max_pool1d", 1, input, kernel_size, stride, padding, dilation, ceil_mode,
+                     return_indices)
+
+
+def _avg_pool(op, nd, x, kernel_size, stride, padding, ceil_mode, count_include_pad,
+              divisor_override) -> Tensor:
+    batched = _tensor_args(op, nd, x)
+    kernel, stride, pads, _, out = _pool_geometry(op, nd, x, kernel_size, stride, padding, 1,
+                                                  ceil_mode)
+    x2 = _as_2d(x, nd, batched)
+    hw = x2.shape[2:]
+    if divisor_override is not None:
+        if isinstance(divisor_override, bool) or not isinstance(divisor_override, int) \
+                or divisor_override == 0:
+            raise ValueError(f"{op}: divisor_override must be a nonzero int, got "
+                             f"{divisor_override!r}")
+        divisor = float(divisor_override)
+    elif not any(pads) and all((o - 1) * s + k <= n for o, s, k, n in
+                               zip(out, stride, kernel, hw)):
+        divisor = float(kernel[0] * kernel[1])      # every window is whole
+    else:
+        divisor = K.avg_pool_divisor(array_module(x._data), hw, kernel, stride, pads, out,
+                                     count_include_pad, x.dtype)
+    y = K.AvgPool2d.apply(x2, kernel=kernel, stride=stride, padding=pads, out_hw=out,
+                          divisor=divisor)
+    return _from_2d(y, nd, batched)
+
+
+def avg_pool2d(input: Tensor, kernel_size: _IntOr, stride: Optional[_IntOr] = None,
+               padding: _IntOr = 0, ceil_mode: bool = False, count_include_pad: bool = True,
+               divisor_override: Optional[int] = None) -> Tensor:
+    """y[n,c,p,q] = sum of the window / (window size, counted as torch counts it)."""
+    return _avg_pool("avg_pool2d", 2, input, kernel_size, stride, padding, ceil_mode,
+                     count_include_pad, divisor_override)
+
+
+def avg_pool1d(input: Tensor, kernel_size: _IntOr, stride: Optional[_IntOr] = None,
+               padding: _IntOr = 0, ceil_mode: bool = False,
+               count_include_pad: bool = True) -> Tensor:
+    """avg_pool2d over (N, C, L)."""
+    return _avg_pool("avg_pool1d", 1, input, kernel_size, stride, padding, ceil_mode,
+                     count_include_pad, None)
+
+
+# -- adaptive pooling ------------------------------------------------------------------------------
+def _adaptive_sizes(op, nd, x, output_size) -> tuple:
+    if isinstance(output_size, (tuple, list)) and len(output_size) == nd:
+        sizes = tuple(n if o is None else o for o, n in zip(output_size, x.shape[-nd:]))
+    else:
+        sizes = output_size
+    out = _ints(sizes, nd, "output_size", op, 1)
+    if 0 in x.shape[-nd:]:
+        raise ValueError(f"{op}: input {_shape_dtype(x)} has an empty spatial dimension; the last "
+                         f"{nd} sizes must be non-zero")
+    return out
+
+
+def _bounds(size: int, out: int):
+    """torch's adaptive windows: [floor(i*size/out), ceil((i+1)*size/out))."""
+    return [((i * size) // out, -(-((i + 1) * size) // out)) for i in range(out)]
+
+
+def _adaptive_avg(op, nd, x, output_size) -> Tensor:
+    batched = _tensor_args(op, nd, x)
+    out = _lift(_adaptive_sizes(op, nd, x, output_size), nd, 1)
+    x2 = _as_2d(x, nd, batched)
+    hw = x2.shape[2:]
+    if hw[0] % out[0] == 0 and hw[1] % out[1] == 0:
+        kernel = (hw[0] // out[0], hw[1] // out[1])
+        y = K.AvgPool2d.apply(x2, kernel=kernel, stride=kernel, padding=(0, 0, 0, 0),
+                              out_hw=out, divisor=float(kernel[0] * kernel[1]))
+        return _from_2d(y, nd, batched)
+    # uneven windows: separable averaging matrices, y = A_h @ x @ A_w^T
+    xp = array_module(x._data)
+    mats = []
+    for n, o in zip(hw, out):
+        a = xp.zeros((o, n), dtype=x.dtype)
+        for i, (lo, hi) in enumerate(_bounds(n, o)):
+            a[i, lo:hi] = 1.0 / (hi - lo)
+        mats.append(_const(a))
+    y = mats[0] @ (x2 @ mats[1].T)
+    return _from_2d(y, nd, batched)
+
+
+def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
+    """y[n,c,i,j] = mean of x over rows [floor(iH/Ho), ceil((i+1)H/Ho)) and likewise columns."""
+    return _adaptive_avg("adaptive_avg_pool2d", 2, input, output_size)
+
+
+def adaptive_avg_pool1d(input: Tensor, output_size) -> Tensor:
+    """adaptive_avg_pool2d over (N, C, L)."""
+    return _adaptive_avg("adaptive_avg_pool1d", 1, input, output_size)
+
+
+def _adaptive_max(op, nd, x, output_size, return_indices):
+    batched = _tensor_args(op, nd, x)
+    out = _lift(_adaptive_sizes(op, nd, x, output_size), nd, 1)
+    x2 = _as_2d(x, nd, batched)
+    hw = x2.shape[2:]
+    if hw[0] % out[0] == 0 and hw[1] % out[1] == 0:
+        kernel = (hw[0] // out[0], hw[1] // out[1])
+        y = _max_pool(op, 2, x2, kernel, kernel, 0, 1, False, return_indices)
+        if return_indices:
+            return _from_2d(y[0], nd, batched), _from_2d(y[1], nd, batched)
+        return _from_2d(y, nd, batched)
+    # uneven windows: gather each window's candidates (short windows repeat their last
+    # position, which cannot change the max or the first argmax), argmax, then gather the values
+    xp = array_module(x._data)
+    idx = []
+    for n, o in zip(hw, out):
+        b = _bounds(n, o)
+        width = max(hi - lo for lo, hi in b)
+        idx.append(xp.asarray([[min(lo + t, hi - 1) for t in range(width)] for lo, hi in b]))
+    rows, cols = idx
+    lh, lw = rows.shape[1], cols.shape[1]
+    cand = x2._data[:, :, rows[:, None, :, None], cols[None, :, None, :]]
+    cand = cand.reshape(cand.shape[:4] + (lh * lw,))
+    tap = cand.argmax(-1)
+    if x.dtype.kind == "f":
+        # torch lets the last NaN of a window win
+        nan = xp.isnan(cand)
+        last_nan = lh * lw - 1 - nan[..., ::-1].argmax(-1)
+        tap = xp.where(nan.any(-1), last_nan, tap)
+    oh, ow = xp.arange(out[0])[:, None], xp.arange(out[1])[None, :]
+    flat = rows[oh, tap // lw] * hw[1] + cols[ow, tap % lw]
+    n_, c_ = x2.shape[:2]
+    y = gather(x2.reshape(n_, c_, -1), 2, _const(flat.reshape(n_, c_, -1)))
+    y = _from_2d(y.reshape(n_, c_, out[0], out[1]), nd, batched)
+    if return_indices:
+        return y, _from_2d(_const(flat), nd, batched)
+    return y
+
+
+def adaptive_max_pool2d(input: Tensor, output_size, return_indices: bool = False):
+    """y[n,c,i,j] = max of x over rows [floor(iH/Ho), ceil((i+1)H/Ho)) and likewise columns."""
+    return _adaptive_max("adaptive_max_pool2d", 2, input, output_size, return_indices)
+
+
+def adaptive_max_pool1d(input: Tensor, output_size, return_indices: bool = False):
+    """adaptive_max_pool2d over (N, C, L)."""
+    return _adaptive_max("adaptive_max_pool1d", 1, input, output_size, return_indices)
