@@ -217,6 +217,14 @@ LAYERS = {
     "PoissonNLLLoss": (nn.PoissonNLLLoss, [_r(5), _unit(5)]),
     "SmoothL1Loss": (nn.SmoothL1Loss, [_r(5), _r(5)]),
     "SoftMarginLoss": (nn.SoftMarginLoss, [_r(5), _sign(5)]),
+    "TripletMarginLoss": (nn.TripletMarginLoss, [_r(5)] * 3),
+    "TripletMarginWithDistanceLoss": (nn.TripletMarginWithDistanceLoss, [_r(5)] * 3),
+    "CosineEmbeddingLoss": (nn.CosineEmbeddingLoss, [_r(5), _r(5), _sign()]),
+    "MultiMarginLoss": (nn.MultiMarginLoss, [_r(5), lambda b: tl.randint(0, 5, (b,))]),
+    "MultiLabelMarginLoss": (nn.MultiLabelMarginLoss,
+                             [_r(5), lambda b: tl.randint(-1, 5, (b, 5))]),
+    "MultiLabelSoftMarginLoss": (nn.MultiLabelSoftMarginLoss, [_r(5), _unit(5)]),
+    "GaussianNLLLoss": (nn.GaussianNLLLoss, [_r(5), _r(5), _unit(5)]),
 }
 
 # Layers the exporter refuses today, and why. Comparisons (x > 0, y == 0) run outside
@@ -232,6 +240,9 @@ REFUSED = {
     "CrossEntropyLoss": "CrossEntropy",
     "PairwiseDistance": "Norm2", "BCELoss": "BinaryCrossEntropy",
     "BCEWithLogitsLoss": "BCEWithLogits",
+    "CosineEmbeddingLoss": "Where", "MultiMarginLoss": "Where", "MultiLabelMarginLoss": "Where",
+    "GaussianNLLLoss": "Sub",         # var clamped below eps by a comparison-made mask
+    "TripletMarginLoss": "Norm2", "TripletMarginWithDistanceLoss": "Norm2",
 }
 
 
