@@ -2,9 +2,16 @@
 argument fails where it was given, with a message that names the op and the value."""
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 import operator
+import sys
+
+import numpy as np
+
+from .autograd import function as _function
+from .backend import device_of
 
 
 def check_int(value, name: str, who: str, low: int = 1) -> int:
@@ -87,3 +94,51 @@ def shape_arg(shape, op="shape") -> tuple:
     except TypeError:
         raise TypeError(f"{op}: sizes must be ints or one tuple of ints, got "
                         f"{tuple(shape)!r}") from None
+
+
+def check_tensor(x, op=None, *, arrays=False):
+    """`x` itself when it is a Tensor, else a TypeError naming `op` (by default the calling
+    function's name, the tl.<op> that was called). With arrays=True a raw NumPy or CuPy array
+    is taken as a constant tensor rather than refused, as it was when `.data` was the array
+    (`torch.max(outputs.data, 1)` now passes a Tensor anyway)."""
+    # Tensor is reached through autograd.function, where tensor.py binds it, so that this
+    # module (which tensor.py imports) does not import tensor.py back
+    tensor = _function.Tensor
+    if isinstance(x, tensor):
+        return x
+    if arrays and (isinstance(x, np.ndarray) or device_of(x) == "cuda"):
+        return tensor._make(x, False, None, None)
+    if op is None:
+        op = sys._getframe(1).f_code.co_name
+    raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
+
+
+# the torch-level one-liners (tl.exp(x), ...): a C-level partial adds no Python frame, so the
+# op check_tensor names is still the caller's
+tensor_or_array = functools.partial(check_tensor, arrays=True)
+
+
+def describe(*ts) -> str:
+    """"(2, 3) float32 and (3,) int64": tensors' shapes and dtypes for an error message."""
+    return " and ".join(f"{tuple(t.shape)} {t.dtype}" for t in ts)
+
+
+def need_float(x, op: str):
+    if x.dtype.kind != "f":
+        raise TypeError(f"{op}: expected a floating point tensor, got shape {tuple(x.shape)} "
+                        f"{x.dtype}")
+    return x
+
+
+def need_int(x, op: str):
+    if isinstance(x, bool) or not isinstance(x, (int, np.integer)):
+        raise TypeError(f"{op}: expected an int, got {type(x).__name__} {x!r}")
+    return int(x)
+
+
+def broadcast_shape(op: str, *ts) -> tuple:
+    try:
+        return tuple(np.broadcast_shapes(*(t.shape for t in ts)))
+    except ValueError:
+        raise ValueError(f"{op}: shapes {' and '.join(str(tuple(t.shape)) for t in ts)} do not "
+                         "broadcast") from None
