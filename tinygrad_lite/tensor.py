@@ -15,6 +15,7 @@ import numpy as np
 from . import backend
 from . import dtypes as D
 from ._checks import axes as _axes
+from ._checks import check_int, check_number
 from ._checks import dim_index as _dim
 from ._checks import shape_arg as _shape_arg
 from .autograd.grad_mode import state
@@ -693,7 +694,7 @@ class Tensor:
         return E.Rounding.apply(self, fn="ceil")
 
     def round(self, decimals: int = 0):
-        decimals = FI._int(decimals, "round", "decimals")
+        decimals = check_int(decimals, "decimals", "round", low=None, index=True)
         return E.Rounding.apply(self, fn="round", decimals=decimals)
 
     def trunc(self):
@@ -717,12 +718,12 @@ class Tensor:
     def topk(self, k, dim=-1, largest=True, sorted=True):
         n = self.shape[_dim(dim, self.ndim, "topk")] if self.ndim else 1
         if not self.ndim:           # torch: the element itself at index 0 (k = 0 or 1)
-            FI._int(k, "topk", "k")
+            check_int(k, "k", "topk", low=None, index=True)
             if k not in (0, 1):
                 raise ValueError(f"topk: k={k} is out of range for a 0-d tensor")
             values, idx = self.reshape(1).topk(1, 0, largest, sorted)
             return R.SortResult(values.reshape(()), idx.reshape(()))
-        k = FI._int(k, "topk", "k")
+        k = check_int(k, "k", "topk", low=None, index=True)
         if not 0 <= k <= n:
             raise ValueError(f"topk: k={k} is out of range for dimension {dim} of size {n} "
                              f"(shape {tuple(self.shape)})")
@@ -903,11 +904,13 @@ class Tensor:
         return E.Relu.apply(self)
 
     def leaky_relu(self, negative_slope=0.01):
-        return E.LeakyRelu.apply(self, slope=_number(negative_slope, "leaky_relu",
-                                                     "negative_slope"))
+        slope = check_number(negative_slope, "negative_slope", "leaky_relu", finite=False,
+                             as_float=False)
+        return E.LeakyRelu.apply(self, slope=slope)
 
     def elu(self, alpha=1.0):
-        return E.Elu.apply(self, alpha=_number(alpha, "elu", "alpha"))
+        alpha = check_number(alpha, "alpha", "elu", finite=False, as_float=False)
+        return E.Elu.apply(self, alpha=alpha)
 
     def gelu(self, approximate="none"):
         if not isinstance(approximate, str):
@@ -921,8 +924,9 @@ class Tensor:
         return self * self.sigmoid()
 
     def softplus(self, beta=1.0, threshold=20.0):
-        return E.Softplus.apply(self, beta=_number(beta, "softplus", "beta"),
-                                threshold=_number(threshold, "softplus", "threshold"))
+        beta = check_number(beta, "beta", "softplus", finite=False, as_float=False)
+        threshold = check_number(threshold, "threshold", "softplus", finite=False, as_float=False)
+        return E.Softplus.apply(self, beta=beta, threshold=threshold)
 
     def clamp(self, min=None, max=None):
         if min is None and max is None:
@@ -1643,14 +1647,6 @@ class Tensor:
 
 
 # -- helpers shared by the methods above ------------------------------------------------
-def _number(value, op: str, name: str):
-    """A real number argument (bools and tensors refused), returned unchanged."""
-    if isinstance(value, builtins.bool) or not isinstance(
-            value, (builtins.int, builtins.float, np.integer, np.floating)):
-        raise TypeError(f"{op}: {name} must be a number, got {type(value).__name__} {value!r}")
-    return value
-
-
 def _var_dim(op, dim, unbiased, keepdim, correction):
     """torch's var(input, unbiased) overload: a bool in dim's place is `unbiased`, over all dims."""
     if not isinstance(dim, (builtins.bool, np.bool_)):

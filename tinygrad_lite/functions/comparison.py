@@ -9,8 +9,8 @@ import numpy as np
 
 from .. import dtypes as D
 from .._checks import broadcast_shape as _broadcast_shape
+from .._checks import check_int
 from .._checks import check_tensor as _tensor
-from .._checks import need_int as _need_int
 from .._checks import tensor_or_array as _t
 from ..backend import array_module
 from ..tensor import Tensor, _const, _dim, _like, where
@@ -93,7 +93,7 @@ def isneginf(input) -> Tensor:
 def kthvalue(input, k, dim=-1, keepdim=False):
     """The k-th smallest element along dim (k counts from 1) as (values, indices)."""
     x = _tensor(input, "kthvalue")
-    k = _need_int(k, "kthvalue")
+    k = check_int(k, None, "kthvalue", low=None)
     a, d = _last_axis(x, dim, "kthvalue")
     n = a.shape[-1]
     if not 1 <= k <= n:

@@ -3,21 +3,19 @@ and their *_like forms, arange, linspace, logspace, eye, with torch's dtypes."""
 from __future__ import annotations
 
 import numbers
-import operator
 
 import numpy as np
 
 from .. import backend as B
 from .. import dtypes as D
-from .._checks import need_int as _need_int
+from .._checks import check_int, check_number, shape_arg
 from ..tensor import Tensor, _as_tensor, _const
-from .pointwise import _number
 
 
 def logspace(start, end, steps, base=10.0, *, dtype=None, device=None,
              requires_grad=False) -> Tensor:
     """base ** linspace(start, end, steps)."""
-    steps = _need_int(steps, "logspace")
+    steps = check_int(steps, None, "logspace", low=None)
     if steps < 0:
         raise ValueError(f"logspace: number of steps must be non-negative, got {steps}")
     ends = []
@@ -27,27 +25,15 @@ def logspace(start, end, steps, base=10.0, *, dtype=None, device=None,
                 raise ValueError(f"logspace: {name} must be a number or a 0-d tensor, got "
                                  f"shape {tuple(v.shape)}")
             v = v.item()
-        ends.append(_number(v, "logspace", name))
+        ends.append(check_number(v, name, "logspace", finite=False))
     expo = np.linspace(ends[0], ends[1], steps)
     dt = D.to_dtype(dtype) if dtype is not None else D.get_default_dtype()
     dev = B.Device(device) if device is not None else B.get_default_device()
-    out = _const(B.to_device((_number(base, "logspace", "base") ** expo).astype(dt), dev))
+    base = check_number(base, "base", "logspace", finite=False)
+    out = _const(B.to_device((base ** expo).astype(dt), dev))
     return out.requires_grad_(True) if requires_grad else out
 
 
-
-
-def _size(size, op="size") -> tuple:
-    if len(size) == 1 and isinstance(size[0], (tuple, list)):
-        size = size[0]
-    try:
-        out = tuple(operator.index(s) for s in size)
-    except TypeError:
-        raise TypeError(f"{op}: size must be ints or one tuple of ints, got {tuple(size)!r}") \
-            from None
-    if any(s < 0 for s in out):
-        raise ValueError(f"{op}: negative dimension in size {out}")
-    return out
 
 
 def _finish(array, dtype, device, requires_grad) -> Tensor:
@@ -90,7 +76,7 @@ def _filled(size, value, dtype, device, requires_grad, op):
     if not isinstance(value, (numbers.Number, np.generic)):
         raise TypeError(f"{op}: fill value must be a number, got {type(value).__name__} "
                         f"{value!r}")
-    t = Tensor._make(xp.full(_size(size, op), value, dtype=dt), False, None, None)
+    t = Tensor._make(xp.full(shape_arg(size, op, size=True), value, dtype=dt), False, None, None)
     return t.requires_grad_(True) if requires_grad else t
 
 
@@ -192,5 +178,5 @@ def linspace(start, end, steps, dtype=None, device=None, requires_grad=False) ->
 
 
 def eye(n, m=None, dtype=None, device=None, requires_grad=False) -> Tensor:
-    n, m = _size((n, n if m is None else m), "eye")
+    n, m = shape_arg((n, n if m is None else m), "eye", size=True)
     return _finish(np.eye(n, m), dtype or D.get_default_dtype(), device, requires_grad)

@@ -14,9 +14,9 @@ import operator
 import numpy as np
 
 from .. import dtypes as D
+from .._checks import check_int
 from .._checks import check_tensor as _tensor
 from .._checks import describe as _desc
-from .._checks import need_int as _need_int
 from .._checks import tensor_or_array as _t
 from ..backend import array_module, check_later
 from ..ops import indexing as IX
@@ -92,7 +92,7 @@ def _in_range(index, n: int, d: int, op: str, negative: bool = False) -> None:
 
 
 def _non_negative(values, op: str, what: str) -> tuple:
-    values = tuple(_need_int(v, op) for v in values)
+    values = tuple(check_int(v, None, op, low=None) for v in values)
     if any(v < 0 for v in values):
         raise ValueError(f"{op}: {what} must be non-negative, got {values}")
     return values
@@ -179,7 +179,7 @@ def tensor_split(input, indices_or_sections, dim=0) -> tuple:
         sizes = [q + 1] * r + [q] * (int(cuts) - r)
         cuts = [sum(sizes[:i + 1]) for i in range(len(sizes) - 1)]
     elif isinstance(cuts, (list, tuple)):
-        cuts = [_need_int(c, op) for c in cuts]
+        cuts = [check_int(c, None, op, low=None) for c in cuts]
     else:
         raise TypeError(f"{op}: indices_or_sections must be an int, a list of ints or an "
                         f"integer tensor, got {type(cuts).__name__}")
@@ -488,7 +488,8 @@ def unfold(input, dimension, size, step) -> Tensor:
     """Tensor.unfold: every window of `size` along dimension, `step` apart, as a new last dim.
     A copy here (torch returns a view)."""
     x = _tensor(input, "unfold")
-    size, step = _need_int(size, "unfold"), _need_int(step, "unfold")
+    size = check_int(size, None, "unfold", low=None)
+    step = check_int(step, None, "unfold", low=None)
     if step <= 0 or size < 0:
         raise ValueError(f"unfold: step must be positive and size non-negative, got size {size} "
                          f"step {step}")
@@ -528,14 +529,6 @@ def _is_sequence(value) -> bool:
     """A list, tuple, 1-d array or tensor; not a string or a single (0-d) number."""
     return hasattr(value, "__len__") and not isinstance(value, str) and \
         getattr(value, "ndim", 1) > 0
-
-
-def _int(value, op: str, name: str) -> int:
-    try:
-        return operator.index(value)
-    except TypeError:
-        raise TypeError(f"{op}: {name} must be an int, got {type(value).__name__} "
-                        f"{value!r}") from None
 
 
 def _ints(value, op: str, name: str) -> tuple:
@@ -809,7 +802,7 @@ def _split(x, size_or_sections, dim=0):
 
 def _chunk(x, chunks, dim=0):
     d = _dim(dim, x.ndim, "chunk")
-    chunks = _int(chunks, "chunk", "chunks")
+    chunks = check_int(chunks, "chunks", "chunk", low=None, index=True)
     if chunks <= 0:
         raise ValueError(f"chunk: chunks must be positive, got {chunks}")
     size = -(-x.shape[d] // chunks)

@@ -10,10 +10,10 @@ import numpy as np
 
 from .. import dtypes as D
 from .._checks import broadcast_shape as _broadcast_shape
+from .._checks import check_int
 from .._checks import check_tensor as _tensor
 from .._checks import describe as _desc
 from .._checks import need_float as _need_float
-from .._checks import need_int as _need_int
 from .._checks import tensor_or_array as _t
 from ..backend import array_module
 from ..ops import linalg as L
@@ -122,7 +122,7 @@ def inverse(input) -> Tensor:
 def matrix_power(input, n) -> Tensor:
     """input**n by repeated squaring; n < 0 inverts first; n == 0 gives the identity."""
     x = _square(input, "matrix_power")
-    n = _need_int(n, "matrix_power")
+    n = check_int(n, None, "matrix_power", low=None)
     if n == 0:
         eye = array_module(x._data).eye(x.shape[-1], dtype=x.dtype)
         return _const(array_module(x._data).broadcast_to(eye, x.shape).copy())

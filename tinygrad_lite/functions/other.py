@@ -14,10 +14,10 @@ import numpy as np
 
 from .. import dtypes as D
 from .._checks import broadcast_shape as _broadcast_shape
+from .._checks import check_int, check_number
 from .._checks import check_tensor as _tensor
 from .._checks import describe as _desc
 from .._checks import need_float as _need_float
-from .._checks import need_int as _need_int
 from .._checks import tensor_or_array as _t
 from ..backend import array_module
 from ..ops import movement as M
@@ -27,7 +27,6 @@ from ..ops.movement import Flip, Roll
 from ..tensor import Size, Tensor, _const, _dim, _floating, _like, _nondiff_binary, where
 from .indexing import (
     _atleast,
-    _int,
     _int_tensor,
     _ints,
     _need_ndim,
@@ -38,7 +37,7 @@ from .indexing import (
     pad,
     stack,
 )
-from .pointwise import _number, _second
+from .pointwise import _second
 
 
 def cumsum(x, dim): return _t(x).cumsum(dim)
@@ -129,7 +128,7 @@ def cumprod(input, dim, dtype=None) -> Tensor:
 def diff(input, n=1, dim=-1, prepend=None, append=None) -> Tensor:
     """n-th forward difference along dim, after concatenating prepend and append."""
     x = _tensor(input, "diff")
-    n = _need_int(n, "diff")
+    n = check_int(n, None, "diff", low=None)
     if x.ndim == 0:
         raise ValueError("diff: expects input to be at least one-dimensional, got shape ()")
     if n < 0:
@@ -226,7 +225,7 @@ def cross(input, other, dim=None) -> Tensor:
 def diagonal(input, offset=0, dim1=0, dim2=1) -> Tensor:
     """The offset diagonal over (dim1, dim2), moved to a new last dimension."""
     x = _tensor(input, "diagonal")
-    offset = _need_int(offset, "diagonal")
+    offset = check_int(offset, None, "diagonal", low=None)
     if x.ndim < 2:
         raise ValueError(f"diagonal: input must have at least 2 dimensions, got shape "
                          f"{tuple(x.shape)}")
@@ -239,7 +238,7 @@ def diagonal(input, offset=0, dim1=0, dim2=1) -> Tensor:
 def diag(input, diagonal=0) -> Tensor:
     """1-D -> a square matrix with input on the given diagonal; 2-D -> that diagonal."""
     x = _tensor(input, "diag")
-    k = _need_int(diagonal, "diag")
+    k = check_int(diagonal, None, "diag", low=None)
     if x.ndim == 1:
         n = x.shape[0] + abs(k)
         return M.DiagonalScatter.apply(x, shape=(n, n), offset=k, dim1=0, dim2=1)
@@ -320,7 +319,7 @@ def cdist(x1, x2, p=2.0, compute_mode=None) -> Tensor:
 def bincount(input, weights=None, minlength=0) -> Tensor:
     """Counts of each value of a 1-D non-negative integer tensor (sums of weights if given)."""
     x = _tensor(input, "bincount")
-    minlength = _need_int(minlength, "bincount")
+    minlength = check_int(minlength, None, "bincount", low=None)
     if x.ndim != 1 or x.dtype.kind not in "iu":
         raise ValueError(f"bincount: expected a 1-D integer tensor, got {_desc(x)}")
     if minlength < 0:
@@ -377,7 +376,7 @@ def histc(input, bins=100, min=0, max=0) -> Tensor:
     x = _tensor(input, "histc")
     if x.dtype.kind != "f":
         raise TypeError(f"histc: expected a floating point tensor, got {_desc(x)}")
-    bins = _need_int(bins, "histc")
+    bins = check_int(bins, None, "histc", low=None)
     if bins <= 0:
         raise ValueError(f"histc: bins must be positive, got {bins}")
     xp = array_module(x._data)
@@ -467,8 +466,8 @@ def logcumsumexp(input, dim) -> Tensor:
 def renorm(input, p, dim, maxnorm) -> Tensor:
     """Each slice along dim whose p-norm exceeds maxnorm is scaled down to norm maxnorm."""
     x = _need_float(_tensor(input, "renorm"), "renorm")
-    p = _number(p, "renorm", "p")
-    maxnorm = _number(maxnorm, "renorm", "maxnorm")
+    p = check_number(p, "p", "renorm", finite=False)
+    maxnorm = check_number(maxnorm, "maxnorm", "renorm", finite=False)
     if p <= 0:
         raise ValueError(f"renorm: p must be positive, got {p}")
     if maxnorm < 0:
@@ -557,7 +556,7 @@ def atleast_3d(*tensors):
 def rot90(input, k=1, dims=(0, 1)) -> Tensor:
     """Rotate by k * 90 degrees in the plane of dims, from the first towards the second."""
     x = _need_ndim(_tensor(input, "rot90"), 2, "rot90")
-    k = _need_int(k, "rot90") % 4
+    k = check_int(k, None, "rot90", low=None) % 4
     dims = tuple(dims)
     if len(dims) != 2:
         raise ValueError(f"rot90: dims must hold two dims, got {dims}")
@@ -584,7 +583,7 @@ def flipud(input) -> Tensor:
 def diag_embed(input, offset=0, dim1=-2, dim2=-1) -> Tensor:
     """Put input's last dim on the offset diagonal over (dim1, dim2) of a new zero tensor."""
     x = _need_ndim(_tensor(input, "diag_embed"), 1, "diag_embed")
-    offset = _need_int(offset, "diag_embed")
+    offset = check_int(offset, None, "diag_embed", low=None)
     nd = x.ndim + 1
     a, b = _dim(dim1, nd, "diag_embed"), _dim(dim2, nd, "diag_embed")
     if a == b:
@@ -653,7 +652,7 @@ def cartesian_prod(*tensors) -> Tensor:
 def _tri_indices(op: str, fn, row, col, offset, dtype, device) -> Tensor:
     from .creation import tensor
     row, col = _non_negative((row, col), op, "row and col")
-    r, c = fn(row, _need_int(offset, op), col)
+    r, c = fn(row, check_int(offset, None, op, low=None), col)
     return tensor(np.stack([r, c]), dtype=dtype, device=device)
 
 
@@ -706,7 +705,7 @@ def _flip(x, dims):
 
 
 def tri(x, diagonal, lower):
-    diagonal = _int(diagonal, "tril" if lower else "triu", "diagonal")
+    diagonal = check_int(diagonal, "diagonal", "tril" if lower else "triu", low=None, index=True)
     if x.ndim < 2:
         raise ValueError(f"{'tril' if lower else 'triu'}: input must have at least 2 dimensions, "
                          f"got shape {tuple(x.shape)}")

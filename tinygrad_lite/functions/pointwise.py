@@ -12,6 +12,7 @@ from collections import namedtuple
 import numpy as np
 
 from .. import dtypes as D
+from .._checks import check_number
 from .._checks import check_tensor as _tensor
 from .._checks import describe as _desc
 from .._checks import tensor_or_array as _t
@@ -237,12 +238,6 @@ def floor_divide(input, other) -> Tensor:
 
 
 
-def _number(v, op: str, name: str) -> float:
-    if isinstance(v, bool) or not isinstance(v, numbers.Real):
-        raise TypeError(f"{op}: {name} must be a number, got {type(v).__name__} {v!r}")
-    return float(v)
-
-
 def _operand(v, ref: Tensor, op: str) -> Tensor:
     """A second operand as a Tensor on ref's device (a number takes ref's dtype, like torch)."""
     if isinstance(v, Tensor):
@@ -272,7 +267,9 @@ def addcmul(input, tensor1, tensor2, *, value=1) -> Tensor:
     """input + value * tensor1 * tensor2."""
     x = _tensor(input, "addcmul")
     prod = _tensor(tensor1, "addcmul") * _tensor(tensor2, "addcmul")
-    return x + (prod if value == 1 else prod * _number(value, "addcmul", "value"))
+    if value == 1:
+        return x + prod
+    return x + prod * check_number(value, "value", "addcmul", finite=False)
 
 
 def addcdiv(input, tensor1, tensor2, *, value=1) -> Tensor:
@@ -282,7 +279,9 @@ def addcdiv(input, tensor1, tensor2, *, value=1) -> Tensor:
         raise TypeError(f"addcdiv: integer division of tensor1 and tensor2 is not supported, got "
                         f"{_desc(t1, t2)}; use floating point tensors")
     quot = t1 / t2
-    return x + (quot if value == 1 else quot * _number(value, "addcdiv", "value"))
+    if value == 1:
+        return x + quot
+    return x + quot * check_number(value, "value", "addcdiv", finite=False)
 
 
 def nan_to_num(input, nan=0.0, posinf=None, neginf=None) -> Tensor:
@@ -293,9 +292,9 @@ def nan_to_num(input, nan=0.0, posinf=None, neginf=None) -> Tensor:
         return _const(x._data.copy())
     xp = array_module(x._data)
     info = D.finfo(x.dtype)
-    hi = info.max if posinf is None else _number(posinf, "nan_to_num", "posinf")
-    lo = info.min if neginf is None else _number(neginf, "nan_to_num", "neginf")
-    fill = xp.where(xp.isnan(x._data), _number(nan, "nan_to_num", "nan"),
+    hi = info.max if posinf is None else check_number(posinf, "posinf", "nan_to_num", finite=False)
+    lo = info.min if neginf is None else check_number(neginf, "neginf", "nan_to_num", finite=False)
+    fill = xp.where(xp.isnan(x._data), check_number(nan, "nan", "nan_to_num", finite=False),
                     xp.where(x._data > 0, hi, lo)).astype(x.dtype)
     return where(_const(xp.isfinite(x._data)), x, _const(fill))
 
@@ -312,14 +311,14 @@ def float_power(input, exponent) -> Tensor:
     """input ** exponent computed in float64 (the result is float64, as in torch)."""
     if not isinstance(input, Tensor):
         e = _tensor(exponent, "float_power").double()
-        return e.__rpow__(_number(input, "float_power", "input"))
+        return e.__rpow__(check_number(input, "input", "float_power", finite=False))
     x = input.double()
     if isinstance(exponent, Tensor):
         if not _broadcastable(x.shape, exponent.shape):
             raise ValueError(f"float_power: shapes {tuple(x.shape)} and "
                              f"{tuple(exponent.shape)} do not broadcast")
         return x.pow(exponent.double())
-    return x.pow(_number(exponent, "float_power", "exponent"))
+    return x.pow(check_number(exponent, "exponent", "float_power", finite=False))
 
 
 def _apply_pair(op: str, fn, input, other, **params) -> Tensor:
@@ -387,7 +386,7 @@ def logit(input, eps=None) -> Tensor:
     """log(z / (1 - z)) with z = input clamped to [eps, 1 - eps] when eps is given."""
     x = _floating(_tensor(input, "logit"))
     if eps is not None:
-        eps = _number(eps, "logit", "eps")
+        eps = check_number(eps, "eps", "logit", finite=False)
         if not 0.0 <= eps <= 0.5:
             raise ValueError(f"logit: eps must be in [0, 0.5], got {eps}")
     return X.Logit.apply(x, eps=eps)

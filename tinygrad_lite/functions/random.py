@@ -11,16 +11,14 @@ import numpy as np
 from .. import backend as B
 from .. import dtypes as D
 from .. import random as R
+from .._checks import check_int, check_number, shape_arg
 from .._checks import check_tensor as _tensor
 from .._checks import describe as _desc
 from .._checks import need_float as _need_float
-from .._checks import need_int as _need_int
 from .._checks import tensor_or_array as _t
 from ..backend import array_module
 from ..tensor import Tensor, _const
-from .creation import _finish, _like_args, _positional_or_keyword, _size
-from .indexing import _int
-from .pointwise import _number
+from .creation import _finish, _like_args, _positional_or_keyword
 
 # the generator state lives in tinygrad_lite/random.py; torch lists its seeding with sampling
 initial_seed, manual_seed, seed = R.initial_seed, R.manual_seed, R.seed
@@ -29,7 +27,7 @@ initial_seed, manual_seed, seed = R.initial_seed, R.manual_seed, R.seed
 def multinomial(input, num_samples: int, replacement: bool = False, generator=None) -> Tensor:
     """Draw `num_samples` category indices per row, with probability proportional to `input`."""
     w = _t(input)
-    num_samples = _int(num_samples, "multinomial", "num_samples")
+    num_samples = check_int(num_samples, "num_samples", "multinomial", low=None, index=True)
     if w.ndim not in (1, 2):
         raise RuntimeError(f"multinomial: input must be 1-D or 2-D, got shape {tuple(w.shape)}")
     # sampling is a host-side loop over rows; the weights are few, so the copy is cheap
@@ -116,7 +114,7 @@ def _probabilities(p, ref: Tensor, op: str):
             raise ValueError(f"{op}: p of shape {tuple(p.shape)} does not broadcast to "
                              f"{tuple(ref.shape)}") from None
     else:
-        a = xp.asarray(_number(p, op, "p"))
+        a = xp.asarray(check_number(p, "p", op, finite=False))
     if a.size and not bool(((a >= 0) & (a <= 1)).all()):
         raise ValueError(f"{op}: p must be in [0, 1] (shape {tuple(ref.shape)} {ref.dtype})")
     return a
@@ -138,7 +136,7 @@ def _float_target(self: Tensor, op: str) -> Tensor:
 
 def exponential_fill(self: Tensor, lambd=1.0):
     _float_target(self, "exponential_")
-    lambd = _number(lambd, "exponential_", "lambd")
+    lambd = check_number(lambd, "lambd", "exponential_", finite=False)
     if lambd <= 0:
         raise ValueError(f"exponential_: lambd must be positive, got {lambd}")
     return R.sample("exponential", self.shape, self.dtype, self.device, 1.0 / lambd)
@@ -146,25 +144,26 @@ def exponential_fill(self: Tensor, lambd=1.0):
 
 def cauchy_fill(self: Tensor, median=0.0, sigma=1.0):
     _float_target(self, "cauchy_")
-    sigma = _number(sigma, "cauchy_", "sigma")
+    sigma = check_number(sigma, "sigma", "cauchy_", finite=False)
     if sigma <= 0:
         raise ValueError(f"cauchy_: sigma must be positive, got {sigma}")
     z = R.sample("standard_cauchy", self.shape, np.float64, "cpu")
-    return B.to_device((_number(median, "cauchy_", "median") + sigma * z).astype(self.dtype),
+    median = check_number(median, "median", "cauchy_", finite=False)
+    return B.to_device((median + sigma * z).astype(self.dtype),
                        self.device)
 
 
 def log_normal_fill(self: Tensor, mean=1.0, std=2.0):
     _float_target(self, "log_normal_")
-    std = _number(std, "log_normal_", "std")
+    std = check_number(std, "std", "log_normal_", finite=False)
     if std <= 0:
         raise ValueError(f"log_normal_: std must be positive, got {std}")
     return R.sample("lognormal", self.shape, self.dtype, self.device,
-                    _number(mean, "log_normal_", "mean"), std)
+                    check_number(mean, "mean", "log_normal_", finite=False), std)
 
 
 def geometric_fill(self: Tensor, p):
-    p = _number(p, "geometric_", "p")
+    p = check_number(p, "p", "geometric_", finite=False)
     if not 0 < p < 1:
         raise ValueError(f"geometric_: p must be in (0, 1), got {p}")
     return R.sample("geometric", self.shape, self.dtype, self.device, p)
@@ -184,7 +183,7 @@ def random_fill(self: Tensor, *args, **kwargs):
             low, high = (0, args[0]) if high is None else (args[0], high)
         else:
             high = args[0]
-    low = 0 if low is None else _need_int(low, "random_")
+    low = 0 if low is None else check_int(low, None, "random_", low=None)
     dt = self.dtype
     if high is None:
         if dt.kind == "f":
@@ -192,7 +191,7 @@ def random_fill(self: Tensor, *args, **kwargs):
         else:
             top = D.iinfo(dt).max
         return R.sample("integers", self.shape, dt, self.device, low, top, endpoint=True)
-    high = _need_int(high, "random_")
+    high = check_int(high, None, "random_", low=None)
     if high <= low:
         raise ValueError(f"random_: expects 'from' ({low}) to be less than 'to' ({high})")
     return R.sample("integers", self.shape, dt, self.device, low, high)
@@ -218,7 +217,8 @@ def randint_like(input, low=0, high=None, *, dtype=None, device=None,
     x = _tensor(input, "randint_like")
     if high is None:
         low, high = 0, low
-    low, high = _need_int(low, "randint_like"), _need_int(high, "randint_like")
+    low = check_int(low, None, "randint_like", low=None)
+    high = check_int(high, None, "randint_like", low=None)
     if high <= low:
         raise ValueError(f"randint_like: high ({high}) must be greater than low ({low})")
     dt = D.to_dtype(dtype) if dtype is not None else x.dtype
@@ -250,7 +250,8 @@ def rand(*args, size=None, dtype=None, device=None, requires_grad=False,
     size = _positional_or_keyword(args, size, "rand")
     dev = device if device is not None else B.get_default_device()
     dt = D.to_dtype(dtype) if dtype is not None else D.get_default_dtype()
-    return _finish(R.uniform(_size(size, "rand"), 0.0, 1.0, dt, dev), dt, dev, requires_grad)
+    shape = shape_arg(size, "rand", size=True)
+    return _finish(R.uniform(shape, 0.0, 1.0, dt, dev), dt, dev, requires_grad)
 
 
 def randn(*args, size=None, dtype=None, device=None, requires_grad=False,
@@ -258,7 +259,8 @@ def randn(*args, size=None, dtype=None, device=None, requires_grad=False,
     size = _positional_or_keyword(args, size, "randn")
     dev = device if device is not None else B.get_default_device()
     dt = D.to_dtype(dtype) if dtype is not None else D.get_default_dtype()
-    return _finish(R.normal(_size(size, "randn"), 0.0, 1.0, dt, dev), dt, dev, requires_grad)
+    shape = shape_arg(size, "randn", size=True)
+    return _finish(R.normal(shape, 0.0, 1.0, dt, dev), dt, dev, requires_grad)
 
 
 def randint(low, high=None, size=(), dtype=None, device=None, generator=None) -> Tensor:
@@ -273,10 +275,10 @@ def randint(low, high=None, size=(), dtype=None, device=None, generator=None) ->
         raise ValueError(f"randint: high ({high}) must be greater than low ({low})")
     dev = device if device is not None else B.get_default_device()
     dt = D.to_dtype(dtype) if dtype is not None else D.int64
-    shape = _size((size,) if isinstance(size, int) else size, "randint")
+    shape = shape_arg((size,) if isinstance(size, int) else size, "randint", size=True)
     return _finish(R.integers(shape, low, high, dt, dev), dt, dev, False)
 
 
 def randperm(n, dtype=None, device=None) -> Tensor:
-    n = _size((n,), "randperm")[0]
+    n = shape_arg((n,), "randperm", size=True)[0]
     return _finish(R.generator("cpu").permutation(n), dtype or D.int64, device, False)

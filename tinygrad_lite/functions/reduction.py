@@ -9,6 +9,7 @@ from collections import namedtuple
 import numpy as np
 
 from .. import backend as B
+from .._checks import check_number
 from .._checks import check_tensor as _tensor
 from .._checks import describe as _desc
 from .._checks import need_float as _need_float
@@ -18,7 +19,6 @@ from ..ops import reduction as RD
 from ..ops import scan as SC
 from ..ops.reduction import MaxMin, Norm2, _count, check_extent
 from ..tensor import Tensor, _axes, _const, _dim, _var_dim, where
-from .pointwise import _number
 
 
 def sum(x, dim=None, keepdim=False, dtype=None): return _t(x).sum(dim, keepdim, dtype=dtype)
@@ -323,7 +323,7 @@ def _quantile(op: str, input, q, dim, keepdim: bool, interpolation: str, ignore_
                              f"{tuple(q.shape)}")
         scalar_q, qa = q.ndim == 0, B.to_device(q._data, x.device).reshape(-1)
     else:
-        scalar_q, qa = True, xp.asarray([_number(q, op, "q")])
+        scalar_q, qa = True, xp.asarray([check_number(q, "q", op, finite=False)])
     qa = qa.astype(x.dtype)
     if bool(((qa < 0) | (qa > 1) | xp.isnan(qa)).any()):
         raise ValueError(f"{op}: q values must be in the range [0, 1], got "
