@@ -2,7 +2,7 @@
 import pytest
 
 import tinygrad_lite as tl
-from tinygrad_lite.functions_shape import pad
+from tinygrad_lite.functions.indexing import pad
 
 CASES = [
     (lambda: tl.zeros(3, 4) @ tl.zeros(5, 2), ValueError,

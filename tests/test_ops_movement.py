@@ -6,7 +6,7 @@ import torch.nn.functional as F
 
 import tinygrad_lite as tl
 from helpers import check_hvp_vs_torch, check_vs_torch
-from tinygrad_lite.functions_shape import pad
+from tinygrad_lite.functions.indexing import pad
 
 
 def _lib(x):

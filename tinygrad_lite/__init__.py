@@ -11,22 +11,13 @@ from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set
 from .backend import Device as device
 from .backend import cuda_is_available, get_default_device, set_default_device
 from .backend.threads import get_num_threads, set_num_threads
-from .creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like,
-                       linspace, ones, ones_like, rand, rand_like, randint, randn, randn_like,
-                       randperm, tensor, tril, triu, zeros, zeros_like)
 from .dtypes import (bool_, double, float, float16, float32, float64, half, int8, int16, int32,
                      int64, long, short, uint8)
 from .dtypes import bool_ as bool  # noqa: A001  (torch's name)
 from .dtypes import finfo, get_default_dtype, iinfo, set_default_dtype
 from .dtypes import int32 as int  # noqa: A001
-from .functions import *  # noqa: F401,F403  (the torch-level functions, listed in functions.py)
+from .functions import *  # noqa: F401,F403  (the torch-level functions; functions/__all__)
 from .functions import abs, all, any, max, min, pow, round, sum  # noqa: A004
-from .functions_extra import *  # noqa: F401,F403  (less common ones, listed in its __all__)
-from .functions_math import *  # noqa: F401,F403  (addcmul, median, quantile, ...; its __all__)
-from .functions_shape import *  # noqa: F401,F403  (shape and indexing, its __all__)
-from .functions_pointwise import *  # noqa: F401,F403  (gamma family, fmax, aliases...)
-from .functions_linalg import *  # noqa: F401,F403  (addmv, addr, vdot, cov, corrcoef)
-from .functions_indexing import *  # noqa: F401,F403  (scatter_reduce, isin, bucketize, ...)
 from .random import initial_seed, manual_seed, seed
 from .serialization import load, save
 from .tensor import Size, Tensor

@@ -15,6 +15,7 @@ import numpy as np
 from . import backend
 from . import dtypes as D
 from ._checks import axes as _axes
+from ._checks import check_int, check_number
 from ._checks import dim_index as _dim
 from ._checks import shape_arg as _shape_arg
 from .autograd.grad_mode import state
@@ -503,7 +504,7 @@ class Tensor:
         return _binary(E.Pow, self, exponent)
 
     def matmul(self, other) -> "Tensor":
-        return FN._matmul(self, other)
+        return FL._matmul(self, other)
 
     # x + y, and the reflected forms (called for `2 + x` and friends)
     __add__ = add
@@ -530,7 +531,7 @@ class Tensor:
         return _binary(E.Pow, self, other, reflected=True)
 
     def __rmatmul__(self, other):  # other @ self
-        return FN._matmul(_like(other, self), self)
+        return FL._matmul(_like(other, self), self)
 
     def __floordiv__(self, other):
         return _nondiff_binary(self, other, "floor_divide")
@@ -539,10 +540,10 @@ class Tensor:
         return _nondiff_binary(_like(other, self), self, "floor_divide")
 
     def __mod__(self, other):
-        return FX.remainder(self, other)
+        return FP.remainder(self, other)
 
     def __rmod__(self, other):  # other % self
-        return FX.remainder(other, self)
+        return FP.remainder(other, self)
 
     def __neg__(self):
         return E.Neg.apply(self)
@@ -693,23 +694,23 @@ class Tensor:
         return E.Rounding.apply(self, fn="ceil")
 
     def round(self, decimals: int = 0):
-        decimals = FS._int(decimals, "round", "decimals")
+        decimals = check_int(decimals, "decimals", "round", low=None, index=True)
         return E.Rounding.apply(self, fn="round", decimals=decimals)
 
     def trunc(self):
         return E.Rounding.apply(self, fn="trunc")
 
     def argmax(self, dim=None, keepdim=False):
-        return FN.arg_reduce(self, "argmax", dim, keepdim)
+        return FR.arg_reduce(self, "argmax", dim, keepdim)
 
     def argmin(self, dim=None, keepdim=False):
-        return FN.arg_reduce(self, "argmin", dim, keepdim)
+        return FR.arg_reduce(self, "argmin", dim, keepdim)
 
     def argsort(self, dim=-1, descending=False, stable=False):
-        return FS.argsort(self, dim, descending)      # always stable: `stable` changes nothing
+        return FC._argsort(self, dim, descending)      # always stable: `stable` changes nothing
 
     def sort(self, dim=-1, descending=False, stable=False):
-        idx = FS.argsort(self, dim, descending)
+        idx = FC._argsort(self, dim, descending)
         if not self.ndim:           # a 0-d tensor sorts to itself, at index 0 (as in torch)
             return R.SortResult(self.clone(), idx.reshape(()))
         return R.SortResult(self.gather(dim, idx), idx)
@@ -717,28 +718,26 @@ class Tensor:
     def topk(self, k, dim=-1, largest=True, sorted=True):
         n = self.shape[_dim(dim, self.ndim, "topk")] if self.ndim else 1
         if not self.ndim:           # torch: the element itself at index 0 (k = 0 or 1)
-            FS._int(k, "topk", "k")
+            check_int(k, "k", "topk", low=None, index=True)
             if k not in (0, 1):
                 raise ValueError(f"topk: k={k} is out of range for a 0-d tensor")
             values, idx = self.reshape(1).topk(1, 0, largest, sorted)
             return R.SortResult(values.reshape(()), idx.reshape(()))
-        k = FS._int(k, "topk", "k")
+        k = check_int(k, "k", "topk", low=None, index=True)
         if not 0 <= k <= n:
             raise ValueError(f"topk: k={k} is out of range for dimension {dim} of size {n} "
                              f"(shape {tuple(self.shape)})")
-        idx = FS.argsort(self, dim, descending=largest)
+        idx = FC._argsort(self, dim, descending=largest)
         idx = idx.narrow(dim, 0, k)
         return R.SortResult(self.gather(dim, idx), idx)
 
     def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
-        from .creation import tensor
-        return tensor(data, dtype=dtype or self.dtype, device=device or self.device,
-                      requires_grad=requires_grad)
+        return FCR.tensor(data, dtype=dtype or self.dtype, device=device or self.device,
+                          requires_grad=requires_grad)
 
     def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
-        from .creation import full
-        return full(size, fill_value, dtype=dtype or self.dtype, device=device or self.device,
-                    requires_grad=requires_grad)
+        return FCR.full(size, fill_value, dtype=dtype or self.dtype,
+                        device=device or self.device, requires_grad=requires_grad)
 
     def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
         return self.new_full(_shape_arg(size), 0, dtype, device, requires_grad)
@@ -782,13 +781,13 @@ class Tensor:
         return _const(xp.stack(idx, axis=1).astype(np.int64))
 
     def unique(self, sorted=True, return_inverse=False, return_counts=False, dim=None):
-        return FX.unique(self, sorted, return_inverse, return_counts, dim)
+        return FR.unique(self, sorted, return_inverse, return_counts, dim)
 
     def bincount(self, weights=None, minlength=0):
-        return FX.bincount(self, weights, minlength)
+        return FO.bincount(self, weights, minlength)
 
     def histc(self, bins=100, min=0, max=0):
-        return FX.histc(self, bins, min, max)
+        return FO.histc(self, bins, min, max)
 
     # -- elementwise math ----------------------------------------------------------------
     def exp(self):
@@ -876,24 +875,24 @@ class Tensor:
         return E.Exp2.apply(_floating(self))
 
     def atan2(self, other):
-        return FX.atan2(self, other)
+        return FP.atan2(self, other)
 
     arctan2 = atan2
 
     def hypot(self, other):
-        return FX.hypot(self, other)
+        return FP.hypot(self, other)
 
     def remainder(self, other):
-        return FX.remainder(self, other)
+        return FP.remainder(self, other)
 
     def fmod(self, other):
-        return FX.fmod(self, other)
+        return FP.fmod(self, other)
 
     def floor_divide(self, other):
-        return FX.floor_divide(self, other)
+        return FP.floor_divide(self, other)
 
     def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
-        return FX.isclose(self, other, rtol, atol, equal_nan)
+        return FC.isclose(self, other, rtol, atol, equal_nan)
 
     def tanh(self):
         return E.Tanh.apply(_floating(self))
@@ -905,11 +904,13 @@ class Tensor:
         return E.Relu.apply(self)
 
     def leaky_relu(self, negative_slope=0.01):
-        return E.LeakyRelu.apply(self, slope=_number(negative_slope, "leaky_relu",
-                                                     "negative_slope"))
+        slope = check_number(negative_slope, "negative_slope", "leaky_relu", finite=False,
+                             as_float=False)
+        return E.LeakyRelu.apply(self, slope=slope)
 
     def elu(self, alpha=1.0):
-        return E.Elu.apply(self, alpha=_number(alpha, "elu", "alpha"))
+        alpha = check_number(alpha, "alpha", "elu", finite=False, as_float=False)
+        return E.Elu.apply(self, alpha=alpha)
 
     def gelu(self, approximate="none"):
         if not isinstance(approximate, str):
@@ -923,8 +924,9 @@ class Tensor:
         return self * self.sigmoid()
 
     def softplus(self, beta=1.0, threshold=20.0):
-        return E.Softplus.apply(self, beta=_number(beta, "softplus", "beta"),
-                                threshold=_number(threshold, "softplus", "threshold"))
+        beta = check_number(beta, "beta", "softplus", finite=False, as_float=False)
+        threshold = check_number(threshold, "threshold", "softplus", finite=False, as_float=False)
+        return E.Softplus.apply(self, beta=beta, threshold=threshold)
 
     def clamp(self, min=None, max=None):
         if min is None and max is None:
@@ -975,12 +977,13 @@ class Tensor:
     def lerp(self, end, weight):
         return self + (end - self) * weight
 
-    # more math, order statistics, scans and random fills (functions_math.py, as FM)
+    # more math, order statistics, scans and random fills (functions/: pointwise, reduction,
+    # other, random)
     def addcmul(self, tensor1, tensor2, *, value=1):
-        return FM.addcmul(self, tensor1, tensor2, value=value)
+        return FP.addcmul(self, tensor1, tensor2, value=value)
 
     def addcdiv(self, tensor1, tensor2, *, value=1):
-        return FM.addcdiv(self, tensor1, tensor2, value=value)
+        return FP.addcdiv(self, tensor1, tensor2, value=value)
 
     def addcmul_(self, tensor1, tensor2, *, value=1):
         return _inplace(self, lambda t: t.addcmul(tensor1, tensor2, value=value), False)
@@ -989,7 +992,7 @@ class Tensor:
         return _inplace(self, lambda t: t.addcdiv(tensor1, tensor2, value=value), False)
 
     def nan_to_num(self, nan=0.0, posinf=None, neginf=None):
-        return FM.nan_to_num(self, nan, posinf, neginf)
+        return FP.nan_to_num(self, nan, posinf, neginf)
 
     def nan_to_num_(self, nan=0.0, posinf=None, neginf=None):
         return _inplace(self, lambda t: t.nan_to_num(nan, posinf, neginf), False)
@@ -1007,31 +1010,31 @@ class Tensor:
         return self.clamp_(max=max)
 
     def float_power(self, exponent):
-        return FM.float_power(self, exponent)
+        return FP.float_power(self, exponent)
 
     def logaddexp(self, other):
-        return FM.logaddexp(self, other)
+        return FP.logaddexp(self, other)
 
     def logaddexp2(self, other):
-        return FM.logaddexp2(self, other)
+        return FP.logaddexp2(self, other)
 
     def xlogy(self, other):
-        return FM.xlogy(self, other)
+        return FP.xlogy(self, other)
 
     def sinc(self):
-        return FM.sinc(self)
+        return FP.sinc(self)
 
     def deg2rad(self):
-        return FM.deg2rad(self)
+        return FP.deg2rad(self)
 
     def rad2deg(self):
-        return FM.rad2deg(self)
+        return FP.rad2deg(self)
 
     def frac(self):
-        return FM.frac(self)
+        return FP.frac(self)
 
     def logit(self, eps=None):
-        return FM.logit(self, eps)
+        return FP.logit(self, eps)
 
     def true_divide(self, other):
         return self.div(other)
@@ -1039,28 +1042,28 @@ class Tensor:
     fix, absolute = trunc, abs
 
     def signbit(self):
-        return FM.signbit(self)
+        return FP.signbit(self)
 
     def isposinf(self):
-        return FM.isposinf(self)
+        return FC.isposinf(self)
 
     def isneginf(self):
-        return FM.isneginf(self)
+        return FC.isneginf(self)
 
     def heaviside(self, values):
-        return FM.heaviside(self, values)
+        return FP.heaviside(self, values)
 
     def bitwise_and(self, other):
-        return FM.bitwise_and(self, other)
+        return FP.bitwise_and(self, other)
 
     def bitwise_or(self, other):
-        return FM.bitwise_or(self, other)
+        return FP.bitwise_or(self, other)
 
     def bitwise_xor(self, other):
-        return FM.bitwise_xor(self, other)
+        return FP.bitwise_xor(self, other)
 
     def bitwise_not(self):
-        return FM.bitwise_not(self)
+        return FP.bitwise_not(self)
 
     def log_(self):
         return _inplace(self, lambda t: t.log())
@@ -1075,66 +1078,66 @@ class Tensor:
         return _inplace(self, lambda t: t.tanh())
 
     def cummax(self, dim):
-        return FM.cummax(self, dim)
+        return FO.cummax(self, dim)
 
     def cummin(self, dim):
-        return FM.cummin(self, dim)
+        return FO.cummin(self, dim)
 
     def logcumsumexp(self, dim):
-        return FM.logcumsumexp(self, dim)
+        return FO.logcumsumexp(self, dim)
 
     def nansum(self, dim=None, keepdim=False, *, dtype=None):
-        return FM.nansum(self, dim, keepdim, dtype=dtype)
+        return FR.nansum(self, dim, keepdim, dtype=dtype)
 
     def nanmean(self, dim=None, keepdim=False, *, dtype=None):
-        return FM.nanmean(self, dim, keepdim, dtype=dtype)
+        return FR.nanmean(self, dim, keepdim, dtype=dtype)
 
     def median(self, dim=None, keepdim=False):
-        return FM.median(self, dim, keepdim)
+        return FR.median(self, dim, keepdim)
 
     def nanmedian(self, dim=None, keepdim=False):
-        return FM.nanmedian(self, dim, keepdim)
+        return FR.nanmedian(self, dim, keepdim)
 
     def mode(self, dim=-1, keepdim=False):
-        return FM.mode(self, dim, keepdim)
+        return FR.mode(self, dim, keepdim)
 
     def kthvalue(self, k, dim=-1, keepdim=False):
-        return FM.kthvalue(self, k, dim, keepdim)
+        return FC.kthvalue(self, k, dim, keepdim)
 
     def quantile(self, q, dim=None, keepdim=False, *, interpolation="linear"):
-        return FM.quantile(self, q, dim, keepdim, interpolation=interpolation)
+        return FR.quantile(self, q, dim, keepdim, interpolation=interpolation)
 
     def nanquantile(self, q, dim=None, keepdim=False, *, interpolation="linear"):
-        return FM.nanquantile(self, q, dim, keepdim, interpolation=interpolation)
+        return FR.nanquantile(self, q, dim, keepdim, interpolation=interpolation)
 
     def count_nonzero(self, dim=None):
-        return FM.count_nonzero(self, dim)
+        return FR.count_nonzero(self, dim)
 
     def renorm(self, p, dim, maxnorm):
-        return FM.renorm(self, p, dim, maxnorm)
+        return FO.renorm(self, p, dim, maxnorm)
 
     def bernoulli(self, p=None, *, generator=None):
-        return FM.bernoulli(self, p)
+        return FRN.bernoulli(self, p)
 
     def bernoulli_(self, p=0.5, *, generator=None):
-        return _fill_no_grad(self, FM.bernoulli_fill(self, p))
+        return _fill_no_grad(self, FRN.bernoulli_fill(self, p))
 
     def exponential_(self, lambd=1.0, *, generator=None):
-        return _fill_no_grad(self, FM.exponential_fill(self, lambd))
+        return _fill_no_grad(self, FRN.exponential_fill(self, lambd))
 
     def cauchy_(self, median=0.0, sigma=1.0, *, generator=None):
-        return _fill_no_grad(self, FM.cauchy_fill(self, median, sigma))
+        return _fill_no_grad(self, FRN.cauchy_fill(self, median, sigma))
 
     def log_normal_(self, mean=1.0, std=2.0, *, generator=None):
-        return _fill_no_grad(self, FM.log_normal_fill(self, mean, std))
+        return _fill_no_grad(self, FRN.log_normal_fill(self, mean, std))
 
     def geometric_(self, p, *, generator=None):
-        return _fill_no_grad(self, FM.geometric_fill(self, p))
+        return _fill_no_grad(self, FRN.geometric_fill(self, p))
 
     def random_(self, *args, **kwargs):
         """random_(to) or random_(from, to): integers in [from, to); `from` is a keyword."""
         kwargs.pop("generator", None)
-        return _fill_no_grad(self, FM.random_fill(self, *args, **kwargs))
+        return _fill_no_grad(self, FRN.random_fill(self, *args, **kwargs))
 
     # -- reductions ----------------------------------------------------------------------
     def sum(self, dim=None, keepdim=False, dtype=None):
@@ -1178,14 +1181,14 @@ class Tensor:
             return self.maximum(dim)
         if dim is None:
             return R.AmaxAmin.apply(self, axes=None, keepdim=False, kind="max")
-        return FN.max_min_dim(self, dim, keepdim, "max")
+        return FR.max_min_dim(self, dim, keepdim, "max")
 
     def min(self, dim=None, keepdim=False):
         if isinstance(dim, Tensor):
             return self.minimum(dim)
         if dim is None:
             return R.AmaxAmin.apply(self, axes=None, keepdim=False, kind="min")
-        return FN.max_min_dim(self, dim, keepdim, "min")
+        return FR.max_min_dim(self, dim, keepdim, "min")
 
     def amax(self, dim=None, keepdim=False):
         axes = _axes(dim, self.ndim, op="amax")
@@ -1199,14 +1202,14 @@ class Tensor:
 
     def var(self, dim=None, unbiased=None, keepdim=False, correction=None):
         dim, unbiased = _var_dim("var", dim, unbiased, keepdim, correction)
-        return FN._var(self, dim, _correction(unbiased, correction), keepdim)
+        return FR._var(self, dim, _correction(unbiased, correction), keepdim)
 
     def std(self, dim=None, unbiased=None, keepdim=False, correction=None):
         dim, unbiased = _var_dim("std", dim, unbiased, keepdim, correction)
-        return FN._var(self, dim, _correction(unbiased, correction), keepdim, "std").sqrt()
+        return FR._var(self, dim, _correction(unbiased, correction), keepdim, "std").sqrt()
 
     def norm(self, p="fro", dim=None, keepdim=False):
-        return FN._norm(self, p, dim, keepdim)
+        return FR._norm(self, p, dim, keepdim)
 
     def logsumexp(self, dim, keepdim=False):
         return R.LogSumExp.apply(_floating(self), axes=_axes(dim, self.ndim, op="logsumexp"),
@@ -1237,19 +1240,19 @@ class Tensor:
         return SC.Cumsum.apply(self, axis=d)
 
     def cumprod(self, dim, dtype=None):
-        return FX.cumprod(self, dim, dtype)
+        return FO.cumprod(self, dim, dtype)
 
     def diff(self, n=1, dim=-1, prepend=None, append=None):
-        return FX.diff(self, n, dim, prepend, append)
+        return FO.diff(self, n, dim, prepend, append)
 
     # -- shape and movement ----------------------------------------------------------------
     def reshape(self, *shape):
-        return FS.reshape(self, _shape_arg(shape))
+        return FI._reshape(self, _shape_arg(shape))
 
     def view(self, *shape):
         if len(shape) == 1 and not isinstance(shape[0], (tuple, list, builtins.int)):
             return self.to(shape[0])
-        return FS.reshape(self, _shape_arg(shape))
+        return FI._reshape(self, _shape_arg(shape))
 
     def view_as(self, other):
         return self.reshape(other.shape)
@@ -1258,16 +1261,16 @@ class Tensor:
         return self.reshape(other.shape)
 
     def flatten(self, start_dim=0, end_dim=-1):
-        return FS.flatten(self, start_dim, end_dim)
+        return FO._flatten(self, start_dim, end_dim)
 
     def unflatten(self, dim, sizes):
-        return FS.unflatten(self, dim, sizes)
+        return FO._unflatten(self, dim, sizes)
 
     def transpose(self, dim0, dim1):
-        return FS.transpose(self, dim0, dim1)
+        return FI._transpose(self, dim0, dim1)
 
     def swapaxes(self, dim0, dim1):
-        return FS.transpose(self, dim0, dim1)
+        return FI._transpose(self, dim0, dim1)
 
     def t(self):
         if self.ndim > 2:
@@ -1275,40 +1278,40 @@ class Tensor:
         return self.T
 
     def permute(self, *dims):
-        return FS.permute(self, _shape_arg(dims, "permute"))
+        return FI._permute(self, _shape_arg(dims, "permute"))
 
     def squeeze(self, dim=None):
-        return FS.squeeze(self, dim)
+        return FI._squeeze(self, dim)
 
     def unsqueeze(self, dim):
-        return FS.unsqueeze(self, dim)
+        return FI._unsqueeze(self, dim)
 
     def expand(self, *sizes):
-        return FS.expand(self, _shape_arg(sizes, "expand"))
+        return FI.expand(self, _shape_arg(sizes, "expand"))
 
     def expand_as(self, other):
-        return FS.expand(self, other.shape)
+        return FI.expand(self, other.shape)
 
     def broadcast_to(self, shape):
         if not isinstance(shape, (tuple, list)):
             raise TypeError(f"broadcast_to: size must be a tuple of ints, got "
                             f"{type(shape).__name__}")
-        return FS.expand(self, _shape_arg((shape,), "broadcast_to"))
+        return FI.expand(self, _shape_arg((shape,), "broadcast_to"))
 
     def repeat(self, *sizes):
-        return FS.repeat(self, _shape_arg(sizes, "repeat"))
+        return FI.repeat(self, _shape_arg(sizes, "repeat"))
 
     def __getitem__(self, index):
-        return FS.getitem(self, index)
+        return FI.getitem(self, index)
 
     def __setitem__(self, index, value):
-        FS.setitem(self, index, value)
+        FI.setitem(self, index, value)
 
     def split(self, split_size_or_sections, dim=0):
-        return FS.split(self, split_size_or_sections, dim)
+        return FI._split(self, split_size_or_sections, dim)
 
     def chunk(self, chunks, dim=0):
-        return FS.chunk(self, chunks, dim)
+        return FI._chunk(self, chunks, dim)
 
     def unbind(self, dim=0):
         if not self.ndim:
@@ -1339,77 +1342,77 @@ class Tensor:
         return self[(slice(None),) * d + (index,)]
 
     def gather(self, dim, index):
-        return FS.gather(self, dim, index)
+        return FI._gather(self, dim, index)
 
     def scatter_add(self, dim, index, src):
-        return FS.scatter_add(self, dim, index, src)
+        return FI._scatter_add(self, dim, index, src)
 
     def index_select(self, dim, index):
-        return FS.index_select(self, dim, index)
+        return FI._index_select(self, dim, index)
 
     def roll(self, shifts, dims=None):
-        return FS.roll(self, shifts, dims)
+        return FO._roll(self, shifts, dims)
 
     def flip(self, dims):
-        return FS.flip(self, dims)
+        return FO._flip(self, dims)
 
     def tril(self, diagonal=0):
-        return FS.tri(self, diagonal, lower=True)
+        return FO.tri(self, diagonal, lower=True)
 
     def triu(self, diagonal=0):
-        return FS.tri(self, diagonal, lower=False)
+        return FO.tri(self, diagonal, lower=False)
 
     def diagonal(self, offset=0, dim1=0, dim2=1):
-        return FX.diagonal(self, offset, dim1, dim2)
+        return FO.diagonal(self, offset, dim1, dim2)
 
     def diag(self, diagonal=0):
-        return FX.diag(self, diagonal)
+        return FO.diag(self, diagonal)
 
     def trace(self):
-        return FX.trace(self)
+        return FO.trace(self)
 
-    # more shape, indexing and scatter methods (functions_shape.py as FS, ops/movement_extra.py);
+    # more shape, indexing and scatter methods (functions/indexing.py and other.py);
     # in-place forms run the out-of-place op through _inplace, like add_
     def repeat_interleave(self, repeats, dim=None, *, output_size=None):
-        return FS.repeat_interleave(self, repeats, dim, output_size=output_size)
+        return FO.repeat_interleave(self, repeats, dim, output_size=output_size)
 
     def tile(self, *dims):
-        return FS.tile(self, _shape_arg(dims, "tile"))
+        return FI.tile(self, _shape_arg(dims, "tile"))
 
     def movedim(self, source, destination):
-        return FS.movedim(self, source, destination)
+        return FI.movedim(self, source, destination)
 
     moveaxis = movedim
 
     def tensor_split(self, indices_or_sections, dim=0):
-        return FS.tensor_split(self, indices_or_sections, dim)
+        return FI.tensor_split(self, indices_or_sections, dim)
 
     def hsplit(self, indices_or_sections):
-        return FS.hsplit(self, indices_or_sections)
+        return FI.hsplit(self, indices_or_sections)
 
     def vsplit(self, indices_or_sections):
-        return FS.vsplit(self, indices_or_sections)
+        return FI.vsplit(self, indices_or_sections)
 
     def dsplit(self, indices_or_sections):
-        return FS.dsplit(self, indices_or_sections)
+        return FI.dsplit(self, indices_or_sections)
 
     def rot90(self, k=1, dims=(0, 1)):
-        return FS.rot90(self, k, dims)
+        return FO.rot90(self, k, dims)
 
     def fliplr(self):
-        return FS.fliplr(self)
+        return FO.fliplr(self)
 
     def flipud(self):
-        return FS.flipud(self)
+        return FO.flipud(self)
 
     def take(self, index):
-        return FS.take(self, index)
+        return FI.take(self, index)
 
     def take_along_dim(self, indices, dim=None):
-        return FS.take_along_dim(self, indices, dim)
+        return FI.take_along_dim(self, indices, dim)
 
     def scatter(self, dim, index, src=None, value=None, *, reduce=None):
-        return FS.scatter(self, dim, index, src, value, reduce=reduce)
+        return FI.scatter(self, dim, index, src, value, reduce=reduce)
 
     def scatter_(self, dim, index, src=None, value=None, *, reduce=None):
         return _inplace(self, lambda t: t.scatter(dim, index, src, value, reduce=reduce), False)
@@ -1418,43 +1421,43 @@ class Tensor:
         return _inplace(self, lambda t: t.scatter_add(dim, index, src), False)
 
     def index_add(self, dim, index, source, *, alpha=1):
-        return FS.index_add(self, dim, index, source, alpha=alpha)
+        return FI.index_add(self, dim, index, source, alpha=alpha)
 
     def index_add_(self, dim, index, source, *, alpha=1):
         return _inplace(self, lambda t: t.index_add(dim, index, source, alpha=alpha), False)
 
     def index_copy(self, dim, index, source):
-        return FS.index_copy(self, dim, index, source)
+        return FI.index_copy(self, dim, index, source)
 
     def index_copy_(self, dim, index, source):
         return _inplace(self, lambda t: t.index_copy(dim, index, source), False)
 
     def index_fill(self, dim, index, value):
-        return FS.index_fill(self, dim, index, value)
+        return FI.index_fill(self, dim, index, value)
 
     def index_fill_(self, dim, index, value):
         return _inplace(self, lambda t: t.index_fill(dim, index, value), False)
 
     def index_put(self, indices, values, accumulate=False):
-        return FS.index_put(self, indices, values, accumulate)
+        return FI.index_put(self, indices, values, accumulate)
 
     def index_put_(self, indices, values, accumulate=False):
-        return FS.index_put_(self, indices, values, accumulate)
+        return FI.index_put_(self, indices, values, accumulate)
 
     def masked_select(self, mask):
-        return FS.masked_select(self, mask)
+        return FI.masked_select(self, mask)
 
     def masked_scatter(self, mask, source):
-        return FS.masked_scatter(self, mask, source)
+        return FI.masked_scatter(self, mask, source)
 
     def masked_scatter_(self, mask, source):
         return _inplace(self, lambda t: t.masked_scatter(mask, source), False)
 
     def unfold(self, dimension, size, step):
-        return FS.unfold(self, dimension, size, step)
+        return FI.unfold(self, dimension, size, step)
 
     def diag_embed(self, offset=0, dim1=-2, dim2=-1):
-        return FS.diag_embed(self, offset, dim1, dim2)
+        return FO.diag_embed(self, offset, dim1, dim2)
 
     def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
         """Zero-filled here (torch leaves it uninitialised)."""
@@ -1467,7 +1470,7 @@ class Tensor:
         return self.ndim
 
     def stride(self, dim=None):
-        return FS.stride(self, dim)
+        return FI.stride(self, dim)
 
     def get_device(self) -> int:
         return 0 if self.device == "cuda" else -1
@@ -1487,46 +1490,46 @@ class Tensor:
         return self.to(D.int16)
 
     def mm(self, mat2):
-        return FS.mm(self, mat2)
+        return FL._mm(self, mat2)
 
     def bmm(self, mat2):
-        return FS.bmm(self, mat2)
+        return FL._bmm(self, mat2)
 
     def mv(self, vec):
-        return FS.mv(self, vec)
+        return FL.mv(self, vec)
 
     def dot(self, other):
-        return FS.dot(self, other)
+        return FL.dot(self, other)
 
     def outer(self, vec2):
-        return FS.outer(self, vec2)
+        return FL._outer(self, vec2)
 
     def inner(self, other):
-        return FS.inner(self, other)
+        return FL.inner(self, other)
 
-    # matrix products and linear algebra (functions_extra.py, ops/linalg.py)
+    # matrix products and linear algebra (functions/linalg.py and other.py)
     def kron(self, other):
-        return FX.kron(self, other)
+        return FO.kron(self, other)
 
     def cross(self, other, dim=None):
-        return FX.cross(self, other, dim)
+        return FO.cross(self, other, dim)
 
     def addmm(self, mat1, mat2, *, beta=1, alpha=1):
-        return FX.addmm(self, mat1, mat2, beta=beta, alpha=alpha)
+        return FL.addmm(self, mat1, mat2, beta=beta, alpha=alpha)
 
     def baddbmm(self, batch1, batch2, *, beta=1, alpha=1):
-        return FX.baddbmm(self, batch1, batch2, beta=beta, alpha=alpha)
+        return FL.baddbmm(self, batch1, batch2, beta=beta, alpha=alpha)
 
     def det(self):
-        return FX.det(self)
+        return FL.det(self)
 
     def inverse(self):
-        return FX.inverse(self)
+        return FL.inverse(self)
 
     def matrix_power(self, n):
-        return FX.matrix_power(self, n)
+        return FL.matrix_power(self, n)
 
-    # issue 14's additions (functions_pointwise.py, functions_linalg.py, functions_indexing.py)
+    # issue 14's additions (functions/: pointwise, comparison, linalg, indexing, reduction)
     @property
     def H(self) -> "Tensor":
         if self.ndim not in (0, 2):
@@ -1538,8 +1541,7 @@ class Tensor:
         return self.mT
 
     def multinomial(self, num_samples, replacement=False, *, generator=None):
-        from .functions import multinomial
-        return multinomial(self, num_samples, replacement, generator)
+        return FRN.multinomial(self, num_samples, replacement, generator)
 
     def erfinv(self):
         return FP.erfinv(self)
@@ -1560,10 +1562,10 @@ class Tensor:
         return FP.i0(self)
 
     def fmax(self, other):
-        return FP.fmax(self, other)
+        return FC.fmax(self, other)
 
     def fmin(self, other):
-        return FP.fmin(self, other)
+        return FC.fmin(self, other)
 
     def copysign(self, other):
         return FP.copysign(self, other)
@@ -1575,10 +1577,10 @@ class Tensor:
         return FP.frexp(self)
 
     def gcd(self, other):
-        return FP.gcd(self, other)
+        return FO.gcd(self, other)
 
     def lcm(self, other):
-        return FP.lcm(self, other)
+        return FO.lcm(self, other)
 
     def nextafter(self, other):
         return FP.nextafter(self, other)
@@ -1599,22 +1601,22 @@ class Tensor:
         return FP.negative(self)
 
     def greater(self, other):
-        return FP.greater(self, other)
+        return FC.greater(self, other)
 
     def less(self, other):
-        return FP.less(self, other)
+        return FC.less(self, other)
 
     def greater_equal(self, other):
-        return FP.greater_equal(self, other)
+        return FC.greater_equal(self, other)
 
     def less_equal(self, other):
-        return FP.less_equal(self, other)
+        return FC.less_equal(self, other)
 
     def not_equal(self, other):
-        return FP.not_equal(self, other)
+        return FC.not_equal(self, other)
 
     def swapdims(self, dim0, dim1):
-        return FP.swapdims(self, dim0, dim1)
+        return FI.swapdims(self, dim0, dim1)
 
     def addmv(self, mat, vec, *, beta=1, alpha=1):
         return FL.addmv(self, mat, vec, beta=beta, alpha=alpha)
@@ -1626,33 +1628,25 @@ class Tensor:
         return FL.vdot(self, other)
 
     def cov(self, *, correction=1, fweights=None, aweights=None):
-        return FL.cov(self, correction=correction, fweights=fweights, aweights=aweights)
+        return FO.cov(self, correction=correction, fweights=fweights, aweights=aweights)
 
     def corrcoef(self):
-        return FL.corrcoef(self)
+        return FO.corrcoef(self)
 
     def scatter_reduce(self, dim, index, src, reduce, *, include_self=True):
         return FI.scatter_reduce(self, dim, index, src, reduce, include_self=include_self)
 
     def ravel(self):
-        return FI.ravel(self)
+        return FO.ravel(self)
 
     def aminmax(self, *, dim=None, keepdim=False):
-        return FI.aminmax(self, dim=dim, keepdim=keepdim)
+        return FR.aminmax(self, dim=dim, keepdim=keepdim)
 
     def argwhere(self):
         return FI.argwhere(self)
 
 
 # -- helpers shared by the methods above ------------------------------------------------
-def _number(value, op: str, name: str):
-    """A real number argument (bools and tensors refused), returned unchanged."""
-    if isinstance(value, builtins.bool) or not isinstance(
-            value, (builtins.int, builtins.float, np.integer, np.floating)):
-        raise TypeError(f"{op}: {name} must be a number, got {type(value).__name__} {value!r}")
-    return value
-
-
 def _var_dim(op, dim, unbiased, keepdim, correction):
     """torch's var(input, unbiased) overload: a bool in dim's place is `unbiased`, over all dims."""
     if not isinstance(dim, (builtins.bool, np.bool_)):
@@ -1851,7 +1845,7 @@ def _inplace_on_view(self: Tensor, base: Tensor, compute) -> Tensor:
     if res.dtype != self.dtype:
         res = res.to(self.dtype)
     if isinstance(node, IX.GetItem):
-        FS.setitem(base, node.index, res)
+        FI.setitem(base, node.index, res)
         fresh = IX.GetItem.apply(base, index=node.index, advanced=False)
     elif isinstance(node, M.Reshape):
         base.copy_(res.reshape(base.shape))
@@ -1944,10 +1938,15 @@ from .ops import movement as M  # noqa: E402
 from .ops import pointwise as E  # noqa: E402
 from .ops import reduction as R  # noqa: E402
 from .ops import scan as SC  # noqa: E402
-from . import functions_extra as FX  # noqa: E402  (needs the names above)
-from . import functions_math as FM  # noqa: E402
-from . import functions_shape as FS  # noqa: E402
-from . import functions_pointwise as FP  # noqa: E402  (issue 14's additions)
-from . import functions_linalg as FL  # noqa: E402
-from . import functions_indexing as FI  # noqa: E402
-from . import functions as FN  # noqa: E402
+# The one import cycle of the package: Tensor's methods call the torch-level functions in
+# functions/, and those make Tensors, so each side needs the other. It is closed here, once,
+# after the class and the helpers above exist: functions/ imports `Tensor, _const, ...` from
+# this module at its top, which works because by now they are defined.
+from .functions import comparison as FC  # noqa: E402
+from .functions import creation as FCR  # noqa: E402
+from .functions import indexing as FI  # noqa: E402
+from .functions import linalg as FL  # noqa: E402
+from .functions import other as FO  # noqa: E402
+from .functions import pointwise as FP  # noqa: E402
+from .functions import random as FRN  # noqa: E402
+from .functions import reduction as FR  # noqa: E402

@@ -128,7 +128,7 @@ def _vjp_raw(outputs: tuple, inputs: tuple, v: Optional[tuple], create_graph: bo
 def _transpose(outputs: tuple, inputs: tuple, like: tuple):
     """(dummy cotangents u shaped as `like`, J^T u as a graph in u): the first half of the
     double-vjp trick. u's value never matters, since J^T u is linear in it."""
-    from ..creation import zeros_like
+    from ..functions.creation import zeros_like
     dummies = tuple(zeros_like(o, requires_grad=True) for o in like)
     return dummies, _vjp_raw(outputs, inputs, dummies, create_graph=True)
 
@@ -136,7 +136,7 @@ def _transpose(outputs: tuple, inputs: tuple, like: tuple):
 def _fill(grads: tuple, refs: tuple, strict: bool, create_graph: bool, fn: str,
           unused: str) -> tuple:
     """Zeros where nothing flowed back, or, under strict, an error saying `unused`."""
-    from ..creation import zeros_like
+    from ..functions.creation import zeros_like
     res = []
     for i, (g, ref) in enumerate(zip(grads, refs)):
         if g is None:
@@ -163,8 +163,8 @@ def _check_gradient_depends(grads: tuple, inputs: tuple, fn: str) -> None:
 
 def _assemble(parts: list, shape: tuple, ref, dim: int):
     """Stack per-element derivatives into one tensor of `shape`."""
-    from ..creation import zeros
-    from ..functions import stack
+    from ..functions.creation import zeros
+    from ..functions.indexing import stack
     if not parts:
         return zeros(shape, dtype=ref.dtype, device=ref.device)
     return stack(parts, dim=dim).reshape(shape)
@@ -208,7 +208,7 @@ def jvp(func: Callable, inputs: TensorOrTuple, v: Optional[TensorOrTuple] = None
 def _jacobian_rows(outputs: tuple, inputs: tuple, create_graph: bool, strict: bool,
                    fn: str) -> tuple:
     """Reverse mode: row j of d output i / d inputs is the vjp with the j-th one-hot vector."""
-    from ..creation import zeros_like
+    from ..functions.creation import zeros_like
     jac = []
     for i, out in enumerate(outputs):
         rows = [[] for _ in inputs]
@@ -235,7 +235,7 @@ def _jacobian_rows(outputs: tuple, inputs: tuple, create_graph: bool, strict: bo
 def _jacobian_columns(outputs: tuple, inputs: tuple, create_graph: bool) -> tuple:
     """Forward mode by double vjps: column j of d outputs / d input k is J e_j, one backward pass
     each through the shared graph of J^T u."""
-    from ..creation import eye, zeros_like
+    from ..functions.creation import eye, zeros_like
     dummies, back = _transpose(outputs, inputs, outputs)
     cols = [[[] for _ in inputs] for _ in outputs]
     for k, (x, b) in enumerate(zip(inputs, back)):

@@ -8,7 +8,7 @@ from typing import Optional, Sequence, Union
 
 import numpy as np
 
-from ... import functions as _functions
+from ...functions.random import Generator as _Generator
 from ... import random as _random
 from ...tensor import Tensor
 
@@ -25,7 +25,7 @@ def as_generator(generator=None) -> np.random.Generator:
         return _random.generator("cpu")
     if isinstance(generator, np.random.Generator):
         return generator
-    if isinstance(generator, _functions.Generator):
+    if isinstance(generator, _Generator):
         return generator.rng
     if isinstance(generator, (int, np.integer)) and not isinstance(generator, bool):
         return np.random.default_rng(int(generator))
