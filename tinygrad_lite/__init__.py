@@ -21,6 +21,9 @@ from .functions import abs, all, any, max, min, pow, round, sum  # noqa: A004
 from .random import initial_seed, manual_seed, seed
 from .serialization import load, save
 from .tensor import Size, Tensor
+from .autograd import functional as _autograd_functional  # noqa: E402,F401
+# (tl.autograd.functional: jacobian, hessian, ... are built on Tensors and the functions, so they
+# load after them, here, rather than from autograd/__init__.py, which sits below Tensor)
 from . import nn  # noqa: E402  (layers; need Tensor loaded)
 from .nn.functional import (adaptive_avg_pool1d, adaptive_max_pool1d,  # noqa: E402
                             avg_pool1d, bilinear, celu, conv1d, conv2d, conv_transpose1d,
@@ -28,6 +31,7 @@ from .nn.functional import (adaptive_avg_pool1d, adaptive_max_pool1d,  # noqa: E
                             max_pool1d, max_pool2d, pairwise_distance, pixel_shuffle,
                             pixel_unshuffle, prelu, relu_, rms_norm, selu, threshold,
                             threshold_)  # torch's top-level names for these F functions
+from .nn.functional.dropout import torch_dropout as dropout  # noqa: E402  (input, p, train)
 from . import special  # noqa: E402  (torch.special's names)
 from . import optim  # noqa: E402  (optimizers and lr schedulers)
 from . import data, utils  # noqa: E402  (datasets and loaders; also as tl.utils.data)

@@ -30,7 +30,7 @@ class _LegacyType(type):
                             f"got {args!r}")
         if not args:
             return Tensor(np.zeros((0,), cls._dtype)).to(device)
-        from .creation import tensor  # noqa: PLC0415
+        from .functions.creation import tensor  # noqa: PLC0415
         data = args[0]
         if isinstance(data, Tensor):
             return data.to(device=device, dtype=cls._dtype)

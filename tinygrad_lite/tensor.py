@@ -18,9 +18,12 @@ from ._checks import axes as _axes
 from ._checks import check_int, check_number
 from ._checks import dim_index as _dim
 from ._checks import shape_arg as _shape_arg
+from .autograd.function import SCALARS
+from .autograd.function import like as _like
 from .autograd.grad_mode import state
+from .utils.hooks import RemovableHandle
 
-_Scalar = (int, float, bool, np.number, np.bool_)
+_Scalar = SCALARS
 
 
 class _Version:
@@ -56,26 +59,6 @@ class Size(tuple):
 
     def __repr__(self) -> str:
         return f"tl.Size({list(self)})"
-
-
-class RemovableHandle:
-    """Returned by register_hook; `.remove()` takes the hook out again."""
-
-    _next = 0
-
-    def __init__(self, hooks: dict):
-        self._hooks = weakref.ref(hooks) if not isinstance(hooks, dict) else hooks
-        RemovableHandle._next += 1
-        self.id = RemovableHandle._next
-
-    def remove(self) -> None:
-        self._hooks.pop(self.id, None)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.remove()
 
 
 class Tensor:
@@ -1698,17 +1681,6 @@ def _copy_array(a, memo):
 
 def _floating(t: Tensor) -> Tensor:
     return t if t._data.dtype.kind == "f" else t.to(D.get_default_dtype())
-
-
-def _like(value, ref: Tensor) -> Tensor:
-    """Make `value` a Tensor on ref's device (numbers take ref's dtype, like torch)."""
-    if isinstance(value, Tensor):
-        return value
-    xp = backend.array_module(ref._data)
-    if isinstance(value, _Scalar):
-        dt = D.scalar_dtype(ref.dtype, value)
-        return _const(xp.asarray(value, dtype=dt))
-    return _const(xp.asarray(value))
 
 
 def _binary(op, a: Tensor, b, reflected=False, **params) -> Tensor:

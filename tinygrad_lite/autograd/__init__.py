@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Optional, Sequence
 
+from . import function as _function
 from .function import Function
 from .grad_mode import (enable_grad, inference_mode, is_grad_enabled, no_grad,
                         set_grad_enabled)
@@ -10,7 +11,6 @@ from .gradcheck import gradcheck, gradgradcheck
 from .anomaly import detect_anomaly, is_anomaly_enabled, set_detect_anomaly
 from .graph import graph_stats
 from .profiler import profile
-from . import functional  # jacobian, hessian, jvp, vjp, hvp, vhp: all built on grad()
 
 __all__ = ["Function", "backward", "grad", "no_grad", "enable_grad", "set_grad_enabled",
            "is_grad_enabled", "inference_mode", "gradcheck", "gradgradcheck", "profile",
@@ -18,7 +18,7 @@ __all__ = ["Function", "backward", "grad", "no_grad", "enable_grad", "set_grad_e
 
 
 def _seed_grads(outputs, grad_outputs, op):
-    from ..tensor import Tensor, _like
+    Tensor, _like = _function.Tensor, _function.like     # bound by tensor.py: the seam
     seeds = []
     for i, out in enumerate(outputs):
         g = grad_outputs[i] if grad_outputs is not None else None
@@ -49,7 +49,7 @@ def _cupy():
 def backward(tensors, grad_tensors=None, retain_graph: Optional[bool] = None,
              create_graph: bool = False, inputs=None) -> None:
     """Accumulate gradients of `tensors` into the `.grad` of every leaf that reaches them."""
-    from ..tensor import Tensor
+    Tensor = _function.Tensor
     from .engine import run_backward
     if isinstance(tensors, Tensor):
         tensors = [tensors]
@@ -74,7 +74,7 @@ def backward(tensors, grad_tensors=None, retain_graph: Optional[bool] = None,
 def grad(outputs, inputs, grad_outputs=None, retain_graph: Optional[bool] = None,
          create_graph: bool = False, allow_unused: bool = False) -> tuple:
     """Return d(outputs)/d(inputs) without touching any `.grad`."""
-    from ..tensor import Tensor
+    Tensor = _function.Tensor
     from .engine import run_backward
     single_out = isinstance(outputs, Tensor)
     outputs = [outputs] if single_out else list(outputs)

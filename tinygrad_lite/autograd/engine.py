@@ -13,6 +13,7 @@ import numpy as np
 
 from .function import _FREED, Function
 from .grad_mode import enable_grad, no_grad, state
+from ..utils.hooks import RemovableHandle
 
 
 # id(leaf) -> (weakref to the leaf, {handle id: hook}): Tensor.register_post_accumulate_grad_hook.
@@ -22,7 +23,6 @@ _post_hooks = {}
 
 def register_post_accumulate_grad_hook(leaf, hook):
     """hook(leaf) runs once per backward, right after the last contribution to leaf.grad."""
-    from ..tensor import RemovableHandle
     if not leaf.requires_grad:
         raise RuntimeError("register_post_accumulate_grad_hook: cannot register a hook on a "
                            "tensor that doesn't require gradient")

@@ -10,6 +10,9 @@ from __future__ import annotations
 import itertools
 import time
 
+import numpy as np
+
+from .. import dtypes as D
 from ..backend import array_module
 from .grad_mode import state
 
@@ -22,6 +25,20 @@ def constant(array):
     Tensor ops, bring in an array of their own (a mask, a saved coefficient) without importing
     tensor.py."""
     return Tensor._make(array, False, None, None)
+
+
+SCALARS = (int, float, bool, np.number, np.bool_)
+
+
+def like(value, ref):
+    """`value` as a Tensor on ref's device: a Tensor as it is, a number in ref's dtype (as torch
+    types a Python scalar against a tensor), an array or list as NumPy types it."""
+    if isinstance(value, Tensor):
+        return value
+    xp = array_module(ref._data)
+    if isinstance(value, SCALARS):
+        return constant(xp.asarray(value, dtype=D.scalar_dtype(ref.dtype, value)))
+    return constant(xp.asarray(value))
 
 
 # a module-level counter, not a class attribute: writing to Function on every op would

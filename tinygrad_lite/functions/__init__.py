@@ -279,7 +279,6 @@ from .pointwise import (
 from .random import (
                        Generator,
                        bernoulli,
-                       dropout,
                        initial_seed,
                        manual_seed,
                        multinomial,
@@ -335,7 +334,7 @@ __all__ = ["Generator", "abs", "absolute", "acos", "acosh", "add", "addcdiv", "a
            "ceil", "chunk", "clamp", "clamp_max", "clamp_min", "clip", "clone", "column_stack",
            "concat", "concatenate", "copysign", "corrcoef", "cos", "cosh", "count_nonzero", "cov",
            "cross", "cummax", "cummin", "cumprod", "cumsum", "deg2rad", "det", "detach", "diag",
-           "diag_embed", "diagonal", "diff", "digamma", "div", "divide", "dot", "dropout",
+           "diag_embed", "diagonal", "diff", "digamma", "div", "divide", "dot",
            "dsplit", "dstack", "einsum", "empty", "empty_like", "eq", "equal", "erf", "erfc",
            "erfinv", "exp", "exp2", "expm1", "eye", "fix", "flatten", "flip", "fliplr", "flipud",
            "float_power", "floor", "floor_divide", "fmax", "fmin", "fmod", "frac", "frexp",

@@ -350,7 +350,7 @@ def vdot(input, other) -> Tensor:
 
 
 class _LinalgNorms(_Linalg):
-    """tl.linalg: functions_extra's det/inv/matrix_power/cross, and the norms above."""
+    """tl.linalg: det, inv, matrix_power, cross, and the norms above."""
 
     vector_norm = staticmethod(vector_norm)
     matrix_norm = staticmethod(matrix_norm)

@@ -227,12 +227,6 @@ def randint_like(input, low=0, high=None, *, dtype=None, device=None,
     return out.requires_grad_(True) if requires_grad else out
 
 
-def dropout(input, p: float, train: bool) -> Tensor:
-    """torch.dropout(input, p, train): nn.functional.dropout under torch's top-level name."""
-    from ..nn import functional as F
-    return F.dropout(input, p, training=train)
-
-
 
 
 def rand_like(t, dtype=None, device=None, requires_grad=False) -> Tensor:

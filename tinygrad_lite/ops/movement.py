@@ -123,17 +123,3 @@ class DiagonalScatter(Function):
 
     def backward(self, grad):
         return Diagonal.apply(grad, offset=self.offset, dim1=self.dims[0], dim2=self.dims[1])
-
-
-# -- temporary re-export for importers not yet moved; removed by the layout cleanup ---------
-# nn/ still takes the tensor-level cat, stack, pad, gather and the int checks from here; they
-# now live above ops/, so they are looked up on first use rather than imported (ops/ imports
-# nothing above it at import time).
-_MOVED = ("cat", "stack", "pad", "gather", "_int", "_ints")
-
-
-def __getattr__(name):
-    if name in _MOVED:
-        from .. import functions_shape
-        return getattr(functions_shape, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

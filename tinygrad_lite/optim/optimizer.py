@@ -13,7 +13,8 @@ import numpy as np
 
 from .. import backend
 from ..autograd import enable_grad
-from ..tensor import RemovableHandle, Tensor
+from ..tensor import Tensor
+from ..utils.hooks import RemovableHandle
 
 ParamsT = Union[Iterable[Tensor], Iterable[dict]]
 

@@ -10,10 +10,9 @@ import math
 from typing import Optional
 
 
-from ... import functions_pointwise as FP
-from ...ops import movement as M
+from ...functions import pointwise as FP
 from ...tensor import Tensor, where
-from ..._checks import check_number
+from ..._checks import check_int, check_number
 from ._utils import _check_inplace, _desc, _maybe_inplace, _same, _tensor
 
 __all__ = ["relu", "relu_", "leaky_relu", "elu", "gelu", "silu", "tanh", "sigmoid", "softplus",
@@ -158,7 +157,7 @@ def glu(input: Tensor, dim: int = -1) -> Tensor:
     if x.ndim == 0:
         raise ValueError(f"glu: does not support a 0-d input ({_desc(x)}): there is no "
                          "dimension to halve")
-    dim = M._int(dim, "glu", "dim")
+    dim = check_int(dim, "dim", "glu", low=None, index=True)
     if not -x.ndim <= dim < x.ndim:
         raise IndexError(f"glu: dim {dim} is out of range for input {_desc(x)}")
     n = x.shape[dim]

@@ -41,6 +41,12 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True,
     return _dropout_with(x, p, x.shape, inplace, "dropout")
 
 
+def torch_dropout(input: Tensor, p: float, train: bool) -> Tensor:
+    """torch.dropout(input, p, train): dropout under torch's top-level name and argument names
+    (the package binds it as tinygrad_lite.dropout; it is not one of F's names)."""
+    return dropout(input, p, training=train)
+
+
 def dropout2d(input: Tensor, p: float = 0.5, training: bool = True,
               inplace: bool = False) -> Tensor:
     """dropout that zeroes whole channels: one mask value per (n, c)"""

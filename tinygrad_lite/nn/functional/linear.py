@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Optional
 
 
-from ...ops import nn_ops as N
+from ...ops import linalg as N
 from ...tensor import Tensor
 from ._utils import _desc, _same, _tensor
 

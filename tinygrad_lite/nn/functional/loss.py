@@ -13,9 +13,9 @@ from typing import Callable, Optional, Union
 import numpy as np
 
 from ...backend import array_module, check_later
-from ...creation import arange
-from ...creation import full as _full
-from ...ops import nn_ops as N
+from ...functions.creation import arange
+from ...functions.creation import full as _full
+from ...ops import loss as N
 from ...tensor import Tensor, _const, where
 from ._utils import _desc, _same, _tensor
 from .activation import logsigmoid

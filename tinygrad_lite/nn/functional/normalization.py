@@ -7,8 +7,8 @@ from typing import Optional, Sequence, Union
 import numpy as np
 
 from ...backend import array_module
-from ...ops import movement as M
-from ...ops import nn_ops as N
+from ...functions.indexing import _ints
+from ...ops import normalization as N
 from ...tensor import Tensor, _const
 from ._utils import _desc, _norm, _same, _tensor
 
@@ -80,7 +80,7 @@ def layer_norm(input: Tensor, normalized_shape: Union[int, Sequence[int]],
                eps: float = 1e-5) -> Tensor:
     """y = (x - mean) / sqrt(var + eps) * w + b over the last len(normalized_shape) dims"""
     x = _tensor(input, "layer_norm")
-    ns = M._ints(normalized_shape, "layer_norm", "normalized_shape")
+    ns = _ints(normalized_shape, "layer_norm", "normalized_shape")
     k = len(ns)
     if k == 0 or x.ndim < k or tuple(x.shape[x.ndim - k:]) != ns:
         raise ValueError(f"layer_norm: input {_desc(x)} does not end with normalized_shape {ns}")
@@ -131,7 +131,7 @@ def rms_norm(input: Tensor, normalized_shape: Union[int, Sequence[int]],
     """y = x / sqrt(mean(x^2) + eps) * w over the trailing normalized_shape;
     eps=None means the dtype's machine epsilon, as in torch"""
     x = _tensor(input, "rms_norm")
-    ns = M._ints(normalized_shape, "rms_norm", "normalized_shape")
+    ns = _ints(normalized_shape, "rms_norm", "normalized_shape")
     k = len(ns)
     if x.dtype.kind != "f":
         raise TypeError(f"rms_norm: input must be floating point, got {_desc(x)}")

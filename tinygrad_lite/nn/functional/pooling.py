@@ -9,7 +9,7 @@ from typing import Optional
 
 from ...backend import array_module
 from ...ops import conv as K
-from ...ops.movement import gather
+from ...functions.indexing import gather
 from ...tensor import Tensor, _const
 from ._utils import _IntOr, _as_2d, _from_2d, _ints, _lift, _shape_dtype, _tensor_args
 

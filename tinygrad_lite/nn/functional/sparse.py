@@ -6,7 +6,7 @@ from typing import Optional
 import numpy as np
 
 from ...backend import array_module, check_later
-from ...ops import nn_ops as N
+from ...ops import indexing as N
 from ...tensor import Tensor, _const
 from ._utils import _desc, _tensor
 

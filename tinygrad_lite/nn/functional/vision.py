@@ -22,7 +22,7 @@ from typing import Optional, Sequence, Union
 from ... import dtypes as D
 from ...autograd.function import Function
 from ...backend import array_module
-from ...ops import movement as M
+from ...functions.indexing import pad as _pad
 from ...tensor import Tensor
 from ._utils import _desc, _tensor
 
@@ -288,7 +288,7 @@ def interpolate(input: Tensor, size: Optional[_Size] = None,
 def pad(input: Tensor, pad: Sequence[int], mode: str = "constant",
         value: Optional[float] = None) -> Tensor:
     """F.pad: (left, right) pairs starting from the last dimension"""
-    return M.pad(_tensor(input, "pad"), pad, mode, 0.0 if value is None else value)
+    return _pad(_tensor(input, "pad"), pad, mode, 0.0 if value is None else value)
 
 
 def _pixel_args(input, r, name: str, op: str):

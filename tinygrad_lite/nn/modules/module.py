@@ -11,7 +11,8 @@ import numpy as np
 from ... import backend
 from ... import dtypes as D
 from ...autograd.grad_mode import no_grad
-from ...tensor import RemovableHandle, Tensor
+from ...tensor import Tensor
+from ...utils.hooks import RemovableHandle
 from ..parameter import Parameter
 
 

@@ -11,8 +11,8 @@ from typing import Optional
 from ... import dtypes as D
 from ... import random
 from ...backend import array_module
-from ...ops import rnn as R
-from ...ops.movement import cat, stack
+from ...ops import recurrent as R
+from ...functions.indexing import cat, stack
 from ...tensor import Tensor, _const
 from ..functional.dropout import dropout
 from .module import Module, Parameter

@@ -1,7 +1,7 @@
 """DataParallel on one device: the module itself, wrapped (forward passes straight through)."""
 from __future__ import annotations
 
-from ..module import Module
+from ..modules.module import Module
 
 __all__ = ["DataParallel"]
 

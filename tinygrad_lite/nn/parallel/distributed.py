@@ -21,7 +21,7 @@ from ...backend import array_module
 from ...distributed.collectives import ReduceOp, all_reduce, broadcast
 from ...distributed.process_group import ProcessGroup, resolve
 from ...tensor import Tensor
-from ..module import Module
+from ..modules.module import Module
 
 __all__ = ["DistributedDataParallel"]
 

@@ -7,7 +7,7 @@ from typing import Iterable, Union
 
 from ...autograd.grad_mode import no_grad
 from ...backend import array_module
-from ...ops import movement as M
+from ...functions.indexing import cat
 from ...tensor import Tensor, _const
 from . import rnn  # noqa: F401  (nn.utils.rnn, as in torch)
 
@@ -70,7 +70,7 @@ def parameters_to_vector(parameters: _Params) -> Tensor:
         if p.device != dev:
             raise RuntimeError(f"parameters_to_vector: parameters on {dev} and {p.device}; "
                                "they must share a device")
-    return M.cat([p.reshape(-1) for p in params], 0)
+    return cat([p.reshape(-1) for p in params], 0)
 
 
 def vector_to_parameters(vec: Tensor, parameters: _Params) -> None:

@@ -9,8 +9,8 @@ from typing import List, Optional, Sequence
 
 import numpy as np
 
-from ...creation import full, tensor
-from ...ops import movement as M
+from ...functions.creation import full, tensor
+from ...functions.indexing import cat, stack
 from ...tensor import Tensor
 
 __all__ = ["pad_sequence", "unpad_sequence", "PackedSequence", "pack_padded_sequence",
@@ -46,9 +46,9 @@ def pad_sequence(sequences: Sequence[Tensor], batch_first: bool = False,
         if short:
             fill = full((short,) + tuple(s.shape[1:]), padding_value, dtype=s.dtype,
                         device=s.device)
-            s = M.cat([s, fill] if padding_side == "right" else [fill, s], dim=0)
+            s = cat([s, fill] if padding_side == "right" else [fill, s], dim=0)
         padded.append(s)
-    return M.stack(padded, dim=0 if batch_first else 1)
+    return stack(padded, dim=0 if batch_first else 1)
 
 
 def unpad_sequence(padded_sequences: Tensor, lengths, batch_first: bool = False) -> List[Tensor]:
@@ -201,7 +201,7 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False,
         rows = rows.T
     fill = full((1,) + tuple(data.shape[1:]), padding_value, dtype=data.dtype,
                 device=data.device)
-    padded = M.cat([data, fill], 0)[rows.reshape(-1)]
+    padded = cat([data, fill], 0)[rows.reshape(-1)]
     padded = padded.reshape(rows.shape + tuple(data.shape[1:]))
     return padded, tensor(lengths[position], dtype=np.int64)
 
