@@ -821,7 +821,7 @@ class Tensor:
     def tan(self):
         return E.Tan.apply(_floating(self))
 
-    # inverse trig, hyperbolic, erf/erfc, exp2 (ops/extra.py; erf from ops/elementwise.py)
+    # inverse trig, hyperbolic, erf/erfc, exp2 (all in ops/pointwise.py)
     def asin(self):
         return E.Asin.apply(_floating(self))
 

@@ -152,7 +152,7 @@ class _Linalg:
 
 
 
-# -- checked matrix products (tl.mm/bmm/outer in functions.py stay the lenient matmul forms) --
+# -- checked matrix products (tl.mm/bmm/outer above stay the lenient matmul forms) --
 def _product_args(op: str, a, b, ndims: tuple, what: str) -> tuple:
     a, b = _tensor(a, op), _tensor(b, op)
     if (a.ndim, b.ndim) != ndims:

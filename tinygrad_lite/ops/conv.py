@@ -14,7 +14,7 @@ there): the same three Functions pick the algorithm in their forward, and the re
 NCHW-shaped view of a channels-last array. This direct path stays the reference beside it.
 
 Padding is (top, bottom, left, right) so that "same" with an even kernel can pad unevenly.
-Parameters reaching this module are already checked and normalised by nn/fn_conv.py.
+Parameters reaching this module are already checked and normalised by nn/functional/convolution.py.
 """
 from __future__ import annotations
 

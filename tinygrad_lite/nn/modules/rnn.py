@@ -1,7 +1,7 @@
 """Recurrent layers with torch's names, gate order, weight names and defaults.
 
 RNN / LSTM / GRU run each layer and direction as one input GEMM (all time steps at once) plus one
-fused time-loop Function from ops/rnn.py. The cells compose Tensor ops for a single step.
+fused time-loop Function from ops/recurrent.py. The cells compose Tensor ops for a single step.
 """
 from __future__ import annotations
 
