@@ -166,3 +166,50 @@ def test_the_only_cycle_is_tensor_and_its_functions():
                       for m in c)]
     assert [c for c in cycles if c not in allowed] == []
     assert len(allowed) <= 1
+
+
+# A sample of each section of torch's documentation (torch.html) and the module it lives in here.
+SECTIONS = {
+    "creation": "tensor as_tensor from_numpy zeros zeros_like ones arange linspace logspace eye "
+                "empty full full_like",
+    "indexing": "cat concat chunk dsplit gather hstack index_add index_select masked_select "
+                "movedim narrow nonzero permute reshape scatter scatter_add scatter_reduce split "
+                "squeeze stack swapaxes t take take_along_dim tensor_split tile transpose unbind "
+                "unsqueeze vstack argwhere",
+    "random": "bernoulli multinomial normal poisson rand rand_like randint randn randperm",
+    "pointwise": "abs acos asin atan2 add addcdiv addcmul ceil clamp cos digamma erf erfinv exp "
+                 "float_power floor fmod frac lerp lgamma log logaddexp logit mul mvlgamma "
+                 "nan_to_num polygamma pow reciprocal round rsqrt sigmoid sign sin sinc sqrt tanh "
+                 "trunc xlogy bitwise_and logical_not hypot i0 nextafter",
+    "reduction": "argmax argmin amax amin aminmax all any max min logsumexp mean nanmean median "
+                 "nanmedian mode norm nansum prod quantile nanquantile std std_mean sum unique var "
+                 "var_mean count_nonzero",
+    "comparison": "allclose argsort eq equal ge gt isclose isfinite isin isinf isnan kthvalue le "
+                  "lt maximum minimum fmax fmin ne sort topk",
+    "other": "atleast_1d bincount block_diag broadcast_tensors broadcast_to bucketize "
+             "cartesian_prod cdist clone corrcoef cov cross cummax cumprod cumsum diag "
+             "diag_embed diagonal diff einsum flatten flip rot90 gcd histc kron lcm "
+             "logcumsumexp meshgrid ravel renorm repeat_interleave roll searchsorted tensordot "
+             "trace tril triu unflatten",
+    "linalg": "addmm addmv addr baddbmm bmm det dot inner inverse matmul matrix_power mm mv "
+              "outer vdot",
+}
+
+
+@pytest.mark.parametrize("section", sorted(SECTIONS))
+def test_each_torch_function_lives_in_the_module_of_its_docs_section(section):
+    import tinygrad_lite as tl
+    home = f"tinygrad_lite.functions.{section}"
+    elsewhere = {name: getattr(tl, name).__module__ for name in SECTIONS[section].split()
+                 if getattr(tl, name).__module__ != home}
+    assert elsewhere == {}
+
+
+def test_a_family_of_ops_shares_one_file():
+    """Asin sits beside Sin, cumprod beside cumsum: an op's home is its family, not its age."""
+    from tinygrad_lite.ops import indexing, movement, pointwise, reduction, scan
+    assert pointwise.Sin.__module__ == pointwise.Asin.__module__ == pointwise.Atanh.__module__
+    assert scan.Cumsum.__module__ == scan.Cumprod.__module__ == scan.LogCumSumExp.__module__
+    assert indexing.Gather.__module__ == indexing.ScatterAdd.__module__
+    assert movement.Reshape.__module__ == movement.Flip.__module__
+    assert reduction.Sum.__module__ == reduction.Mean.__module__
