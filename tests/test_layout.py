@@ -213,3 +213,12 @@ def test_a_family_of_ops_shares_one_file():
     assert indexing.Gather.__module__ == indexing.ScatterAdd.__module__
     assert movement.Reshape.__module__ == movement.Flip.__module__
     assert reduction.Sum.__module__ == reduction.Mean.__module__
+
+
+def test_optimizers_live_where_torch_keeps_them():
+    import tinygrad_lite.optim as optim
+    homes = {"SGD": "sgd", "Adam": "adam", "AdamW": "adamw", "Adamax": "adamax", "NAdam": "nadam",
+             "RAdam": "radam", "RMSprop": "rmsprop", "Rprop": "rprop", "Adagrad": "adagrad",
+             "Adadelta": "adadelta", "ASGD": "asgd", "LBFGS": "lbfgs", "Optimizer": "optimizer"}
+    assert {n: getattr(optim, n).__module__ for n in homes} == \
+        {n: f"tinygrad_lite.optim.{m}" for n, m in homes.items()}

@@ -2,8 +2,11 @@
 from . import lr_scheduler
 from .adadelta import Adadelta
 from .adagrad import Adagrad
-from .adam import Adam, AdamW
-from .adam_variants import Adamax, NAdam, RAdam
+from .adam import Adam
+from .adamw import AdamW
+from .adamax import Adamax
+from .nadam import NAdam
+from .radam import RAdam
 from .asgd import ASGD
 from .lbfgs import LBFGS
 from .optimizer import Optimizer
