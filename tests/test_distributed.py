@@ -57,7 +57,7 @@ def _ok(case, n=2, **kw):
 
 @needs_mpi
 @pytest.mark.parametrize("case", ["collectives", "collectives_more", "ddp", "ddp_seq",
-                                  "ddp_extras"])
+                                  "ddp_extras", "join"])
 def test_two_ranks(case):
     _ok(case)
 

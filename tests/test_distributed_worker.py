@@ -292,6 +292,26 @@ def case_ddp_extras(rank, world):
     sync.eval()
     with tl.no_grad():
         assert np.abs(sync(full)._data - ref(full)._data).max() < 1e-12
+    # SyncBatchNorm on subgroups: a group of both ranks (in reverse order) is the whole job; a
+    # group of one rank is plain BatchNorm on that rank's batch
+    both, alone = dist.new_group([1, 0], sort_ranks=False), [dist.new_group([r]) for r in (0, 1)]
+    x = tl.tensor(np.random.default_rng(7 + rank).standard_normal((6, 3)), requires_grad=True)
+    up = tl.tensor(np.random.default_rng(9 + rank).standard_normal((6, 3)))
+    results = []
+    for group, twin in ((None, None), (both, None), (alone[rank], nn.BatchNorm1d(3))):
+        layer = (twin or nn.SyncBatchNorm(3, process_group=group)).double()
+        x.grad = None
+        y = layer(x)
+        (y * up).sum().backward()
+        results.append((y._data.copy(), x.grad._data.copy(), layer.running_var._data.copy()))
+    alone_sync = nn.SyncBatchNorm(3, process_group=alone[rank]).double()
+    x.grad = None
+    y = alone_sync(x)
+    (y * up).sum().backward()
+    mine = (y._data, x.grad._data, alone_sync.running_var._data)
+    assert all(np.abs(a - b).max() < 1e-12 for a, b in zip(results[0], results[1]))
+    assert all(np.abs(a - b).max() < 1e-12 for a, b in zip(results[2], mine))
+    assert np.abs(results[0][0] - results[2][0]).max() > 1e-3      # the groups mattered
     print(f"OK ddp_extras rank {rank}")
 
 
@@ -554,6 +574,58 @@ def case_uneven(rank, world):
         opt.step()
         print(f"rank {rank} step {step}", flush=True)
     print(f"rank {rank} finished", flush=True)
+
+
+def case_join(rank, world):
+    """join(): rank r has 3 + 2r batches. The ranks still training average with the ones that
+    ran out, which count as zeros (or, divide_by_initial_world_size=False, are left out of the
+    mean); both ranks end bit-identical and equal to the same steps taken in one process."""
+    def local(step, r):
+        x, y = _batch("mlp", n=4, seed=100 * r + step)
+        return x, y
+
+    def steps_of(r):
+        return 3 + 2 * r
+
+    for divide in (True, False):
+        ref = _model("mlp", 0)
+        opt_ref = tl.optim.SGD(ref.parameters(), lr=0.1)
+        for step in range(steps_of(world - 1)):
+            training = [r for r in range(world) if step < steps_of(r)]
+            grads = []
+            for r in training:
+                opt_ref.zero_grad()
+                F.cross_entropy(ref(local(step, r)[0]), local(step, r)[1]).backward()
+                grads.append(_grads(ref))
+            for i, p in enumerate(ref.parameters()):
+                p.grad = tl.tensor(sum(g[i] for g in grads) / (world if divide else len(grads)))
+            opt_ref.step()
+        model = DDP(_model("mlp", rank))
+        opt = tl.optim.SGD(model.parameters(), lr=0.1)
+        with model.join(divide_by_initial_world_size=divide):
+            for step in range(steps_of(rank)):
+                x, y = local(step, rank)
+                opt.zero_grad()
+                F.cross_entropy(model(x), y).backward()
+                opt.step()
+        with tl.no_grad():
+            model(local(0, rank)[0])        # after join: both ranks back in step
+        for a, b in zip(ref.parameters(), model.module.parameters()):
+            assert np.abs(a._data - b._data).max() < 1e-12, (divide, np.abs(a._data - b._data))
+        assert _same_on_all_ranks([p._data for p in model.module.parameters()])
+    # throw_on_early_termination: every rank raises once the first one runs out
+    model = DDP(_model("mlp", 0))
+    raised = None
+    try:
+        with model.join(throw_on_early_termination=True):
+            for step in range(steps_of(rank)):
+                x, y = local(step, rank)
+                F.cross_entropy(model(x), y).backward()
+    except RuntimeError as e:
+        raised = (step, str(e))
+    assert raised is not None and "rank(s) [0] of 2 ran out of inputs" in raised[1], raised
+    assert raised[0] == (2 if rank == 0 else 3), raised
+    print(f"OK join rank {rank}")
 
 
 def main():

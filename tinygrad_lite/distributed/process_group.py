@@ -115,7 +115,8 @@ class ProcessGroup:
             if now > deadline:
                 self.abort(f"{what} did not complete within {timeout:g} s on "
                            f"{self.where()}: another rank is stuck, has died, has run out of "
-                           f"batches (uneven data per rank) or called a different collective")
+                           f"batches (uneven data per rank: train inside DDP's join()) or "
+                           f"called a different collective")
             if now > spin_until:
                 time.sleep(delay)
                 delay = min(delay * 2, 1e-3)

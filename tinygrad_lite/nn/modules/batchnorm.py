@@ -107,16 +107,17 @@ class BatchNorm2d(_BatchNorm):
 
 
 class _AllReduceSum(Function):
-    """y = sum over ranks of x (on every rank);  dx = sum over ranks of dy"""
+    """y = sum over the group's ranks of x (on every rank);  dx = sum over ranks of dy"""
 
-    def forward(self, x):
+    def forward(self, x, group=None):
+        self.group = group
         out = Tensor._make(x.copy(), False, None, None)
-        all_reduce(out)
+        all_reduce(out, group=group)
         return out._data
 
     def backward(self, grad):
         g = Tensor._make(grad._data.copy(), False, None, None)
-        all_reduce(g)
+        all_reduce(g, group=self.group)
         return g
 
 
@@ -132,8 +133,12 @@ class SyncBatchNorm(_BatchNorm):
         self.process_group = process_group
 
     def forward(self, input: Tensor) -> Tensor:
-        if not (self.training and _group.is_initialized()
-                and _group.world(self.process_group, "SyncBatchNorm").size > 1):
+        if not (self.training and _group.is_initialized()):
+            return super().forward(input)
+        pg = _group.resolve(self.process_group, "SyncBatchNorm")
+        if pg is None:
+            raise ValueError("SyncBatchNorm: this rank is not a member of process_group")
+        if pg.size == 1:
             return super().forward(input)
         if not isinstance(input, Tensor) or input.ndim < 2:
             got = f"{input.ndim}D" if isinstance(input, Tensor) else type(input).__name__
@@ -146,14 +151,14 @@ class SyncBatchNorm(_BatchNorm):
         shape = (1, c) + (1,) * (input.ndim - 2)
         count = Tensor._make(np.array(input.numel() // max(c, 1), dtype=np.int64), False, None,
                              None)
-        all_reduce(count)
+        all_reduce(count, group=pg)
         n = int(count._data)
         if n <= 1:
             raise ValueError(f"SyncBatchNorm: expected more than 1 value per channel over all "
                              f"ranks when training, got input {tuple(input.shape)}")
-        mean = _AllReduceSum.apply(input.sum(dims)) / n
+        mean = _AllReduceSum.apply(input.sum(dims), group=pg) / n
         centred = input - mean.reshape(shape)
-        var = _AllReduceSum.apply((centred * centred).sum(dims)) / n
+        var = _AllReduceSum.apply((centred * centred).sum(dims), group=pg) / n
         y = centred / (var.reshape(shape) + self.eps).sqrt()
         if self.weight is not None:
             y = y * self.weight.reshape(shape)

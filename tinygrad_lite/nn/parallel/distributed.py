@@ -6,6 +6,10 @@ gradients), into buckets of at most bucket_cap_mb. A post-accumulate-grad hook o
 counts the bucket down; a full bucket is flattened and its all_reduce(AVG) posted at once, while
 backward goes on. Buckets are posted strictly in bucket order, so every rank issues the same
 collectives in the same order; the last one waits for all and writes the averages into `.grad`.
+
+Inside `join()` ranks may run different numbers of iterations: each forward first counts the
+ranks still training (one small all_reduce), and a rank whose inputs ran out answers the others'
+collectives with zeros (buffers, buckets) until every rank has left `join()`.
 """
 from __future__ import annotations
 
@@ -26,15 +30,15 @@ from ..modules.module import Module
 __all__ = ["DistributedDataParallel"]
 
 
-def _coalesced_broadcast(tensors: List[Tensor], pg: ProcessGroup) -> None:
-    """Broadcast many tensors from the group's rank 0 in one message per dtype (in place)."""
+def _coalesced_broadcast(tensors: List[Tensor], pg: ProcessGroup, src: int = 0) -> None:
+    """Broadcast many tensors from group rank `src` in one message per dtype (in place)."""
     by_dtype = {}
     for t in tensors:
         by_dtype.setdefault(str(t._data.dtype), []).append(t)
     for group in by_dtype.values():
         xp = array_module(group[0]._data)
         flat = Tensor._make(xp.concatenate([xp.ravel(t._data) for t in group]), False, None, None)
-        broadcast(flat, group=pg, group_src=0)
+        broadcast(flat, group=pg, group_src=src)
         offset = 0
         for t in group:
             n = t._data.size
@@ -79,6 +83,16 @@ class _Bucket:
         self.work = None
 
 
+class _Joined:
+    """What join() keeps: its two settings and the last count of ranks still training."""
+
+    def __init__(self, divide_by_initial_world_size: bool, throw_on_early_termination: bool):
+        self.divide_by_world = divide_by_initial_world_size
+        self.throw = throw_on_early_termination
+        self.active = None          # ranks still training in this iteration, once counted
+        self.last = 0               # the highest rank training in the latest iteration counted
+
+
 class DistributedDataParallel(Module):
     """Wraps `module` so that backward averages its gradients over all ranks (torch's DDP)."""
 
@@ -115,6 +129,7 @@ class DistributedDataParallel(Module):
             for i in bucket.indices:
                 self._bucket_of[i] = b
         self._armed = False
+        self._joined = None       # a _Joined while inside join()
         self._hooked = 0          # parameters whose gradient arrived through backward this round
         self._handles = [p.register_post_accumulate_grad_hook(self._hook_for(i))
                          for i, p in enumerate(self._params)]
@@ -148,13 +163,12 @@ class DistributedDataParallel(Module):
                 f"{len(missing)} parameter(s): {', '.join(missing)}. They took no part in the "
                 "loss; pass find_unused_parameters=True to DistributedDataParallel, or make every "
                 "parameter contribute to the loss")
-        if self.broadcast_buffers and self._pg.size > 1:
-            bufs = self._buffers_to_sync()
-            if bufs:
-                _coalesced_broadcast(bufs, self._pg)
+        syncs = is_grad_enabled() and self.require_backward_grad_sync and bool(self._params)
+        src = self._count_ranks(True, syncs)[2] if self._joined is not None else 0
+        self._sync_buffers(src)
         out = self.module(*inputs, **kwargs)
         self._armed = False
-        if is_grad_enabled() and self.require_backward_grad_sync and self._params:
+        if syncs:
             self._arm()
             if self.find_unused_parameters:
                 used = _reachable_leaves(out)
@@ -212,7 +226,7 @@ class DistributedDataParallel(Module):
                                                                           p._data.dtype))
         xp = array_module(self._params[bucket.indices[0]]._data)
         bucket.flat = Tensor._make(xp.concatenate(parts), False, None, None)
-        bucket.work = all_reduce(bucket.flat, ReduceOp.AVG, group=self._pg, async_op=True)
+        bucket.work = all_reduce(bucket.flat, self._bucket_op(), group=self._pg, async_op=True)
         first = self._names[bucket.indices[0]]
         bucket.work.what = (f"DistributedDataParallel's gradient bucket {self._next + 1} of "
                             f"{len(self._buckets)} (from {first}), {bucket.work.what}")
@@ -227,6 +241,9 @@ class DistributedDataParallel(Module):
             used_t = Tensor._make(flags, False, None, None)
             all_reduce(used_t, ReduceOp.MAX, group=self._pg)
             used = used_t._data
+        per_rank = None     # join(divide_by_initial_world_size=False): sums over ranks training
+        if self._bucket_op() is ReduceOp.SUM:
+            per_rank = 1.0 / self._joined.active
         for bucket in self._buckets:
             bucket.work.wait()
             offset = 0
@@ -234,6 +251,8 @@ class DistributedDataParallel(Module):
                 p = self._params[i]
                 n = p._data.size
                 avg = bucket.flat._data[offset:offset + n].reshape(p._data.shape)
+                if per_rank is not None:
+                    avg = avg * avg.dtype.type(per_rank)
                 offset += n
                 if used is not None and not used[i]:
                     continue
@@ -254,6 +273,87 @@ class DistributedDataParallel(Module):
             yield
         finally:
             self.require_backward_grad_sync = old
+
+    @contextlib.contextmanager
+    def join(self, divide_by_initial_world_size: bool = True, enable: bool = True,
+             throw_on_early_termination: bool = False) -> Iterator[None]:
+        """torch's DDP.join(): the ranks may run different numbers of iterations inside. A rank
+        whose inputs ran out keeps answering the others' collectives with zeros until every rank
+        has left the block, so nobody waits forever; gradients are divided by the initial world
+        size (the missing ranks count as zeros) or, with divide_by_initial_world_size=False, by
+        the number of ranks still training. Buffers are broadcast from the highest rank still
+        training, and on leaving, every rank takes the model of the last rank to finish (the
+        others' optimizers stopped stepping). throw_on_early_termination=True raises on every
+        rank instead, as soon as one rank runs out."""
+        if not enable or self._pg.size == 1:
+            yield
+            return
+        if self._joined is not None:
+            raise RuntimeError("DistributedDataParallel.join: already inside join()")
+        self._joined = _Joined(divide_by_initial_world_size, throw_on_early_termination)
+        finished = False
+        try:
+            yield
+            finished = True
+        finally:
+            try:
+                if finished:        # after an exception the abort handler ends the job instead
+                    self._shadow_until_all_done()
+            finally:
+                self._joined = None
+
+    def _count_ranks(self, training: bool, syncs: bool) -> tuple:
+        """One all_reduce of a 2 x world table of flags: (ranks training, ranks that will
+        average gradients this iteration, the highest rank training)."""
+        world, me = self._pg.size, self._pg.rank
+        flags = np.zeros(2 * world, np.int64)
+        flags[me], flags[world + me] = training, training and syncs
+        table = Tensor._make(flags, False, None, None)
+        all_reduce(table, ReduceOp.SUM, group=self._pg)
+        active = table._data[:world]
+        n_active, n_sync = int(active.sum()), int(table._data[world:].sum())
+        if self._joined.throw and n_active < world:
+            gone = [r for r in range(world) if not active[r]]
+            raise RuntimeError(f"DistributedDataParallel.join: rank(s) {gone} of {world} ran out "
+                               f"of inputs (throw_on_early_termination=True)")
+        self._joined.active = n_active
+        if n_active:
+            self._joined.last = int(np.flatnonzero(active)[-1])
+        return n_active, n_sync, self._joined.last
+
+    def _sync_buffers(self, src: int) -> None:
+        if self.broadcast_buffers and self._pg.size > 1:
+            bufs = self._buffers_to_sync()
+            if bufs:
+                _coalesced_broadcast(bufs, self._pg, src)
+
+    def _bucket_op(self) -> ReduceOp:
+        joined = self._joined
+        return ReduceOp.SUM if joined is not None and not joined.divide_by_world else ReduceOp.AVG
+
+    def _shadow_until_all_done(self) -> None:
+        """This rank has no inputs left: answer each iteration of the others with zeros."""
+        while True:
+            n_active, n_sync, src = self._count_ranks(False, False)
+            if n_active == 0:       # all done: the last to finish hands every rank its model
+                state = [p for _, p in self.module.named_parameters()] + self._buffers_to_sync()
+                _coalesced_broadcast(state, self._pg, src)
+                return
+            self._sync_buffers(src)
+            if not n_sync:
+                continue
+            works = []
+            for bucket in self._buckets:
+                first = self._params[bucket.indices[0]]._data
+                xp = array_module(first)
+                size = sum(self._params[i]._data.size for i in bucket.indices)
+                zeros = Tensor._make(xp.zeros(size, first.dtype), False, None, None)
+                works.append(all_reduce(zeros, self._bucket_op(), group=self._pg, async_op=True))
+            if self.find_unused_parameters:     # the others' used-parameter flags, as zeros
+                flags = Tensor._make(np.zeros(len(self._params), np.uint8), False, None, None)
+                all_reduce(flags, ReduceOp.MAX, group=self._pg)
+            for work in works:
+                work.wait()
 
     def extra_repr(self) -> str:
         return (f"world_size={self._pg.size}, buckets={len(self._buckets)}, "
