@@ -111,11 +111,12 @@ def shape_arg(shape, op="shape", *, size: bool = False) -> tuple:
     return out
 
 
-def check_tensor(x, op=None, *, arrays=False):
+def check_tensor(x, op=None, *, arrays=False, name=None):
     """`x` itself when it is a Tensor, else a TypeError naming `op` (by default the calling
     function's name, the tl.<op> that was called). With arrays=True a raw NumPy or CuPy array
     is taken as a constant tensor rather than refused, as it was when `.data` was the array
-    (`torch.max(outputs.data, 1)` now passes a Tensor anyway)."""
+    (`torch.max(outputs.data, 1)` now passes a Tensor anyway). With `name`, the message names
+    the argument ("conv2d: weight must be a Tensor, got list")."""
     # Tensor is reached through autograd.function, where tensor.py binds it, so that this
     # module (which tensor.py imports) does not import tensor.py back
     tensor = _function.Tensor
@@ -125,6 +126,8 @@ def check_tensor(x, op=None, *, arrays=False):
         return tensor._make(x, False, None, None)
     if op is None:
         op = sys._getframe(1).f_code.co_name
+    if name is not None:
+        raise TypeError(f"{op}: {name} must be a Tensor, got {type(x).__name__}")
     raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
 
 

@@ -7,6 +7,7 @@ from typing import Optional, Sequence, Union
 
 import numpy as np
 
+from ..._checks import check_tensor, describe
 from ...tensor import Tensor, _inplace
 
 
@@ -15,9 +16,7 @@ def _desc(t: Tensor) -> str:
 
 
 def _tensor(x, op: str, name: str = "input") -> Tensor:
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{op}: {name} must be a Tensor, got {type(x).__name__}")
-    return x
+    return check_tensor(x, op, name=name)
 
 
 def _same(x: Tensor, other: Optional[Tensor], op: str, name: str) -> None:
@@ -57,9 +56,8 @@ def _norm(x: Tensor, p, dim, keepdim: bool, op: str) -> Tensor:
 _IntOr = Union[int, Sequence[int]]
 
 
-def _shape_dtype(t: Tensor) -> str:
-    """Shape and dtype; the conv and pool messages name devices themselves where they matter."""
-    return f"{tuple(t.shape)} {t.dtype}"
+# shape and dtype; the conv and pool messages name devices themselves where they matter
+_shape_dtype = describe
 
 
 def _ints(v, n: int, name: str, op: str, low: int) -> tuple:
@@ -83,8 +81,8 @@ def _ints(v, n: int, name: str, op: str, low: int) -> tuple:
 def _tensor_args(op: str, nd: int, x, w=None, bias=None) -> bool:
     """Check types, ranks, dtypes and devices; return whether x carries a batch axis."""
     for name, t in (("input", x), ("weight", w), ("bias", bias)):
-        if t is not None and not isinstance(t, Tensor):
-            raise TypeError(f"{op}: {name} must be a Tensor, got {type(t).__name__}")
+        if t is not None:
+            check_tensor(t, op, name=name)
     if x.ndim not in (nd + 1, nd + 2):
         raise ValueError(f"{op}: expected a {nd + 1}-D (unbatched) or {nd + 2}-D (batched) input, "
                          f"got {_shape_dtype(x)}")

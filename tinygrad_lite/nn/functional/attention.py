@@ -8,6 +8,7 @@ import numpy as np
 
 from ... import random
 from ...ops.attention import ScaledDotProductAttention, attention_probs
+from ..._checks import check_tensor
 from ...tensor import Tensor
 from .dropout import dropout as _dropout
 from .linear import linear
@@ -25,8 +26,7 @@ def _split_mask(mask, target: Tensor, op: str, name: str, keep_is_true: bool):
     keep_is_true: True means a True entry takes part (SDPA); False means True hides (MHA)."""
     if mask is None:
         return None, None
-    if not isinstance(mask, Tensor):
-        raise TypeError(f"{op}: {name} must be a Tensor, got {type(mask).__name__}")
+    check_tensor(mask, op, name=name)
     if mask.device != target.device:
         raise RuntimeError(f"{op}: {name} {_desc(mask)} is not on the device of query "
                            f"{_desc(target)}")
@@ -58,8 +58,7 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
     """
     op = "scaled_dot_product_attention"
     for name, t in (("query", query), ("key", key), ("value", value)):
-        if not isinstance(t, Tensor):
-            raise TypeError(f"{op}: {name} must be a Tensor, got {type(t).__name__}")
+        check_tensor(t, op, name=name)
         if t.ndim < 2:
             raise ValueError(f"{op}: {name} needs at least 2 dimensions, got {_desc(t)}")
     q, k, v = query, key, value
@@ -183,8 +182,7 @@ def multi_head_attention_forward(query: Tensor, key: Tensor, value: Tensor,
         raise NotImplementedError(f"{op}: bias_k/bias_v, add_zero_attn and static_k/static_v "
                                   "are not supported by tinygrad_lite")
     for name, t in (("query", query), ("key", key), ("value", value)):
-        if not isinstance(t, Tensor):
-            raise TypeError(f"{op}: {name} must be a Tensor, got {type(t).__name__}")
+        check_tensor(t, op, name=name)
     unbatched = query.ndim == 2
     if query.ndim not in (2, 3) or key.ndim != query.ndim or value.ndim != query.ndim:
         raise ValueError(f"{op}: expected query, key, value all 3-D [L, N, E] or all 2-D, got "

@@ -11,6 +11,7 @@ from typing import Optional, Union
 
 
 from ...ops import conv as K
+from ..._checks import check_tensor
 from ...tensor import Tensor
 from ._utils import _IntOr, _as_2d, _from_2d, _ints, _lift, _shape_dtype, _tensor_args
 
@@ -152,8 +153,7 @@ def unfold(input: Tensor, kernel_size: _IntOr, dilation: _IntOr = 1, padding: _I
 def fold(input: Tensor, output_size: _IntOr, kernel_size: _IntOr, dilation: _IntOr = 1,
          padding: _IntOr = 0, stride: _IntOr = 1) -> Tensor:
     """col2im: (N, C*kH*kW, L) -> (N, C, H, W), summing overlapping windows."""
-    if not isinstance(input, Tensor):
-        raise TypeError(f"fold: input must be a Tensor, got {type(input).__name__}")
+    check_tensor(input, "fold", name="input")
     if input.ndim not in (2, 3):
         raise ValueError(f"fold: expected a 2-D (unbatched) or 3-D input, got "
                          f"{_shape_dtype(input)}")

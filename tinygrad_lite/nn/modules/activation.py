@@ -8,7 +8,7 @@ from typing import Optional
 from ...tensor import Tensor
 from .. import functional as F
 from .. import init
-from ..._checks import check_int, check_probability
+from ..._checks import check_int, check_probability, check_tensor
 from ..functional.attention import mha_batch_first
 from ..functional.activation import _prelu_channels
 from ._utils import _empty, _full
@@ -441,8 +441,7 @@ class MultiheadAttention(Module):
         """(attn_output, attn_weights or None); weights are averaged over heads by default."""
         name = "MultiheadAttention"
         for arg, t in (("query", query), ("key", key), ("value", value)):
-            if not isinstance(t, Tensor):
-                raise TypeError(f"{name}: {arg} must be a Tensor, got {type(t).__name__}")
+            check_tensor(t, name, name=arg)
         if query.ndim not in (2, 3) or key.ndim != query.ndim or value.ndim != query.ndim:
             raise ValueError(f"{name}: expected query, key, value all 3-D or all 2-D "
                              f"(unbatched), got {tuple(query.shape)}, {tuple(key.shape)}, "

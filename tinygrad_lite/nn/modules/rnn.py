@@ -13,6 +13,7 @@ from ... import random
 from ...backend import array_module
 from ...ops import recurrent as R
 from ...functions.indexing import cat, stack
+from ..._checks import check_tensor
 from ...tensor import Tensor, _const
 from ..functional.dropout import dropout
 from .module import Module, Parameter
@@ -94,8 +95,7 @@ class RNNBase(Module):
 
     # -- checks at the boundary --------------------------------------------------------------
     def _check_input(self, x):
-        if not isinstance(x, Tensor):
-            raise TypeError(f"{self._name}: input must be a Tensor, got {type(x).__name__}")
+        check_tensor(x, self._name, name="input")
         if x.ndim not in (2, 3):
             raise ValueError(f"{self._name}: expected input of 2 (unbatched) or 3 dimensions, "
                              f"got shape {tuple(x.shape)}")
@@ -115,8 +115,7 @@ class RNNBase(Module):
         dirs = 2 if self.bidirectional else 1
         want = (self.num_layers * dirs, self.hidden_size) if unbatched else \
             (self.num_layers * dirs, batch, self.hidden_size)
-        if not isinstance(h, Tensor):
-            raise TypeError(f"{self._name}: {what} must be a Tensor, got {type(h).__name__}")
+        check_tensor(h, self._name, name=what)
         if tuple(h.shape) != want:
             raise ValueError(f"{self._name}: expected {what} of shape {want}, got "
                              f"{tuple(h.shape)}")
@@ -350,8 +349,7 @@ class RNNCellBase(Module):
         return f"{self.input_size}, {self.hidden_size}" + ("" if self.bias else ", bias=False")
 
     def _prepare(self, x, hx, name):
-        if not isinstance(x, Tensor):
-            raise TypeError(f"{name}: input must be a Tensor, got {type(x).__name__}")
+        check_tensor(x, name, name="input")
         if x.ndim not in (1, 2) or x.shape[-1] != self.input_size:
             raise ValueError(f"{name}: expected input of shape (batch, {self.input_size}) or "
                              f"({self.input_size},), got {tuple(x.shape)}")

@@ -6,6 +6,7 @@ from typing import Callable, Optional, Union
 
 from ... import dtypes as D
 from ...backend import module_for
+from ..._checks import check_tensor
 from ...tensor import Tensor, _const
 from .. import functional as F
 from .. import init
@@ -225,8 +226,7 @@ class Transformer(Module):
                 src_is_causal: Optional[bool] = None, tgt_is_causal: Optional[bool] = None,
                 memory_is_causal: bool = False) -> Tensor:
         for name, t in (("src", src), ("tgt", tgt)):
-            if not isinstance(t, Tensor):
-                raise TypeError(f"Transformer: {name} must be a Tensor, got {type(t).__name__}")
+            check_tensor(t, "Transformer", name=name)
         batched = src.ndim == 3
         b_axis = 0 if self.batch_first else 1
         if batched and (tgt.ndim != 3 or src.shape[b_axis] != tgt.shape[b_axis]):
