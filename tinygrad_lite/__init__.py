@@ -51,7 +51,9 @@ import warnings as _warnings  # noqa: E402
 _warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"tinygrad_lite(\.|$)")
 
 
-from . import accelerator, amp, backends, cuda  # noqa: E402  (torch.cuda, .amp, .backends)
+from . import accelerator, amp, backends, cpu, cuda  # noqa: E402  (torch.cuda, .amp, ...)
+from .amp import (autocast, get_autocast_dtype, is_autocast_enabled,  # noqa: E402
+                  set_autocast_dtype, set_autocast_enabled)
 from . import distributed  # noqa: E402  (process groups; mpi4py is imported only when used)
 from .legacy import make_types as _make_types  # noqa: E402
 

@@ -6,19 +6,180 @@ skipped step (backoff_factor) and doubles it after growth_interval clean ones (g
 The inf check stays on the device; step() reads it, which is the one sync torch makes too.
 enabled=False makes every method a pass-through.
 
-autocast is not offered yet: there is no bfloat16 dtype to cast to on the CPU.
+autocast(device_type, dtype, enabled, cache_enabled) is torch.amp.autocast: a context manager
+(and decorator) under which ops on that device run in torch's per-op precision (the lists and
+the casts are in autograd/autocast_mode.py). Thread-local; regions nest and restore on exit.
 """
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 
 import numpy as np
 
 from . import backend
-from .autograd.grad_mode import no_grad
+from . import dtypes as D
+from .autograd import autocast_mode as _ac
+from .autograd.grad_mode import no_grad, state
 
 _READY, _UNSCALED, _STEPPED = 0, 1, 2
+_DEVICES = ("cpu", "cuda")
+
+
+def _device_type(device_type, op: str) -> str:
+    if not isinstance(device_type, str):
+        raise ValueError(f"{op}: expected `device_type` of type `str`, got: "
+                         f"`{type(device_type)}`")
+    if device_type not in _DEVICES:
+        raise RuntimeError(f"{op}: device_type {device_type!r} has no autocast here; expected "
+                           f"one of {', '.join(_DEVICES)}")
+    return device_type
+
+
+def is_autocast_available(device_type: str) -> bool:
+    """Whether autocast can run on `device_type` ("cpu" and "cuda" here)."""
+    return device_type in _DEVICES
+
+
+def is_autocast_enabled(device_type: str = None) -> bool:
+    """Autocast's state on `device_type`; with no argument, cuda's (torch's legacy meaning)."""
+    return _ac.local.enabled[_device_type(device_type or "cuda", "is_autocast_enabled")]
+
+
+def set_autocast_enabled(device_type, enabled=None) -> None:
+    """set_autocast_enabled(device_type, enabled), or the legacy set_autocast_enabled(enabled)
+    for cuda."""
+    if enabled is None:
+        device_type, enabled = "cuda", device_type
+    _ac.local.enabled[_device_type(device_type, "set_autocast_enabled")] = bool(enabled)
+    _ac.refresh()
+
+
+def get_autocast_dtype(device_type: str):
+    """The dtype autocast casts to on `device_type`: float16 on cuda, bfloat16 on cpu, unless a
+    region or set_autocast_dtype chose another."""
+    d = _device_type(device_type, "get_autocast_dtype")
+    return _ac.local.dtype[d] or _ac.default_dtype(d)
+
+
+def set_autocast_dtype(device_type: str, dtype) -> None:
+    _ac.local.dtype[_device_type(device_type, "set_autocast_dtype")] = D.to_dtype(dtype)
+    _ac.refresh()
+
+
+def is_autocast_cache_enabled() -> bool:
+    return _ac.local.cache_enabled
+
+
+def set_autocast_cache_enabled(enabled: bool) -> None:
+    _ac.local.cache_enabled = bool(enabled)
+    _ac.refresh()
+
+
+def clear_autocast_cache() -> None:
+    _ac.clear_cache()
+
+
+def deprecated_alias(device: str, name: str) -> None:
+    """The FutureWarning torch gives for torch.cuda.amp.X / torch.cpu.amp.X."""
+    warnings.warn(f"`tinygrad_lite.{device}.amp.{name}(args...)` is deprecated. Please use "
+                  f"`tinygrad_lite.amp.{name}('{device}', args...)` instead.", FutureWarning,
+                  stacklevel=3)
+
+
+def _lower_dtypes() -> tuple:
+    bf16 = getattr(D, "bfloat16", None)
+    return (D.float16,) if bf16 is None else (bf16, D.float16)
+
+
+class autocast:  # noqa: N801  (torch's name)
+    """torch.amp.autocast(device_type, dtype=None, enabled=True, cache_enabled=None).
+
+    Inside, ops on `device_type` tensors run in torch's precision for each op: matmul, linear,
+    conv and attention in `dtype` (default float16 on cuda, bfloat16 on cpu), losses and
+    reductions torch lists in float32, the rest in their inputs' dtypes. enabled=False inside a
+    region turns it off for the ops within; leaving a region restores what was before.
+    Also a decorator: the function runs inside a fresh region each call.
+    """
+
+    def __init__(self, device_type: str, dtype=None, enabled: bool = True,
+                 cache_enabled=None):
+        self.device = _device_type(device_type, "autocast")
+        self.fast_dtype = get_autocast_dtype(self.device) if dtype is None \
+            else D.to_dtype(dtype)
+        self._cache_enabled = is_autocast_cache_enabled() if cache_enabled is None \
+            else bool(cache_enabled)
+        self._enabled = bool(enabled)
+        self._saved: list = []
+        if not self._enabled:
+            return
+        if self.device == "cuda" and not backend.cuda_is_available():
+            warnings.warn("autocast: CUDA is not available. Disabling autocast.", UserWarning,
+                          stacklevel=2)
+            self._enabled = False
+        elif self.fast_dtype is None or self.fast_dtype not in _lower_dtypes():
+            names = ", ".join(f"tinygrad_lite.{d.name}" for d in _lower_dtypes())
+            warnings.warn(f"In {self.device.upper()} autocast, but the target dtype is not "
+                          f"supported. Disabling autocast.\n{self.device.upper()} Autocast "
+                          f"only supports dtypes of {names} currently.", UserWarning,
+                          stacklevel=2)
+            self._enabled = False
+
+    def __enter__(self):
+        loc, d = _ac.local, self.device
+        self._saved.append((loc.enabled[d], loc.dtype[d], loc.cache_enabled))
+        loc.enabled[d], loc.dtype[d] = self._enabled, self.fast_dtype
+        loc.cache_enabled = self._cache_enabled
+        loc.depth += 1
+        _ac.refresh()
+        return self
+
+    def __exit__(self, *exc):
+        loc, d = _ac.local, self.device
+        loc.depth -= 1
+        if loc.depth == 0:          # torch empties the cast cache when the outermost exits
+            loc.cache.clear()
+        loc.enabled[d], loc.dtype[d], loc.cache_enabled = self._saved.pop()
+        _ac.refresh()
+        return False
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with self:
+                return fn(*args, **kwargs)
+        return wrapper
+
+
+def custom_fwd(fwd=None, *, device_type: str, cast_inputs=None):
+    """torch.amp.custom_fwd: with cast_inputs, a forward called inside an autocast region on
+    device_type gets its floating tensor arguments cast to cast_inputs and runs with autocast
+    off; without it (or outside a region) the forward runs as it is."""
+    if fwd is None:
+        return functools.partial(custom_fwd, device_type=device_type, cast_inputs=cast_inputs)
+    _device_type(device_type, "custom_fwd")
+    to = None if cast_inputs is None else D.to_dtype(cast_inputs)
+
+    @functools.wraps(fwd)
+    def forward(*args, **kwargs):
+        region = state.autocast
+        if to is None or region is None or device_type not in region.dtypes:
+            return fwd(*args, **kwargs)
+        args = tuple(_ac._cast_all(region, a, to) for a in args)
+        kwargs = {k: _ac._cast_all(region, v, to) for k, v in kwargs.items()}
+        with _ac.suspended():
+            return fwd(*args, **kwargs)
+    return forward
+
+
+def custom_bwd(bwd=None, *, device_type: str):
+    """torch.amp.custom_bwd: backward here always runs with autocast off, in the dtypes forward
+    chose, so the decorator only checks its argument and returns bwd."""
+    if bwd is None:
+        return functools.partial(custom_bwd, device_type=device_type)
+    _device_type(device_type, "custom_bwd")
+    return bwd
 
 
 class GradScaler:

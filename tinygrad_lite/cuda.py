@@ -16,7 +16,8 @@ globals().update(make_types("cuda"))      # tl.cuda.FloatTensor, LongTensor, ...
 
 
 class _CudaAmp:
-    """torch.cuda.amp's old spelling: GradScaler(...) there means device 'cuda'."""
+    """torch.cuda.amp's old spelling: its GradScaler, autocast, custom_fwd and custom_bwd mean
+    device 'cuda' (each warns, as torch's deprecated aliases do)."""
 
     @staticmethod
     def GradScaler(init_scale=2.0**16, growth_factor=2.0, backoff_factor=0.5,  # noqa: N802
@@ -24,6 +25,24 @@ class _CudaAmp:
         from .amp import GradScaler  # noqa: PLC0415
         return GradScaler("cuda", init_scale, growth_factor, backoff_factor, growth_interval,
                           enabled)
+
+    @staticmethod
+    def autocast(enabled=True, dtype=None, cache_enabled=True):
+        from . import amp as _amp  # noqa: PLC0415
+        _amp.deprecated_alias("cuda", "autocast")
+        return _amp.autocast("cuda", dtype or "float16", enabled, cache_enabled)
+
+    @staticmethod
+    def custom_fwd(fwd=None, *, cast_inputs=None):
+        from . import amp as _amp  # noqa: PLC0415
+        _amp.deprecated_alias("cuda", "custom_fwd")
+        return _amp.custom_fwd(fwd, device_type="cuda", cast_inputs=cast_inputs)
+
+    @staticmethod
+    def custom_bwd(bwd=None):
+        from . import amp as _amp  # noqa: PLC0415
+        _amp.deprecated_alias("cuda", "custom_bwd")
+        return _amp.custom_bwd(bwd, device_type="cuda")
 
 
 amp = _CudaAmp()

@@ -11,6 +11,7 @@ import weakref
 
 import numpy as np
 
+from .autocast_mode import suspended
 from .function import _FREED, Function
 from .grad_mode import enable_grad, no_grad, state
 from ..utils.hooks import RemovableHandle
@@ -89,7 +90,7 @@ def run_backward(outputs, grad_outputs, retain_graph=False, create_graph=False, 
     """Push `grad_outputs` back from `outputs` (see _run_backward). NumPy's floating-point
     warnings are off for the walk: an inf or NaN gradient propagates silently, as torch's does
     (anomaly mode is the tool that reports them)."""
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"), suspended():    # backward keeps forward's dtypes
         return _run_backward(outputs, grad_outputs, retain_graph, create_graph, capture,
                              accumulate)
 

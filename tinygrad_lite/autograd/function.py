@@ -144,6 +144,9 @@ class Function:
         """Run forward on the arrays of `args`; record a node if grad is on and an input needs it"""
         # the hot path of every op (backward formulas included): one pass over args, no property
         # lookups, and no node bookkeeping at all when nothing will be recorded
+        region = state.autocast     # None outside autocast: this read is all it costs
+        if region is not None:
+            args = region.cast_function_args(cls, args, params)
         T = Tensor
         arrays = []
         kind = None             # the array type of the first tensor: numpy or cupy

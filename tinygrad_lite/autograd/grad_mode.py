@@ -11,6 +11,7 @@ class _State(threading.local):
 
     grad_enabled = True
     anomaly = False
+    autocast = None     # the autocast region ops read (autograd/autocast_mode.py); None: off
 
     def __init__(self):
         # profilers and anomaly mode; apply and the walk call them when non-empty

@@ -8,6 +8,7 @@ import numbers
 
 import numpy as np
 
+from ..autograd.autocast_mode import autocast_op
 from .. import dtypes as D
 from .._checks import broadcast_shape as _broadcast_shape
 from .._checks import check_int
@@ -83,6 +84,7 @@ def _scaled_sum(op, input, product, beta, alpha) -> Tensor:
     return out + (c if beta == 1 else c * beta)
 
 
+@autocast_op("addmm")
 def addmm(input, mat1, mat2, *, beta=1, alpha=1) -> Tensor:
     """beta * input + alpha * (mat1 @ mat2)."""
     m1, m2 = _tensor(mat1, "addmm"), _tensor(mat2, "addmm")
@@ -91,6 +93,7 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1) -> Tensor:
     return _scaled_sum("addmm", input, m1 @ m2, beta, alpha)
 
 
+@autocast_op("baddbmm")
 def baddbmm(input, batch1, batch2, *, beta=1, alpha=1) -> Tensor:
     """beta * input + alpha * (batch1 @ batch2), batch by batch."""
     b1, b2 = _tensor(batch1, "baddbmm"), _tensor(batch2, "baddbmm")
@@ -166,12 +169,14 @@ def _product_args(op: str, a, b, ndims: tuple, what: str) -> tuple:
     return a, b
 
 
+@autocast_op("mm")
 def _mm(input, mat2) -> Tensor:
     """Matrix product of two 2-D tensors."""
     a, b = _product_args("mm", input, mat2, (2, 2), "two matrices")
     return a @ b
 
 
+@autocast_op("bmm")
 def _bmm(input, mat2) -> Tensor:
     """Batched matrix product of (b, n, m) and (b, m, p)."""
     a, b = _product_args("bmm", input, mat2, (3, 3), "two 3-D tensors")
@@ -180,12 +185,14 @@ def _bmm(input, mat2) -> Tensor:
     return a @ b
 
 
+@autocast_op("mv")
 def mv(input, vec) -> Tensor:
     """Matrix-vector product: (n, m) @ (m,) -> (n,)."""
     a, b = _product_args("mv", input, vec, (2, 1), "a matrix and a vector")
     return a @ b
 
 
+@autocast_op("dot")
 def dot(input, other) -> Tensor:
     """Inner product of two 1-D tensors of the same length (a 0-D result)."""
     a, b = _product_args("dot", input, other, (1, 1), "two 1-D tensors")
@@ -325,6 +332,7 @@ def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None) -> Tensor:
 
 
 # -- products ---------------------------------------------------------------------------------
+@autocast_op("addmv")
 def addmv(input, mat, vec, *, beta=1, alpha=1) -> Tensor:
     """beta * input + alpha * (mat @ vec)."""
     m, v = _tensor(mat, "addmv"), _tensor(vec, "addmv")
@@ -333,6 +341,7 @@ def addmv(input, mat, vec, *, beta=1, alpha=1) -> Tensor:
     return _scaled_sum("addmv", input, m @ v, beta, alpha)
 
 
+@autocast_op("addr")
 def addr(input, vec1, vec2, *, beta=1, alpha=1) -> Tensor:
     """beta * input + alpha * outer(vec1, vec2)."""
     a, b = _tensor(vec1, "addr"), _tensor(vec2, "addr")

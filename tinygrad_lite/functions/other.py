@@ -8,6 +8,7 @@ from __future__ import annotations
 import builtins
 import math
 import numbers
+from ..autograd.autocast_mode import autocast_op
 from collections import namedtuple
 
 import numpy as np
@@ -161,6 +162,7 @@ def diff(input, n=1, dim=-1, prepend=None, append=None) -> Tensor:
 
 
 # -- products ---------------------------------------------------------------------------------
+@autocast_op("tensordot")
 def tensordot(a, b, dims=2) -> Tensor:
     """Contract a's dims[0] with b's dims[1] (an int n: a's last n with b's first n)."""
     a, b = _tensor(a, "tensordot"), _tensor(b, "tensordot")
@@ -247,6 +249,7 @@ def diag(input, diagonal=0) -> Tensor:
     raise ValueError(f"diag: expected a 1-D or 2-D tensor, got shape {tuple(x.shape)}")
 
 
+@autocast_op("trace")
 def trace(input) -> Tensor:
     """Sum of the main diagonal of a matrix."""
     x = _tensor(input, "trace")
@@ -285,6 +288,7 @@ def meshgrid(*tensors, indexing: str = "ij") -> tuple:
     return tuple(out)
 
 
+@autocast_op("cdist")
 def cdist(x1, x2, p=2.0, compute_mode=None) -> Tensor:
     """p-norm distances between the rows of x1 (..., P, M) and x2 (..., R, M): (..., P, R).
 

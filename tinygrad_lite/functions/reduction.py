@@ -4,6 +4,7 @@ median/nanmedian, mode, quantile/nanquantile, count_nonzero, unique, all/any."""
 from __future__ import annotations
 
 import builtins
+from ..autograd.autocast_mode import autocast_op
 from collections import namedtuple
 
 import numpy as np
@@ -374,6 +375,7 @@ def _quantile(op: str, input, q, dim, keepdim: bool, interpolation: str, ignore_
     return out.squeeze(0) if scalar_q else out
 
 
+@autocast_op("quantile")
 def quantile(input, q, dim=None, keepdim=False, *, interpolation="linear") -> Tensor:
     """The q-th quantiles over dim (all elements when None); nan where the data hold nan."""
     return _quantile("quantile", input, q, dim, keepdim, interpolation, ignore_nan=False)

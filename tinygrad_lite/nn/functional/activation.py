@@ -7,6 +7,7 @@ double backward come from the ops themselves. Inputs are checked here, at the pu
 from __future__ import annotations
 
 import math
+from ...autograd.autocast_mode import autocast_op
 from typing import Optional
 
 
@@ -217,6 +218,7 @@ def _prelu_channels(x: Tensor) -> int:
     return x.shape[1] if x.ndim >= 2 else 1
 
 
+@autocast_op("prelu")
 def prelu(input: Tensor, weight: Tensor) -> Tensor:
     """y = x if x > 0 else w_c * x, with one w per channel (dim 1) or one shared w"""
     x = _tensor(input, "prelu")

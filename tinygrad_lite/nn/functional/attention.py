@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from ...autograd.autocast_mode import autocast_op
 from typing import Optional
 
 import numpy as np
@@ -45,6 +46,7 @@ def _add(a, b):
     return b if a is None else a if b is None else a + b
 
 
+@autocast_op("scaled_dot_product_attention")
 def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
                                  attn_mask: Optional[Tensor] = None, dropout_p: float = 0.0,
                                  is_causal: bool = False, scale: Optional[float] = None,

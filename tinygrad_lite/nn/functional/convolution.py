@@ -7,6 +7,7 @@ about either.
 """
 from __future__ import annotations
 
+from ...autograd.autocast_mode import autocast_op
 from typing import Optional, Union
 
 
@@ -66,12 +67,14 @@ def _conv(op: str, nd: int, x, w, bias, stride, padding, dilation, groups) -> Te
     return _from_2d(y, nd, batched)
 
 
+@autocast_op("conv2d")
 def conv2d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride: _IntOr = 1,
            padding: Union[_IntOr, str] = 0, dilation: _IntOr = 1, groups: int = 1) -> Tensor:
     """y[n,k] = bias[k] + sum_c weight[k,c] (star) input[n,c] (cross-correlation), NCHW."""
     return _conv("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
 
 
+@autocast_op("conv1d")
 def conv1d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride: _IntOr = 1,
            padding: Union[_IntOr, str] = 0, dilation: _IntOr = 1, groups: int = 1) -> Tensor:
     """conv2d over (N, C, L) with a height-1 kernel."""
@@ -116,6 +119,7 @@ def _conv_transpose(op, nd, x, w, bias, stride, padding, output_padding, groups,
     return _from_2d(y, nd, batched)
 
 
+@autocast_op("conv_transpose2d")
 def conv_transpose2d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None,
                      stride: _IntOr = 1, padding: _IntOr = 0, output_padding: _IntOr = 0,
                      groups: int = 1, dilation: _IntOr = 1) -> Tensor:
@@ -124,6 +128,7 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = Non
                            output_padding, groups, dilation)
 
 
+@autocast_op("conv_transpose1d")
 def conv_transpose1d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None,
                      stride: _IntOr = 1, padding: _IntOr = 0, output_padding: _IntOr = 0,
                      groups: int = 1, dilation: _IntOr = 1) -> Tensor:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...autograd.autocast_mode import autocast_op
 from ...tensor import Tensor
 from ._utils import _desc, _norm, _same, _tensor
 
 __all__ = ["cosine_similarity", "pairwise_distance"]
 
 
+@autocast_op("cosine_similarity")
 def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
     """y = sum((x1 / max(||x1||, eps)) * (x2 / max(||x2||, eps))) along dim"""
     _tensor(x1, "cosine_similarity", "x1")

@@ -1,6 +1,7 @@
 """torch.nn.functional's linear functions: linear, bilinear."""
 from __future__ import annotations
 
+from ...autograd.autocast_mode import autocast_op
 from typing import Optional
 
 
@@ -11,6 +12,7 @@ from ._utils import _desc, _same, _tensor
 __all__ = ["linear", "bilinear"]
 
 
+@autocast_op("linear")
 def linear(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None) -> Tensor:
     """y = x @ W^T + b"""
     _tensor(input, "linear")
@@ -29,6 +31,7 @@ def linear(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None) -> Tens
     return N.Linear.apply(input, weight, bias)
 
 
+@autocast_op("bilinear")
 def bilinear(input1: Tensor, input2: Tensor, weight: Tensor,
              bias: Optional[Tensor] = None) -> Tensor:
     """y_o = x1^T A_o x2 + b_o"""

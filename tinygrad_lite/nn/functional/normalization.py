@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from ...autograd.autocast_mode import autocast_op
 from typing import Optional, Sequence, Union
 
 import numpy as np
@@ -15,6 +16,7 @@ from ._utils import _desc, _norm, _same, _tensor
 __all__ = ["batch_norm", "layer_norm", "group_norm", "rms_norm", "instance_norm", "normalize"]
 
 
+@autocast_op("batch_norm")
 def batch_norm(input: Tensor, running_mean: Optional[Tensor], running_var: Optional[Tensor],
                weight: Optional[Tensor] = None, bias: Optional[Tensor] = None,
                training: bool = False, momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
@@ -75,6 +77,7 @@ def batch_norm(input: Tensor, running_mean: Optional[Tensor], running_var: Optio
     return x * scale + shift
 
 
+@autocast_op("layer_norm")
 def layer_norm(input: Tensor, normalized_shape: Union[int, Sequence[int]],
                weight: Optional[Tensor] = None, bias: Optional[Tensor] = None,
                eps: float = 1e-5) -> Tensor:
@@ -94,6 +97,7 @@ def layer_norm(input: Tensor, normalized_shape: Union[int, Sequence[int]],
     return N.LayerNorm.apply(x, weight, bias, normalized_ndim=k, eps=eps)
 
 
+@autocast_op("group_norm")
 def group_norm(input: Tensor, num_groups: int, weight: Optional[Tensor] = None,
                bias: Optional[Tensor] = None, eps: float = 1e-5) -> Tensor:
     """y = per-group (x - mean) / sqrt(var + eps), then w_c, b_c per channel"""
