@@ -1884,7 +1884,20 @@ def where(condition, input=None, other=None) -> Tensor:
         return condition.nonzero(as_tuple=True)
     ref = input if isinstance(input, Tensor) else other if isinstance(other, Tensor) else None
     if ref is None:
-        raise TypeError("where: input or other must be a Tensor")
+        if not (isinstance(condition, Tensor) and isinstance(input, _function.SCALARS)
+                and isinstance(other, _function.SCALARS)):
+            raise TypeError(f"where: expected a condition Tensor and Tensors or numbers for input "
+                            f"and other, got {type(condition).__name__}, "
+                            f"{type(input).__name__}, {type(other).__name__}")
+        # two numbers: bool if both are, else int64, else the default float (torch's rule)
+        kinds = {np.asarray(v).dtype.kind for v in (input, other)}
+        if not kinds <= set("biuf"):
+            raise TypeError(f"where: unsupported scalar types {type(input).__name__} and "
+                            f"{type(other).__name__}")
+        dt = D.get_default_dtype() if "f" in kinds else D.bool_ if kinds == {"b"} else D.int64
+        xp = backend.array_module(condition._data)
+        input, other = (_const(xp.asarray(v, dtype=dt)) for v in (input, other))
+        ref = input
     cond = condition if isinstance(condition, Tensor) else _like(condition, ref)
     if cond.dtype.kind != "b":
         cond = cond != 0
