@@ -169,3 +169,54 @@ def test_max_pool_ties_send_the_gradient_to_the_first_maximum_as_torch(device):
     b = torch.tensor(x, requires_grad=True)
     torch.nn.functional.max_pool2d(b, 3, 2, 1).backward(torch.tensor(g))
     assert_close(a.grad, b.grad, rtol=0, atol=0)
+
+
+# -- save to an open file: its name picks the format, as a path's suffix does -----------------
+
+@pytest.mark.parametrize("suffix", [".pt", ".pth", ".bin", ".tar", ".PT"])
+def test_save_to_an_open_file_named_like_torch_writes_torch_format(tmp_path, suffix):
+    sd = {"w": tl.arange(6.0).reshape(2, 3), "b": tl.ones(2, dtype=tl.int64)}
+    path = tmp_path / ("ck" + suffix)
+    with open(path, "wb") as fh:
+        tl.save(sd, fh)
+    got = torch.load(path, weights_only=True)
+    assert got["w"].tolist() == sd["w"].tolist() and got["b"].dtype == torch.int64
+    with open(path, "rb") as fh:
+        back = tl.load(fh)
+    assert back["w"].tolist() == sd["w"].tolist()
+    tl.save(sd, tmp_path / ("p" + suffix))           # a path with the suffix: the same format
+    assert torch.load(tmp_path / ("p" + suffix))["b"].tolist() == [1, 1]
+
+
+def test_save_to_an_npz_named_file_or_a_bare_buffer_writes_npz(tmp_path):
+    import io
+    import zipfile
+    sd = {"w": tl.arange(4.0), "n": 3}
+    with open(tmp_path / "ck.npz", "wb") as fh:
+        tl.save(sd, fh)
+    buf = io.BytesIO()
+    tl.save(sd, buf)                                  # no name: the default, ours
+    for src in (tmp_path / "ck.npz", io.BytesIO(buf.getvalue())):
+        assert "__structure__.npy" in zipfile.ZipFile(src).namelist()
+    with open(tmp_path / "ck.npz", "rb") as fh:
+        back = tl.load(fh)
+    assert back["w"].tolist() == [0.0, 1.0, 2.0, 3.0] and back["n"] == 3
+    buf.seek(0)
+    assert tl.load(buf)["n"] == 3
+    buf = io.BytesIO()
+    tl.save(sd, buf, format="torch")                  # asked for by name: torch's
+    buf.seek(0)
+    assert torch.load(buf)["w"].tolist() == [0.0, 1.0, 2.0, 3.0]
+
+
+def test_save_an_ndarray_to_an_open_pt_file_as_torch_does(tmp_path):
+    # time_sequence_prediction: torch.save(data, open('traindata.pt', 'wb'))
+    data = np.sin(np.arange(12.0)).reshape(3, 4)
+    with open(tmp_path / "traindata.pt", "wb") as fh:
+        tl.save(data, fh)
+    for lib in (torch, tl):
+        got = lib.load(tmp_path / "traindata.pt", weights_only=False)
+        assert type(got) is np.ndarray
+        np.testing.assert_array_equal(got, data)
+    with pytest.raises(RuntimeError, match="weights_only|_reconstruct"):
+        tl.load(tmp_path / "traindata.pt")
