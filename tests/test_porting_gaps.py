@@ -220,3 +220,83 @@ def test_save_an_ndarray_to_an_open_pt_file_as_torch_does(tmp_path):
         np.testing.assert_array_equal(got, data)
     with pytest.raises(RuntimeError, match="weights_only|_reconstruct"):
         tl.load(tmp_path / "traindata.pt")
+
+
+# -- ONNX: nested args, and the ops with no gradient seen by the tracer -----------------------
+
+class _LSTMWithState(tl.nn.Module):
+    """word_language_model's RNNModel in small: forward(x, (h, [c])) -> (y, (h, c))."""
+
+    def __init__(self):
+        super().__init__()
+        self.emb, self.rnn, self.out = tl.nn.Embedding(7, 4), tl.nn.LSTM(4, 5, 2), \
+            tl.nn.Linear(5, 7)
+
+    def forward(self, x, hidden):
+        y, hidden = self.rnn(self.emb(x), (hidden[0], hidden[1][0]))
+        return tl.nn.functional.log_softmax(self.out(y), dim=-1), hidden
+
+
+def test_onnx_export_flattens_nested_args_and_outputs(tmp_path):
+    ort = pytest.importorskip("onnxruntime", reason="the formats extra's onnxruntime is needed")
+    pytest.importorskip("onnx", reason="the onnx package (formats extra) is needed")
+    tl.manual_seed(0)
+    model = _LSTMWithState().eval()
+    x = tl.randint(0, 7, (6, 3))
+    hidden = (tl.randn(2, 3, 5), [tl.randn(2, 3, 5)])        # a list inside the tuple too
+    proto = tl.onnx.export(model, (x, hidden), tmp_path / "m.onnx")
+    assert [i.name for i in proto.graph.input] == ["input_0", "input_1", "input_2"]
+    assert [o.name for o in proto.graph.output] == ["output_0", "output_1", "output_2"]
+    sess = ort.InferenceSession(str(tmp_path / "m.onnx"), providers=["CPUExecutionProvider"])
+    x2 = tl.randint(0, 7, (6, 3))
+    h2, c2 = tl.randn(2, 3, 5), tl.randn(2, 3, 5)
+    theirs = sess.run(None, {"input_0": x2.numpy(), "input_1": h2.numpy(),
+                             "input_2": c2.numpy()})
+    with tl.no_grad():
+        y, (h, c) = model(x2, (h2, [c2]))
+    for o, t in zip((y, h, c), theirs):
+        np.testing.assert_allclose(t, o.numpy(), rtol=1e-5, atol=1e-5)
+    with pytest.raises(TypeError, match="args must be Tensors or .*got int"):
+        tl.onnx.export(model, (x, (hidden[0], [3])), tmp_path / "bad.onnx")
+
+
+class _Predicates(tl.nn.Module):
+    def forward(self, x, y, k):
+        b = x > 0
+        outs = [x == y, x != y, x < y, x <= y, x > y, x >= y,
+                tl.eq(x, 0.5), tl.ne(x, y), tl.lt(x, y), tl.le(x, 0.0), tl.gt(x, y), tl.ge(x, y),
+                b & (y > 0), b | (y > 0), b ^ (y > 0), ~b, b.logical_not(),
+                tl.logical_and(x, y), tl.logical_or(b, y), tl.logical_xor(b, y > 0.5),
+                x.isnan(), x.isinf(), x.isfinite(), k == 2, k > 1, k.isnan()]
+        # one float output: each mask weights x differently
+        finite = tl.where(x.isfinite(), x, 0.0)
+        return sum(tl.where(m, finite * (i + 1), 0.0) for i, m in enumerate(outs)) + finite // 0.3
+
+
+def test_onnx_exports_comparisons_and_logical_ops(tmp_path):
+    ort = pytest.importorskip("onnxruntime", reason="the formats extra's onnxruntime is needed")
+    pytest.importorskip("onnx", reason="the onnx package (formats extra) is needed")
+
+    def make(n, seed):
+        r = np.random.default_rng(seed)
+        x = r.standard_normal((n, 4)).astype(np.float32)
+        x[0, :3] = [np.nan, np.inf, -np.inf]
+        y = x.copy()
+        y[1:] = r.standard_normal((n - 1, 4))       # row 0 equal where not NaN
+        return tl.tensor(x), tl.tensor(y), tl.tensor(r.integers(0, 4, (n, 4)))
+    buf = tmp_path / "m.onnx"
+    tl.onnx.export(_Predicates(), make(3, 0), buf,
+                   dynamic_axes={"input_0": [0], "input_1": [0], "input_2": [0]})
+    sess = ort.InferenceSession(str(buf), providers=["CPUExecutionProvider"])
+    xs = make(5, 1)
+    theirs = sess.run(None, {f"input_{i}": v.numpy() for i, v in enumerate(xs)})[0]
+    with tl.no_grad():
+        ours = _Predicates()(*xs).numpy()
+    np.testing.assert_allclose(theirs, ours, rtol=1e-5, atol=1e-5)
+
+
+def test_comparisons_outside_a_trace_still_run_on_the_arrays():
+    """No observer: no graph node, no apply (the eager cost stays a ufunc and a wrapper)."""
+    x = tl.randn(3, requires_grad=True)
+    for m in (x > 0, x == x, x.isnan(), ~(x > 0), (x > 0) & (x < 1)):
+        assert m.dtype == tl.bool and not m.requires_grad and m.grad_fn is None
