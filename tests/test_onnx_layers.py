@@ -170,11 +170,23 @@ class Positive(nn.Module):
         return x[x > 0] * 2.0
 
 
-def test_a_mask_from_an_untraced_comparison_is_refused_where_it_is_used(tmp_path):
-    """Comparisons run outside the traced ops, so their result would be baked in: refused,
-    naming the op that reads it and the line."""
+class PositiveViaNumpy(nn.Module):
+    def forward(self, x):
+        return x[tl.from_numpy(x.numpy() > 0)] * 2.0
+
+
+def test_a_mask_from_a_comparison_is_traced():
+    """x > 0 is an op the tracer sees: the mask follows the inputs (NonZero in the file)."""
+    ours, theirs = export_and_run(Positive(), lambda b: (tl.randn(b, 3),), out_axes=[0])
+    assert theirs[0].shape == ours[0].shape and theirs[0].ndim == 1
+    assert_match(ours, theirs)
+
+
+def test_a_mask_made_outside_the_traced_ops_is_refused_where_it_is_used(tmp_path):
+    """A mask computed in NumPy would be baked in: refused, naming the op that reads it and
+    the line."""
     with pytest.raises(tl.onnx.UnsupportedOperatorError,
                        match=r"input 1 of op GetItem .*bool.*test_onnx_layers\.py:\d+: "
-                             r"return x\[x > 0\]"):
-        tl.onnx.export(Positive(), tl.randn(2, 3), tmp_path / "m.onnx")
+                             r"return x\[tl.from_numpy"):
+        tl.onnx.export(PositiveViaNumpy(), tl.randn(2, 3), tmp_path / "m.onnx")
     assert not (tmp_path / "m.onnx").exists()

@@ -231,17 +231,13 @@ LAYERS = {
 # Function.apply, so the tracer never sees them; the masks they make would be baked into the
 # file, and the second trace catches them and refuses.
 REFUSED = {
-    "CosineSimilarity": "Clamp",      # its norm is clamped in place on .data
-    "Hardshrink": "Where", "Hardsigmoid": "Where", "Hardswish": "Where", "Hardtanh": "Where",
-    "PReLU": "Where", "ReLU6": "Where", "Softshrink": "Where", "Threshold": "Where",
-    "HingeEmbeddingLoss": "Where", "HuberLoss": "Where", "KLDivLoss": "Where",
-    "SmoothL1Loss": "Where",
+    "CosineSimilarity": "Norm2",
+    "KLDivLoss": "Div",               # batchmean divides by x.shape[0], a number from a size
+    "MultiLabelMarginLoss": "Reshape",    # a mask reduced by any(), which runs outside apply
     "NLLLoss": "GetItem",             # the target reaches the index as a host array
     "CrossEntropyLoss": "CrossEntropy",
     "PairwiseDistance": "Norm2", "BCELoss": "BinaryCrossEntropy",
     "BCEWithLogitsLoss": "BCEWithLogits",
-    "CosineEmbeddingLoss": "Where", "MultiMarginLoss": "Where", "MultiLabelMarginLoss": "Where",
-    "GaussianNLLLoss": "Sub",         # var clamped below eps by a comparison-made mask
     "TripletMarginLoss": "Norm2", "TripletMarginWithDistanceLoss": "Norm2",
 }
 

@@ -244,8 +244,7 @@ def test_mmap_maps_the_records(tmp_path):
 def test_we_write_torch_reads(tmp_path, dtype):
     base = tl.tensor(np.arange(24).reshape(2, 3, 4).astype(dtype))
     obj = OrderedDict(x=base, t=base.permute(2, 0, 1), step=base[:, ::2, 1:], row=base[1],
-                      scalar=tl.tensor(np.array(7).astype(dtype)), empty=base[:, :0],
-                      arr=np.ones((2, 2), dtype=dtype))
+                      scalar=tl.tensor(np.array(7).astype(dtype)), empty=base[:, :0])
     path = tmp_path / "ours.pt"
     tl.save(obj, path)
     got = torch.load(path, weights_only=True)
@@ -260,6 +259,29 @@ def test_we_write_torch_reads(tmp_path, dtype):
     assert got["t"].stride() == (1, 12, 4)
     got2 = torch.load(path, weights_only=True, mmap=True)
     np.testing.assert_array_equal(got2["t"].numpy(), obj["t"].numpy())
+
+
+@pytest.mark.parametrize("dtype", ["float32", "int64", "bool"])
+def test_we_write_ndarrays_as_torch_does(tmp_path, dtype):
+    """torch.save pickles an ndarray with NumPy's reduce: weights_only=True refuses it (in
+    torch and here), weights_only=False gives the ndarray back, never a tensor."""
+    arr = np.arange(6).reshape(2, 3).astype(dtype)
+    for obj in (arr, {"arr": arr, "t": tl.ones(2)}):
+        ours, theirs = tmp_path / "ours.pt", tmp_path / "theirs.pt"
+        tl.save(obj, ours)
+        torch.save({"arr": arr, "t": torch.ones(2)} if isinstance(obj, dict) else arr, theirs)
+        for path in (ours, theirs):
+            with pytest.raises(Exception, match="_reconstruct"):
+                torch.load(path, weights_only=True)
+            with pytest.raises(RuntimeError, match="_reconstruct"):
+                tl.load(path)
+            for lib in (torch, tl):
+                got = lib.load(path, weights_only=False)
+                got_arr = got["arr"] if isinstance(obj, dict) else got
+                assert type(got_arr) is np.ndarray and got_arr.dtype == arr.dtype
+                np.testing.assert_array_equal(got_arr, arr)
+                if isinstance(obj, dict):
+                    assert isinstance(got["t"], lib.Tensor)
 
 
 def test_we_write_models_optimizers_and_plain_values(tmp_path):

@@ -4,7 +4,8 @@ dicts/lists of tensors and plain values, in two formats.
 - Our own .npz (the default): a NumPy archive whose entry `__structure__` is a JSON string
   describing the nesting (dicts with their key types, lists, tuples, numbers, strings, None);
   each tensor or array is its own uncompressed `.npy` entry `a<i>`.
-- PyTorch's zip format (`format="torch"`, or a .pt/.pth suffix): `<prefix>/data.pkl`, a pickle
+- PyTorch's zip format (`format="torch"`, or a .pt/.pth/.bin/.tar suffix on the path or on an
+  open file's name): `<prefix>/data.pkl`, a pickle
   that names `torch._utils._rebuild_tensor_v2` and friends, plus one raw record
   `<prefix>/data/<key>` per storage. `torch.load(f, weights_only=True)` reads what we write, and
   we read what `torch.save` writes, without importing torch: the pickle is run by a small
@@ -46,7 +47,7 @@ __all__ = ["save", "load", "add_safe_globals", "get_safe_globals", "clear_safe_g
 
 _FORMAT = "tinygrad_lite.checkpoint"
 _VERSION = 1
-_TORCH_SUFFIXES = (".pt", ".pth")
+_TORCH_SUFFIXES = (".pt", ".pth", ".bin", ".tar")    # .bin: pytorch_model.bin, .tar: .pth.tar
 
 
 class _Refused(Exception):
@@ -253,14 +254,20 @@ def save(obj: Any, f, format: Optional[str] = None) -> None:  # noqa: A002  (tor
     """Write obj (a state_dict or nested dicts/lists of tensors and plain values) to f.
 
     format: "npz" (ours, the default), or "torch" (PyTorch's zip format, which
-    `torch.load(f, weights_only=True)` reads); a path ending in .pt or .pth picks "torch".
+    `torch.load(f, weights_only=True)` reads); a path, or a file object whose `.name` is one,
+    ending in .pt, .pth, .bin or .tar picks "torch", one ending in .npz picks "npz". A file
+    object with no such name (an io.BytesIO) gets the default, as a path with no suffix does.
+    A NumPy array is stored in torch's format as torch.save stores one: pickled by NumPy, so
+    loading it back needs weights_only=False, in torch and here.
     Any other picklable object (a Module, an optimizer, a dict holding them) is written in the
     torch format as a whole-object pickle, its tensors as storage records; loading it back
     needs weights_only=False or its classes admitted with `safe_globals`. An explicit
     format="npz" (or a .npz path) refuses such objects."""
-    name = os.fspath(f) if isinstance(f, (str, os.PathLike)) else ""
+    name = os.fspath(f) if isinstance(f, (str, os.PathLike)) else getattr(f, "name", "")
+    if isinstance(name, bytes):
+        name = os.fsdecode(name)
     if format is None:
-        suffix = str(name).lower()
+        suffix = name.lower() if isinstance(name, str) else ""      # os.fdopen's name is an int
         format = "torch" if suffix.endswith(_TORCH_SUFFIXES) else (
             "npz" if suffix.endswith(".npz") else None)
     if format not in ("npz", "torch", None):
@@ -1220,8 +1227,11 @@ class _TorchWriter:
             self._global("torch", obj.name)
         elif isinstance(obj, Tensor):
             self._tensor(obj, where)
-        elif isinstance(obj, np.ndarray) or hasattr(obj, "__cuda_array_interface__"):
-            self._array(obj, "cpu" if isinstance(obj, np.ndarray) else "cuda:0", False, where)
+        elif isinstance(obj, np.ndarray):
+            # torch.save pickles an ndarray with NumPy's own reduce, not as a tensor
+            raise _NotPlain(f"save: a NumPy array at {where} is pickled whole, as torch does")
+        elif hasattr(obj, "__cuda_array_interface__"):
+            self._array(obj, "cuda:0", False, where)
         elif isinstance(obj, dict):
             if isinstance(obj, OrderedDict):
                 self._empty_odict()

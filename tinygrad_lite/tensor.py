@@ -261,6 +261,10 @@ class Tensor:
 
     def detach(self) -> "Tensor":
         """Same data (shared), no graph."""
+        if state.observers and _tracing():      # an identity a tracer (ONNX export) sees
+            out = E.Detach.apply(self)
+            out._version = self._version
+            return out
         return Tensor._make(self._data, False, None, self._version)
 
     # -- copying and pickling, as torch does ------------------------------------------------
@@ -646,8 +650,7 @@ class Tensor:
     __rand__, __ror__, __rxor__ = __and__, __or__, __xor__
 
     def __invert__(self):
-        xp = backend.array_module(self._data)
-        return _const(xp.logical_not(self._data) if self.dtype.kind == "b" else ~self._data)
+        return _nondiff_unary(self, "logical_not" if self.dtype.kind == "b" else "invert")
 
     def logical_and(self, other):
         return _nondiff_binary(self, other, "logical_and")
@@ -659,16 +662,16 @@ class Tensor:
         return _nondiff_binary(self, other, "logical_xor")
 
     def logical_not(self):
-        return _const(backend.array_module(self._data).logical_not(self._data))
+        return _nondiff_unary(self, "logical_not")
 
     def isnan(self):
-        return _const(backend.array_module(self._data).isnan(self._data))
+        return _nondiff_unary(self, "isnan")
 
     def isinf(self):
-        return _const(backend.array_module(self._data).isinf(self._data))
+        return _nondiff_unary(self, "isinf")
 
     def isfinite(self):
-        return _const(backend.array_module(self._data).isfinite(self._data))
+        return _nondiff_unary(self, "isfinite")
 
     def floor(self):
         return E.Rounding.apply(self, fn="floor")
@@ -1754,6 +1757,8 @@ def _nondiff_binary(a: Tensor, b, fn: str) -> Tensor:
         a, b = a.to(dt), b.to(dt)
     xp = backend.array_module(a._data)
     try:
+        if state.observers and fn != "trunc_divide" and _tracing():
+            return E.NondiffBinary.apply(a, b, fn=fn)
         if fn == "trunc_divide":
             out = xp.trunc(a._data / b._data)
             if a.dtype.kind != "f" and b.dtype.kind != "f":
@@ -1765,6 +1770,19 @@ def _nondiff_binary(a: Tensor, b, fn: str) -> Tensor:
             raise
         raise ValueError(f"{op}: shapes {tuple(a.shape)} and {tuple(b.shape)} do not "
                          "broadcast") from None
+
+
+def _tracing() -> bool:
+    """Whether a tracer (ONNX export) watches: the ops that skip Function.apply (comparisons,
+    logical ops, detach) then go through it, so the trace holds them. Profilers and anomaly
+    mode keep seeing only what apply runs."""
+    return any(hasattr(obs, "on_apply") for obs in state.observers)
+
+
+def _nondiff_unary(x: Tensor, fn: str) -> Tensor:
+    if state.observers and _tracing():
+        return E.NondiffUnary.apply(x, fn=fn)
+    return _const(getattr(backend.array_module(x._data), fn)(x._data))
 
 
 def _inplace(self: Tensor, compute, saves_self: bool = True) -> Tensor:
@@ -1884,7 +1902,20 @@ def where(condition, input=None, other=None) -> Tensor:
         return condition.nonzero(as_tuple=True)
     ref = input if isinstance(input, Tensor) else other if isinstance(other, Tensor) else None
     if ref is None:
-        raise TypeError("where: input or other must be a Tensor")
+        if not (isinstance(condition, Tensor) and isinstance(input, _function.SCALARS)
+                and isinstance(other, _function.SCALARS)):
+            raise TypeError(f"where: expected a condition Tensor and Tensors or numbers for input "
+                            f"and other, got {type(condition).__name__}, "
+                            f"{type(input).__name__}, {type(other).__name__}")
+        # two numbers: bool if both are, else int64, else the default float (torch's rule)
+        kinds = {np.asarray(v).dtype.kind for v in (input, other)}
+        if not kinds <= set("biuf"):
+            raise TypeError(f"where: unsupported scalar types {type(input).__name__} and "
+                            f"{type(other).__name__}")
+        dt = D.get_default_dtype() if "f" in kinds else D.bool_ if kinds == {"b"} else D.int64
+        xp = backend.array_module(condition._data)
+        input, other = (_const(xp.asarray(v, dtype=dt)) for v in (input, other))
+        ref = input
     cond = condition if isinstance(condition, Tensor) else _like(condition, ref)
     if cond.dtype.kind != "b":
         cond = cond != 0

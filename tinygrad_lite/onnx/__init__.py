@@ -194,6 +194,23 @@ def _value_info(helper, name: str, t: Tensor, dyn: dict):
         np.dtype(t.dtype)), dims)
 
 
+def _flat(v, what: str) -> list:
+    """The tensors of nested tuples/lists, in order (torch's flattening of args and outputs)."""
+    if isinstance(v, Tensor):
+        return [v]
+    if isinstance(v, (tuple, list)):
+        return [t for i in v for t in _flat(i, what)]
+    raise TypeError(f"onnx.export: {what} must be Tensors or (nested) tuples/lists of Tensors, "
+                    f"got {type(v).__name__}")
+
+
+def _nest(like, flat):
+    """flat (an iterator of tensors) put back into the nesting of like."""
+    if isinstance(like, Tensor):
+        return next(flat)
+    return type(like)(_nest(i, flat) for i in like)
+
+
 def _trace(model, args) -> tuple:
     """Run model(*args) under no_grad with a tracer: (the recorded ops, the result)."""
     tracer = _Tracer()
@@ -205,7 +222,7 @@ def _trace(model, args) -> tuple:
         state.observers.remove(tracer)
 
 
-def _second_trace(model, args, input_names, dynamic_axes, calls) -> dict:
+def _second_trace(model, nested, input_names, dynamic_axes, calls) -> dict:
     """The forward traced once more, on other inputs: every dynamic input axis one longer (its
     first entry repeated), floating inputs redrawn, integer ones rolled along their first
     axis. Returns the shapes of that run by id of each tensor's twin in the first (where an
@@ -214,6 +231,7 @@ def _second_trace(model, args, input_names, dynamic_axes, calls) -> dict:
     the trace). Nothing is learnt where the second run fails or records other ops."""
     from .. import cat, from_numpy  # noqa: PLC0415  (the package root imports this one)
     rng = np.random.default_rng(0x6F6E6E78)     # a stream of its own, not the global seed's
+    args = _flat(nested, "args")
     sized, dynamic = [], False
     for a, name in zip(args, input_names):
         for ax in _dynamic(dynamic_axes, name, a.ndim):
@@ -234,7 +252,7 @@ def _second_trace(model, args, input_names, dynamic_axes, calls) -> dict:
                 arr = np.roll(arr, 1, axis=0)
             grown.append(from_numpy(np.ascontiguousarray(arr)).to(a.device))
         try:
-            calls2, _ = _trace(model, tuple(grown))
+            calls2, _ = _trace(model, _nest(nested, iter(grown)))
         except Exception:   # a model that only runs at the traced sizes: no second opinion
             continue
         if len(calls2) == len(calls) and all(c[0] is c2[0] for c, c2 in zip(calls, calls2)):
@@ -279,6 +297,13 @@ def _check_constants(call, call2, traced, fills) -> None:
     """Raise where an op's untraced input differs between the traces; a fill (one value
     throughout) whose shape moved goes into fills (id -> its shape in the second)."""
     cls, args, params, _, where = call
+    for k, (v, v2) in enumerate(zip(args, call2[1])):
+        if isinstance(v, (int, float)) and isinstance(v2, (int, float)) and v != v2 and not (
+                v != v and v2 != v2):
+            raise UnsupportedOperatorError(
+                f"onnx.export: input {k} of op {cls.__name__} is the number {v!r}, which "
+                f"changes with the model's inputs ({v2!r} in a second trace): a size taken "
+                f"from a tensor's shape (x.shape[0]) would be written as a constant{_site(where)}")
     ins, ins2 = _data_inputs(args, params), _data_inputs(call2[1], call2[2])
     for k, (v, v2) in enumerate(zip(ins, ins2)):
         if v is v2 or id(v) in traced:
@@ -303,7 +328,9 @@ def export(model, args, f, export_params: bool = True, verbose: bool = False,
            output_names: Optional[Sequence[str]] = None, opset_version: Optional[int] = None,
            dynamic_axes: Optional[dict] = None, do_constant_folding: bool = True) -> Any:
     """Trace model(*args) once (in eval mode, no grad) and write it to f (a path or a binary
-    file) as an ONNX model; returns the ModelProto.
+    file) as an ONNX model; returns the ModelProto. args is a Tensor or a tuple of the model's
+    arguments; tensors nested in tuples/lists there (an LSTM's (h, c)) are flattened into graph
+    inputs input_0, input_1, ... in order, as torch does, and so are nested outputs.
 
     dynamic_axes maps an input or output name to the axes that may vary ({"x": {0: "batch"}} or
     {"x": [0]}). Ops with no converter raise UnsupportedOperatorError naming the op and the line
@@ -318,10 +345,8 @@ def export(model, args, f, export_params: bool = True, verbose: bool = False,
                          "supported")
     if isinstance(args, Tensor):
         args = (args,)
-    args = tuple(args)
-    if not all(isinstance(a, Tensor) for a in args):
-        raise TypeError("onnx.export: args must be a Tensor or a tuple of Tensors, got "
-                        f"{[type(a).__name__ for a in args]}")
+    nested = tuple(args)        # model(*nested); nested tuples/lists of tensors are graph inputs
+    args = _flat(nested, "args")
     input_names = list(input_names or [])
     input_names += [f"input_{i}" for i in range(len(input_names), len(args))]
     if len(input_names) != len(args):
@@ -332,11 +357,9 @@ def export(model, args, f, export_params: bool = True, verbose: bool = False,
         model.eval()
     _EXPORTING[0] = True
     try:
-        calls, result = _trace(model, args)
-        outputs = result if isinstance(result, (tuple, list)) else (result,)
-        if not all(isinstance(o, Tensor) for o in outputs):
-            raise TypeError("onnx.export: the model must return a Tensor or a tuple of Tensors")
-        shapes2 = _second_trace(model, args, input_names, dynamic_axes, calls)
+        calls, result = _trace(model, nested)
+        outputs = _flat(result, "the model's outputs")
+        shapes2 = _second_trace(model, nested, input_names, dynamic_axes, calls)
     finally:
         _EXPORTING[0] = False
         if was_training and hasattr(model, "train"):

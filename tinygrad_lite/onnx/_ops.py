@@ -619,6 +619,70 @@ def _rnn(g, a, out):
     return g.node("Squeeze", [y, g.ints([1])])
 
 
+def _gather(g, a, out):
+    """torch.gather is ONNX's GatherElements where the index has the input's sizes off its axis
+    (torch also lets it be smaller there, reading a corner)."""
+    x, index, axis = a["x"], a["index"], int(a["axis"])
+    if any(i != n for d, (i, n) in enumerate(zip(index.shape, x.shape)) if d != axis):
+        raise _unsupported(f"gather with an index of shape {tuple(index.shape)} smaller than "
+                           "the input off the gather axis", x)
+    return g.node("GatherElements", [g.input(x), g.input(index)], axis=axis)
+
+
+# NumPy's name -> ONNX's, for the ops with no gradient (comparisons, logical and bitwise ops)
+_COMPARE = {"equal": "Equal", "less": "Less", "less_equal": "LessOrEqual", "greater": "Greater",
+            "greater_equal": "GreaterOrEqual"}
+_LOGICAL = {"logical_and": "And", "logical_or": "Or", "logical_xor": "Xor"}
+_BITWISE = {"bitwise_and": ("And", "BitwiseAnd"), "bitwise_or": ("Or", "BitwiseOr"),
+            "bitwise_xor": ("Xor", "BitwiseXor")}
+
+
+def _as_bool(g, v) -> str:
+    """v as an ONNX bool (And/Or/Xor/Not take only bools; NumPy's logical ops take any)."""
+    x = g.input(v)
+    if np.dtype(v.dtype) == np.bool_:
+        return x
+    return g.node("Cast", [x], to=g.helper.np_dtype_to_tensor_dtype(np.dtype(bool)))
+
+
+def _nondiff_binary(g, a, out):
+    fn, x, y = a["fn"], a["a"], a["b"]
+    dt = np.dtype(x.dtype)
+    if fn in _COMPARE:
+        return g.node(_COMPARE[fn], [g.input(x, dt), g.input(y, dt)])
+    if fn == "not_equal":
+        return g.node("Not", [g.node("Equal", [g.input(x, dt), g.input(y, dt)])])
+    if fn in _LOGICAL:
+        return g.node(_LOGICAL[fn], [_as_bool(g, x), _as_bool(g, y)])
+    if fn in _BITWISE and dt == np.bool_:
+        return g.node(_BITWISE[fn][0], [g.input(x, dt), g.input(y, dt)])
+    if fn in _BITWISE and g.opset >= 18:
+        return g.node(_BITWISE[fn][1], [g.input(x, dt), g.input(y, dt)])
+    if fn == "floor_divide" and dt.kind == "f":
+        return g.node("Floor", [g.node("Div", [g.input(x, dt), g.input(y, dt)])])
+    raise _unsupported(f"{fn} of {dt} tensors" + (" below opset 18" if fn in _BITWISE else ""),
+                       x)
+
+
+def _nondiff_unary(g, a, out):
+    fn, x = a["fn"], a["x"]
+    dt = np.dtype(x.dtype)
+    if fn == "logical_not" or (fn == "invert" and dt == np.bool_):
+        return g.node("Not", [_as_bool(g, x)])
+    if fn == "invert" and g.opset >= 18:
+        return g.node("BitwiseNot", [g.input(x)])
+    if fn == "isnan":       # NaN != NaN: the one test that holds for every dtype
+        return g.node("IsNaN", [g.input(x)]) if dt.kind == "f" else g.node(
+            "Not", [g.node("Equal", [g.input(x), g.input(x)])])
+    if fn in ("isinf", "isfinite") and dt.kind == "f":
+        inf = g.node("IsInf", [g.input(x)])
+        if fn == "isinf":
+            return inf
+        return g.node("Not", [g.node("Or", [inf, g.node("IsNaN", [g.input(x)])])])
+    raise _unsupported(f"{fn} of {dt} tensors" + (" below opset 18" if fn == "invert" else ""),
+                       x)
+
+
 def _host_of(t) -> np.ndarray:
     return _host(t._data)
 
@@ -648,5 +712,6 @@ CONVERTERS = {
     "AvgPool2d": _avg_pool2d, "LayerNorm": _layer_norm, "Embedding": _embedding,
     "ScaledDotProductAttention": _attention, "LSTMSequence": _lstm, "GRUSequence": _gru,
     "RNNSequence": _rnn, "Conv2dData": _conv_transpose, "Softplus": _softplus,
-    "Resample": _resample,
+    "Resample": _resample, "NondiffBinary": _nondiff_binary, "NondiffUnary": _nondiff_unary,
+    "Gather": _gather, "Detach": _identity,
 }

@@ -1060,3 +1060,33 @@ class Erfcx(Function):
     def backward(self, grad):
         x, y = self.saved_tensors
         return grad * (x * y * 2.0 - _TWO_OVER_SQRT_PI)
+
+
+class NondiffBinary(Function):
+    """y = fn(a, b) for a NumPy ufunc with no gradient: comparisons (equal, less, ...), logical
+    and bitwise and/or/xor, floor_divide. Tensor runs these on the arrays directly; it goes
+    through apply only while a tracer (ONNX export) watches, so the trace holds them."""
+
+    differentiable = False
+
+    def forward(self, a, b, fn):
+        return getattr(array_module(a), fn)(a, b)
+
+
+class NondiffUnary(Function):
+    """y = fn(x) for a NumPy ufunc with no gradient (logical_not, invert, isnan, isinf,
+    isfinite); through apply only while a tracer watches, as NondiffBinary."""
+
+    differentiable = False
+
+    def forward(self, x, fn):
+        return getattr(array_module(x), fn)(x)
+
+
+class Detach(Function):
+    """y = x, the same array, with no graph: detach() while a tracer (ONNX export) watches."""
+
+    differentiable = False
+
+    def forward(self, x):
+        return x

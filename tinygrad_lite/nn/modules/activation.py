@@ -12,7 +12,7 @@ from ..._checks import check_int, check_probability, check_tensor
 from ..functional.attention import mha_batch_first
 from ..functional.activation import _prelu_channels
 from ._utils import _empty, _full
-from .linear import Linear
+from .linear import NonDynamicallyQuantizableLinear
 from .module import Module, Parameter
 
 __all__ = ["ReLU", "LeakyReLU", "ELU", "GELU", "SiLU", "Tanh", "Sigmoid", "Softplus", "Softmax",
@@ -415,7 +415,8 @@ class MultiheadAttention(Module):
             self.in_proj_bias = _empty((3 * embed_dim,), device, dtype)
         else:
             self.register_parameter("in_proj_bias", None)
-        self.out_proj = Linear(embed_dim, embed_dim, bias=bias, device=device, dtype=dtype)
+        self.out_proj = NonDynamicallyQuantizableLinear(embed_dim, embed_dim, bias=bias,
+                                                        device=device, dtype=dtype)
         self.bias_k = self.bias_v = None
         self.add_zero_attn = False
         self._reset_parameters()

@@ -45,6 +45,11 @@ class Linear(Module):
                 f"bias={self.bias is not None}")
 
 
+class NonDynamicallyQuantizableLinear(Linear):
+    """A Linear under another name: the type of MultiheadAttention.out_proj in torch (which keeps
+    it out of dynamic quantization); programs name it in safe_globals lists."""
+
+
 class Bilinear(Module):
     """y_o = x1^T A_o x2 + b_o with A (out_features, in1_features, in2_features)."""
 
