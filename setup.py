@@ -25,6 +25,7 @@ TEST = [
     "safetensors>=0.4",
     "onnx>=1.14",
     "onnxruntime>=1.16",
+    "ml_dtypes>=0.3",      # bfloat16 on the CPU
 ]
 
 setup(
@@ -46,6 +47,7 @@ setup(
         "cuda": ["cupy-cuda13x>=14"],
         "distributed": ["mpi4py>=4", "mpich>=4"],
         "formats": ["safetensors>=0.4", "onnx>=1.14"],
+        "bf16": ["ml_dtypes>=0.3"],
     },
     entry_points={"console_scripts": ["tinygrad-lite=tinygrad_lite.cli:main"]},
 )

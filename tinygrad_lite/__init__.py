@@ -60,6 +60,13 @@ from .legacy import make_types as _make_types  # noqa: E402
 globals().update(_make_types("cpu"))       # FloatTensor, LongTensor, ... (torch's legacy types)
 
 
+def __getattr__(name):
+    """tl.bfloat16: ml_dtypes is imported the first time it is asked for (see dtypes.py)."""
+    if name == "bfloat16":
+        return dtypes.__getattr__(name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def compile(model=None, *, fullgraph=False, dynamic=None, backend="inductor",  # noqa: F811
             mode=None, options=None, disable=False):
     """torch.compile's signature; returns `model` unchanged (there is no compiler here, and

@@ -12,6 +12,7 @@ import numpy as np
 
 from .autograd import function as _function
 from .backend import device_of
+from .dtypes import is_floating
 
 
 def check_int(value, name, who: str, low=1, *, index: bool = False) -> int:
@@ -142,7 +143,7 @@ def describe(*ts) -> str:
 
 
 def need_float(x, op: str):
-    if x.dtype.kind != "f":
+    if not is_floating(x.dtype):
         raise TypeError(f"{op}: expected a floating point tensor, got shape {tuple(x.shape)} "
                         f"{x.dtype}")
     return x

@@ -13,6 +13,7 @@ from typing import Dict, Optional
 import numpy as np
 
 from . import backend
+from . import dtypes as D
 from .tensor import Tensor
 
 __all__ = ["save_file", "load_file", "save", "load", "safe_open"]
@@ -43,7 +44,7 @@ def _arrays(tensors: Dict[str, Tensor], who: str) -> Dict[str, np.ndarray]:
             arr = v
         else:
             raise TypeError(f"{who}: {k!r} is a {type(v).__name__}, not a tensor")
-        if arr.dtype.hasobject or arr.dtype.kind not in "biuf":
+        if arr.dtype.hasobject or not (arr.dtype.kind in "biuf" or D.is_floating(arr.dtype)):
             raise TypeError(f"{who}: {k!r} has dtype {arr.dtype}, which safetensors does not "
                             "hold")
         # the package writes from the data pointer: it must see one contiguous block
@@ -93,11 +94,31 @@ def load(data: bytes, device="cpu") -> Dict[str, Tensor]:
     """Read the tensors of .safetensors bytes."""
     pkg = _package()
     try:
-        arrays = pkg.numpy.load(bytes(data))
+        flat = pkg.deserialize(bytes(data))
     except Exception as e:  # SafetensorError and the JSON errors under it
         raise RuntimeError(f"safetensors.load: not readable safetensors data "
                            f"({type(e).__name__}: {e})") from None
-    return {k: _tensor(v, backend.Device(device)) for k, v in arrays.items()}
+    out = {}
+    for k, v in flat:
+        if v["dtype"] not in _DTYPES:
+            raise RuntimeError(f"safetensors.load: tensor {k!r} has dtype {v['dtype']}, which "
+                               "tinygrad_lite does not have")
+        dt = D.load_bfloat16() if v["dtype"] == "BF16" else np.dtype(_DTYPES[v["dtype"]])
+        arr = np.frombuffer(v["data"], dtype=dt).reshape(v["shape"])
+        out[k] = _tensor(arr, backend.Device(device))
+    return out
+
+
+# the file's dtype names (bfloat16 comes from ml_dtypes, loaded when a file holds it)
+_DTYPES = {"F64": "float64", "F32": "float32", "F16": "float16", "BF16": "bfloat16",
+           "I64": "int64", "I32": "int32", "I16": "int16", "I8": "int8", "U8": "uint8",
+           "U16": "uint16", "U32": "uint32", "U64": "uint64", "BOOL": "bool"}
+
+
+def _bf16_ready(f, name: str) -> None:
+    """NumPy reads a BF16 entry only once ml_dtypes is loaded (or says what to install)."""
+    if f.get_slice(name).get_dtype() == "BF16":
+        D.load_bfloat16()
 
 
 class _Slice:
@@ -154,6 +175,7 @@ class safe_open:  # noqa: N801  (safetensors' name)
 
     def get_tensor(self, name: str):
         try:
+            _bf16_ready(self._f, name)
             arr = self._f.get_tensor(name)
         except Exception as e:
             raise RuntimeError(f"safe_open: {self._name}: cannot read tensor {name!r} "
@@ -161,4 +183,5 @@ class safe_open:  # noqa: N801  (safetensors' name)
         return arr if self._np else _tensor(arr, self._device)
 
     def get_slice(self, name: str) -> _Slice:
+        _bf16_ready(self._f, name)
         return _Slice(self._f.get_slice(name), self._device, self._np)

@@ -40,6 +40,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 
 from . import backend
+from . import dtypes as D
 from .tensor import Size, Tensor
 
 __all__ = ["save", "load", "add_safe_globals", "get_safe_globals", "clear_safe_globals",
@@ -180,7 +181,7 @@ def _place(arr: np.ndarray, saved: str, map_location, requires_grad: bool) -> Te
         if backend.Device(device) == "cuda" and not backend.cuda_is_available():
             device = "cpu"      # a GPU checkpoint still opens on a machine without one
         t = Tensor._make(backend.to_device(arr, device), False, None, None)
-    if requires_grad and arr.dtype.kind == "f":
+    if requires_grad and D.is_floating(arr.dtype):
         t.requires_grad_(True)
     return t
 
@@ -316,11 +317,12 @@ def _encode(obj, arrays: dict, where: str):
     if isinstance(obj, Tensor):
         key = f"a{len(arrays)}"
         arrays[key] = backend.to_device(obj.detach()._data, "cpu")
-        return {"tensor": key, "device": str(obj.device), "requires_grad": obj.requires_grad}
+        return _bf16_bits({"tensor": key, "device": str(obj.device),
+                           "requires_grad": obj.requires_grad}, arrays, key)
     if isinstance(obj, np.ndarray) or hasattr(obj, "__cuda_array_interface__"):
         key = f"a{len(arrays)}"
         arrays[key] = backend.to_device(obj, "cpu")
-        return {"ndarray": key}
+        return _bf16_bits({"ndarray": key}, arrays, key)
     if isinstance(obj, dict):
         items = [[_encode(k, arrays, where), _encode(v, arrays, f"{where}[{k!r}]")]
                  for k, v in obj.items()]
@@ -332,19 +334,36 @@ def _encode(obj, arrays: dict, where: str):
                      "and dicts/lists/tuples of them")
 
 
+def _bf16_bits(desc: dict, arrays: dict, key: str) -> dict:
+    """.npy has no bfloat16: such an array is written as its uint16 bits, the entry says so."""
+    if arrays[key].dtype is D.BF16:
+        arrays[key] = arrays[key].view(np.uint16)
+        desc["dtype"] = "bfloat16"
+    return desc
+
+
+def _array_of(archive, desc, key):
+    arr = archive.array(key)
+    if desc.get("dtype") == "bfloat16":
+        if arr.dtype != np.uint16:
+            raise _Refused(f"its bfloat16 entry {key!r} does not hold 16-bit values")
+        arr = arr.view(D.load_bfloat16())
+    return arr
+
+
 def _decode(desc, archive, map_location):
     if desc is None or isinstance(desc, (bool, str, int)):
         return desc
-    if not isinstance(desc, dict) or len(desc) not in (1, 3):
+    if not isinstance(desc, dict) or len(desc) - ("dtype" in desc) not in (1, 3):
         raise _Refused(f"it has a malformed structure entry {desc!r:.80}")
     if "float" in desc:
         return float(desc["float"])
     if "tensor" in desc:
-        arr = archive.array(desc["tensor"])
+        arr = _array_of(archive, desc, desc["tensor"])
         return _place(arr, desc.get("device", "cpu"), map_location,
                       bool(desc.get("requires_grad")))
     if "ndarray" in desc:
-        return archive.array(desc["ndarray"])
+        return _array_of(archive, desc, desc["ndarray"])
     if "dict" in desc or "odict" in desc:
         out = OrderedDict() if "odict" in desc else {}
         for k, v in desc.get("dict", desc.get("odict")):
@@ -463,14 +482,14 @@ def _load_npz(z: _Zip, map_location):
 # storage class name -> NumPy dtype (None: admitted by torch, but we have no such dtype)
 _STORAGE_DTYPES = {"Float": "float32", "Double": "float64", "Half": "float16", "Long": "int64",
                    "Int": "int32", "Short": "int16", "Char": "int8", "Byte": "uint8",
-                   "Bool": "bool", "BFloat16": None, "ComplexFloat": None,
+                   "Bool": "bool", "BFloat16": "bfloat16", "ComplexFloat": None,
                    "ComplexDouble": None, "QInt8": None, "QUInt8": None, "QInt32": None,
                    "QUInt4x2": None, "QUInt2x4": None}
 _NP_TO_STORAGE = {v: k for k, v in _STORAGE_DTYPES.items() if v}
 _SUPPORTED_DTYPES = ("float16", "float32", "float64", "int8", "int16", "int32", "int64",
                      "uint8", "bool")
 _UNSUPPORTED_DTYPES = (
-    ["bfloat16", "complex32", "complex64", "complex128", "qint8", "quint8", "qint32",
+    ["complex32", "complex64", "complex128", "qint8", "quint8", "qint32",
      "quint4x2", "quint2x4", "bits8", "bits16", "bits1x8", "bits2x4", "bits4x2",
      "float8_e4m3fn", "float8_e4m3fnuz", "float8_e5m2", "float8_e5m2fnuz", "float8_e8m0fnu",
      "float4_e2m1fn_x2", "uint16", "uint32", "uint64", "per_tensor_affine",
@@ -576,6 +595,7 @@ class _TorchReader:
                                                                self._rebuild_from_type)}
         for name in _SUPPORTED_DTYPES:
             g[("torch", name)] = np.dtype(name)
+        g[("torch", "bfloat16")] = D.__getattr__("bfloat16")   # (a stand-in without ml_dtypes)
         for kind, dtype in _STORAGE_DTYPES.items():
             for module in ("torch", "torch.cuda"):
                 g[(module, f"{kind}Storage")] = _StorageType(f"{module}.{kind}Storage", dtype)
@@ -661,7 +681,7 @@ class _TorchReader:
                            "has no such dtype")
         st = self.storages.get(key)
         if st is None:
-            st = self.load_storage(key, np.dtype(stype.dtype), location, numel)
+            st = self.load_storage(key, D.to_dtype(stype.dtype), location, numel)
             self.storages[key] = st
         return st
 
@@ -723,7 +743,7 @@ class _TorchReader:
         if not isinstance(data, Tensor) or not isinstance(requires_grad, bool):
             raise _Refused("_rebuild_parameter expects a tensor and a bool")
         from .nn.parameter import Parameter  # noqa: PLC0415  (nn sits above serialization)
-        p = Parameter(data.detach(), requires_grad=requires_grad and data.dtype.kind == "f")
+        p = Parameter(data.detach(), requires_grad=requires_grad and D.is_floating(data.dtype))
         p._data = data._data          # keep the storage shared, not a copy
         return p
 
@@ -1223,7 +1243,7 @@ class _TorchWriter:
             self.out += b"\x86R"                 # TUPLE2, REDUCE
         elif isinstance(obj, np.generic):
             self.value(obj.item(), where)
-        elif isinstance(obj, np.dtype) and obj.name in _SUPPORTED_DTYPES:
+        elif isinstance(obj, np.dtype) and (obj.name in _SUPPORTED_DTYPES or obj is D.BF16):
             self._global("torch", obj.name)
         elif isinstance(obj, Tensor):
             self._tensor(obj, where)
@@ -1281,7 +1301,7 @@ class _TorchWriter:
         name = _NP_TO_STORAGE.get(arr.dtype.name)
         if name is None or arr.dtype.byteorder == ">":
             raise TypeError(f"save: cannot store a {arr.dtype} tensor{where} in torch's "
-                            f"format (it holds {', '.join(_SUPPORTED_DTYPES)})")
+                            f"format (it holds {', '.join(_SUPPORTED_DTYPES)}, bfloat16)")
         return arr, name
 
     def _array(self, arr, location: str, requires_grad: bool, where: str):

@@ -207,7 +207,7 @@ class Tensor:
         return self._data.itemsize
 
     def is_floating_point(self) -> bool:
-        return self.dtype.kind == "f"
+        return D.is_floating(self.dtype)
 
     def __len__(self) -> int:
         if self.ndim == 0:
@@ -325,7 +325,7 @@ class Tensor:
             if isinstance(a, Tensor):
                 device, dtype = a.device, a.dtype
             elif isinstance(a, str) and (a.split(":")[0] in ("cpu", "cuda")
-                                         or a not in D._by_name):
+                                         or a not in D._by_name and a not in D._BF16_NAMES):
                 device = a       # an unknown name gets the device error, which lists both
             elif a is not None:
                 dtype = a
@@ -333,8 +333,9 @@ class Tensor:
         if dtype is not None:
             dtype = D.to_dtype(dtype)
             if dtype != out.dtype:
+                backend.no_bf16_on_cuda(dtype, out.device, "to", out.shape)
                 # integer and bool results carry no gradient, so they record no node
-                out = E.Cast.apply(out, dtype=dtype) if dtype.kind == "f" else \
+                out = E.Cast.apply(out, dtype=dtype) if D.is_floating(dtype) else \
                     _const(out._data.astype(dtype))
         if device is not None and backend.Device(device) != out.device:
             out = E.ToDevice.apply(out, device=backend.Device(device))
@@ -366,6 +367,9 @@ class Tensor:
     def half(self) -> "Tensor":
         return self.to(D.float16)
 
+    def bfloat16(self) -> "Tensor":
+        return self.to(D.load_bfloat16())
+
     def long(self) -> "Tensor":
         return self.to(D.int64)
 
@@ -377,7 +381,7 @@ class Tensor:
 
     # -- autograd --------------------------------------------------------------------
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
-        if requires_grad and self.dtype.kind != "f":
+        if requires_grad and not D.is_floating(self.dtype):
             raise RuntimeError(f"requires_grad_: only floating point tensors can require "
                                f"gradients, got dtype {self.dtype} (shape {tuple(self.shape)})")
         if not requires_grad and self.grad_fn is not None:
@@ -440,7 +444,8 @@ class Tensor:
 
     def __repr__(self) -> str:
         arr = backend.to_device(self._data, "cpu")
-        body = np.array2string(arr, separator=", ", prefix="tensor(", precision=4,
+        body = np.array2string(arr.astype(D.float32) if arr.dtype is D.BF16 else arr,
+                               separator=", ", prefix="tensor(", precision=4,
                                threshold=1000, edgeitems=3)
         extras = []
         if self.device != "cpu":
@@ -473,7 +478,8 @@ class Tensor:
                 raise ValueError(f"div: rounding_mode must be None, 'trunc' or 'floor', got "
                                  f"{rounding_mode!r}")
             return _binary(E.RoundingDiv, self, other, mode=rounding_mode)
-        if self.dtype.kind != "f" and not (isinstance(other, Tensor) and other.dtype.kind == "f"):
+        if not D.is_floating(self.dtype) and not (isinstance(other, Tensor)
+                                                  and D.is_floating(other.dtype)):
             return _binary(E.Div, self.float(), other)   # true division of integers gives floats
         return _binary(E.Div, self, other)
 
@@ -485,7 +491,7 @@ class Tensor:
                 # torch: bool ** bool is bool, bool ** int is int64 (NumPy would give int8)
                 y = E.PowScalar.apply(self.long(), exponent=builtins.int(exponent))
                 return y.bool() if isinstance(exponent, builtins.bool) else y
-            keep = self.dtype.kind == "f" or isinstance(exponent, builtins.int)
+            keep = D.is_floating(self.dtype) or isinstance(exponent, builtins.int)
             x = self if keep else self.float()
             return E.PowScalar.apply(x, exponent=exponent)
         return _binary(E.Pow, self, exponent)
@@ -511,7 +517,7 @@ class Tensor:
         return _binary(E.Mul, self, other, reflected=True)
 
     def __rtruediv__(self, other):  # other / self
-        x = self if self.dtype.kind == "f" else self.float()
+        x = self if D.is_floating(self.dtype) else self.float()
         return _binary(E.Div, x, other, reflected=True)
 
     def __rpow__(self, other):  # other ** self
@@ -933,7 +939,7 @@ class Tensor:
                 if bound is None:
                     continue
                 take = outside(out)
-                if isinstance(bound, Tensor) and bound.dtype.kind == "f":
+                if isinstance(bound, Tensor) and D.is_floating(bound.dtype):
                     take = take | bound.isnan()
                 out = where(take, bound, out)
             return out
@@ -1134,7 +1140,7 @@ class Tensor:
 
     def mean(self, dim=None, keepdim=False, dtype=None):
         x = self if dtype is None else self.to(dtype)
-        if x.dtype.kind != "f":
+        if not D.is_floating(x.dtype):
             raise RuntimeError(f"mean: input dtype should be floating point, got {x.dtype}; "
                                "use .float() first")
         return R.Mean.apply(x, axes=_axes(dim, x.ndim, op="mean"), keepdim=keepdim)
@@ -1683,12 +1689,12 @@ def _copy_array(a, memo):
 
 
 def _floating(t: Tensor) -> Tensor:
-    return t if t._data.dtype.kind == "f" else t.to(D.get_default_dtype())
+    return t if D.is_floating(t._data.dtype) else t.to(D.get_default_dtype())
 
 
 def _binary(op, a: Tensor, b, reflected=False, **params) -> Tensor:
     """Promote dtypes as torch does, then apply op (to (b, a) when reflected)."""
-    if type(b) is builtins.float and a._data.dtype.kind == "f":
+    if type(b) is builtins.float and D.is_floating(a._data.dtype):
         # the most common case (x * 0.5 on a float tensor) skips the checks below
         return op.apply(b, a, **params) if reflected else op.apply(a, b, **params)
     if isinstance(b, Tensor):
@@ -1740,7 +1746,7 @@ _TORCH_NAMES = {"equal": "eq", "not_equal": "ne", "less": "lt", "less_equal": "l
 def _operand(value, ref: Tensor, op: str) -> Tensor:
     """_like for a second operand, refusing what is not a tensor, number or numeric array."""
     t = _like(value, ref)
-    if t.dtype.kind not in "biufc":
+    if t.dtype.kind not in "biufc" and not D.is_floating(t.dtype):
         raise TypeError(f"{op}: unsupported operand of type {type(value).__name__} with a tensor "
                         f"of shape {tuple(ref.shape)} {ref.dtype}")
     return t
@@ -1761,7 +1767,7 @@ def _nondiff_binary(a: Tensor, b, fn: str) -> Tensor:
             return E.NondiffBinary.apply(a, b, fn=fn)
         if fn == "trunc_divide":
             out = xp.trunc(a._data / b._data)
-            if a.dtype.kind != "f" and b.dtype.kind != "f":
+            if not D.is_floating(a.dtype) and not D.is_floating(b.dtype):
                 out = out.astype(a.dtype)
             return _const(out)
         return _const(getattr(xp, fn)(a._data, b._data))
@@ -1813,7 +1819,7 @@ def _inplace(self: Tensor, compute, saves_self: bool = True) -> Tensor:
         raise RuntimeError(f"in-place op: result of shape {tuple(res.shape)} does not fit the "
                            f"tensor's shape {tuple(self.shape)}")
     if res._data is not self._data:
-        if res.dtype != self.dtype and res.dtype.kind == "f" and self.dtype.kind != "f":
+        if res.dtype != self.dtype and D.is_floating(res.dtype) and not D.is_floating(self.dtype):
             raise RuntimeError(f"in-place op: result type {res.dtype} can't be cast to the "
                                f"tensor's dtype {self.dtype}")
         self._data[...] = res._data
@@ -1875,9 +1881,9 @@ def _as_tensor(data, dtype=None, device=None) -> Tensor:
         except ValueError as e:
             raise ValueError(f"tensor: cannot build a tensor from {type(data).__name__}: {e}") \
                 from None
-        if arr.dtype.kind == "f":
+        if D.is_floating(arr.dtype):
             # straight to the asked dtype: through float32 first, 1e-200 would become 0
-            arr = arr.astype(D.get_default_dtype() if dtype is None else D.to_dtype(dtype))
+            arr = D.astype(arr, D.get_default_dtype() if dtype is None else D.to_dtype(dtype))
         elif arr.dtype.kind in "iu":
             arr = arr.astype(D.int64)
         elif arr.dtype.kind not in "bc":
@@ -1886,7 +1892,7 @@ def _as_tensor(data, dtype=None, device=None) -> Tensor:
     if dtype is not None:
         dt = D.to_dtype(dtype)
         if arr.dtype != dt:
-            arr = arr.astype(dt)
+            arr = D.astype(arr, dt)
     dev = backend.Device(device) if device is not None else (
         backend.device_of(arr) if not isinstance(arr, np.ndarray) else backend.get_default_device())
     arr = backend.to_device(arr, dev)

@@ -251,6 +251,8 @@ class FakeArray:
     def __init__(self, a: np.ndarray):
         if not isinstance(a, np.ndarray):
             raise TypeError(f"FakeArray wraps an np.ndarray, got {type(a)}")
+        if a.dtype.kind == "V":     # ml_dtypes' bfloat16 (and other void dtypes): not in CuPy
+            raise FakeCupyError(f"fake cupy: Unsupported dtype {a.dtype}")
         self._a = a
 
     # -- implicit conversions: refused, or counted as a sync -------------------------------

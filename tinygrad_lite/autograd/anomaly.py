@@ -12,6 +12,7 @@ import os
 import sys
 from typing import Optional
 
+from .. import dtypes as D
 from ..backend import array_module
 from .grad_mode import state
 from .graph import in_backward
@@ -36,7 +37,8 @@ def user_frame(skip: int = 1) -> Optional[str]:
 
 def _bad_values(arr) -> Optional[str]:
     """'nan', 'inf' or 'nan and inf' when a float array holds them, else None."""
-    if arr is None or getattr(arr, "dtype", None) is None or arr.dtype.kind not in "fc":
+    if arr is None or getattr(arr, "dtype", None) is None or not (
+            arr.dtype.kind == "c" or D.is_floating(arr.dtype)):
         return None
     xp = array_module(arr)
     if bool(xp.isfinite(arr).all()):

@@ -71,6 +71,9 @@ class Function:
     # formula on arrays (backward_on_arrays) and skips a Tensor and an op dispatch per term
     arithmetic_backward = False
     _on_arrays = False        # set only while backward_on_arrays runs
+    # bfloat16 inputs: forward runs on float32 copies and its result is rounded back to bfloat16
+    # (torch's CPU kernels compute and accumulate bfloat16 in float32); False runs it as it is
+    bf16_in_float32 = True
 
     def save_for_backward(self, *arrays) -> None:
         self._to_save = arrays
@@ -151,6 +154,7 @@ class Function:
         arrays = []
         kind = None             # the array type of the first tensor: numpy or cupy
         wants_grad = False
+        low = False             # a bfloat16 input (see bf16_in_float32)
         for a in args:
             if isinstance(a, T):
                 data = a._data
@@ -160,6 +164,8 @@ class Function:
                     _check_devices(cls, args)
                 if a.requires_grad:
                     wants_grad = True
+                if data.dtype is D.BF16:
+                    low = True
                 arrays.append(data)
             else:
                 arrays.append(a)
@@ -171,7 +177,8 @@ class Function:
             ctx.needs_input_grad = (False,) * len(args)
         if state.observers:
             return _observed_apply(cls, ctx, args, arrays, params, record)
-        out = ctx.forward(*arrays, **params)
+        out = _bf16_forward(ctx, arrays, params) if low and cls.bf16_in_float32 else \
+            ctx.forward(*arrays, **params)
         if not record:
             return T._make(out, False, None, None)
         if not ctx._to_save:        # saved nothing (add, sub, neg, ...)
@@ -182,6 +189,27 @@ class Function:
 
     def backward(self, grad):  # pragma: no cover - every op overrides it
         raise NotImplementedError(f"{self.name()} has no backward")
+
+
+def _bf16_forward(ctx, arrays, params):
+    """forward on float32 copies of the bfloat16 inputs, its float32 result rounded to bfloat16.
+
+    What forward saved is mapped back (a copy to the input it came from, the float32 result to the
+    rounded one), so saved inputs keep their graph link and version check. The array backward is
+    turned off: its reductions would add in bfloat16, where the Tensor ops add in float32.
+    """
+    bf16 = D.BF16
+    up = [a.astype(np.float32) if getattr(a, "dtype", None) is bf16 else a for a in arrays]
+    out = ctx.forward(*up, **params)
+    wide = any(hasattr(a, "shape") and a.dtype.kind == "f" and a.dtype.itemsize >= 4
+               for a in arrays)      # a float32 input: the float32 result stands
+    low = out.astype(bf16) if getattr(out, "dtype", None) == D.float32 and not wide else out
+    if ctx._to_save:
+        back = {id(u): a for u, a in zip(up, arrays) if u is not a}
+        back[id(out)] = low
+        ctx._to_save = tuple(back.get(id(s), s) for s in ctx._to_save)
+    ctx.arithmetic_backward = False
+    return low
 
 
 def _link_inputs(ctx, args) -> None:
@@ -263,7 +291,11 @@ def _observed_apply(cls, ctx, args, arrays, params, record):
     """The slow path of apply, taken only while a profiler or anomaly mode is watching."""
     tensors = [a for a in args if isinstance(a, Tensor)]
     t0 = time.perf_counter()
-    out = ctx.forward(*arrays, **params)
+    if cls.bf16_in_float32 and D.BF16 is not None and any(
+            getattr(a, "dtype", None) is D.BF16 for a in arrays):
+        out = _bf16_forward(ctx, arrays, params)
+    else:
+        out = ctx.forward(*arrays, **params)
     seconds = time.perf_counter() - t0
     if record:
         version = _finish_node(ctx, args, arrays, out)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import function as _function
+from ..dtypes import is_floating
 
 
 class GradcheckError(AssertionError):
@@ -44,7 +45,7 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
     outs = out if isinstance(out, (tuple, list)) else (out,)
     v = []
     for o in outs:
-        if isinstance(o, Tensor) and o.dtype.kind == "f":
+        if isinstance(o, Tensor) and is_floating(o.dtype):
             w = rng.standard_normal(o.shape)
             v.append(Tensor(w, dtype=o.dtype, device=o.device))
         else:

@@ -88,7 +88,9 @@ def array_module(*arrays):
         nd = _cupy.ndarray
         for a in arrays:
             # a raw array first: a CuPy array's own `.data` is a memory pointer, not an array
-            if isinstance(a, nd) or isinstance(getattr(a, "data", None), nd):
+            # (and a NumPy one's a memoryview, which a bfloat16 array cannot give)
+            if isinstance(a, nd) or (type(a) is not np.ndarray
+                                     and isinstance(getattr(a, "data", None), nd)):
                 return _cupy
     return np
 
@@ -117,9 +119,19 @@ def to_device(array, device):
     if here == device:
         return array
     if device == "cuda":
+        no_bf16_on_cuda(array.dtype, device, "to", array.shape)
         return get_cupy().asarray(array)
     raise_deferred()
     return _cupy.asnumpy(array)
+
+
+def no_bf16_on_cuda(dtype, device, op: str, shape=None) -> None:
+    """bfloat16 stays on the CPU: CuPy has no bfloat16 dtype (the kernels take its bits as
+    uint16, but the array ops around them cannot)."""
+    if device == "cuda" and getattr(dtype, "name", None) == "bfloat16":
+        what = "a bfloat16 tensor" + (f" of shape {tuple(shape)}" if shape is not None else "")
+        raise TypeError(f"{op}: {what} cannot be on cuda: CuPy has no bfloat16 dtype, so "
+                        "bfloat16 tensors stay on the CPU (use float16 on the GPU)")
 
 
 # -- checks that would need the GPU's answer -------------------------------------------------

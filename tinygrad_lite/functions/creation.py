@@ -39,7 +39,7 @@ def logspace(start, end, steps, base=10.0, *, dtype=None, device=None,
 def _finish(array, dtype, device, requires_grad) -> Tensor:
     dev = B.Device(device) if device is not None else B.get_default_device()
     if dtype is not None and array.dtype != D.to_dtype(dtype):
-        array = array.astype(D.to_dtype(dtype))
+        array = D.astype(array, D.to_dtype(dtype))
     t = Tensor._make(B.to_device(array, dev), False, None, None)
     if requires_grad:
         t.requires_grad_(True)
@@ -73,6 +73,7 @@ def from_numpy(array: np.ndarray) -> Tensor:
 def _filled(size, value, dtype, device, requires_grad, op):
     xp, dev = _xp(device)
     dt = D.to_dtype(dtype) if dtype is not None else D.get_default_dtype()
+    B.no_bf16_on_cuda(dt, dev, op)
     if not isinstance(value, (numbers.Number, np.generic)):
         raise TypeError(f"{op}: fill value must be a number, got {type(value).__name__} "
                         f"{value!r}")
@@ -156,7 +157,7 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
     if dtype is None:
         ints = all(isinstance(v, int) for v in (start, end, step))
         dtype = D.int64 if ints else D.get_default_dtype()
-    a = np.arange(start, end, step, dtype=np.float64 if D.to_dtype(dtype).kind == "f" else None)
+    a = np.arange(start, end, step, dtype=np.float64 if D.is_floating(D.to_dtype(dtype)) else None)
     return _finish(a, dtype, device, requires_grad)
 
 

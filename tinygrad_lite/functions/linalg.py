@@ -228,7 +228,7 @@ def _float_input(x, op: str, dtype=None) -> Tensor:
     x = _tensor(x, op)
     if dtype is not None:
         x = x.to(D.to_dtype(dtype))
-    if x.dtype.kind != "f":
+    if not D.is_floating(x.dtype):
         raise TypeError(f"{op}: expected a floating point tensor, got shape {tuple(x.shape)} "
                         f"{x.dtype}; pass dtype= or convert it first")
     return x

@@ -296,7 +296,7 @@ def cdist(x1, x2, p=2.0, compute_mode=None) -> Tensor:
     inputs is not) but takes P*R*M memory. The gradient at zero distance is 0, as in torch.
     """
     a, b = _tensor(x1, "cdist"), _tensor(x2, "cdist")
-    if a.dtype.kind != "f" or b.dtype.kind != "f":
+    if not D.is_floating(a.dtype) or not D.is_floating(b.dtype):
         raise TypeError(f"cdist: expected floating point tensors, got {_desc(a, b)}")
     if a.ndim < 2 or b.ndim < 2 or a.shape[-1] != b.shape[-1]:
         raise ValueError(f"cdist: expected (..., P, M) and (..., R, M) with the same M, got "
@@ -337,7 +337,7 @@ def bincount(input, weights=None, minlength=0) -> Tensor:
     w = _tensor(weights, "bincount")
     if w.shape != x.shape:
         raise ValueError(f"bincount: weights must match input, got {_desc(x, w)}")
-    out_dtype = w.dtype if w.dtype.kind == "f" else D.float64
+    out_dtype = w.dtype if D.is_floating(w.dtype) else D.float64
     return _const(xp.bincount(x._data, weights=w._data, minlength=minlength).astype(out_dtype))
 
 
@@ -378,7 +378,7 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
 def histc(input, bins=100, min=0, max=0) -> Tensor:
     """Histogram of equal-width bins over [min, max] (the data's range when min == max)."""
     x = _tensor(input, "histc")
-    if x.dtype.kind != "f":
+    if not D.is_floating(x.dtype):
         raise TypeError(f"histc: expected a floating point tensor, got {_desc(x)}")
     bins = check_int(bins, None, "histc", low=None)
     if bins <= 0:
@@ -437,7 +437,7 @@ def _cumextreme(op: str, result, input, dim, ufunc: str):
     a = x._data
     running = SC.scan(ufunc, a, d)
     hit = a == running
-    if a.dtype.kind == "f":
+    if D.is_floating(a.dtype):
         hit |= xp.isnan(a)       # nan wins from where it appears, like torch
     shape = [1] * a.ndim
     shape[d] = a.shape[d]
@@ -740,7 +740,7 @@ def cov(input, *, correction=1, fweights=None, aweights=None) -> Tensor:
     x = _tensor(input, "cov")
     if x.ndim > 2:
         raise ValueError(f"cov: expected a 1-D or 2-D input, got shape {tuple(x.shape)}")
-    if x.dtype.kind != "f":
+    if not D.is_floating(x.dtype):
         x = x.to(D.get_default_dtype())
     if x.ndim < 2:
         x = x.reshape(1, -1)

@@ -198,7 +198,7 @@ def _float_operands(op: str, input, other) -> tuple:
     before going to floating point (int16 with float16 stays float16)."""
     a = _tensor(input, op)
     b = _second(other, a, op)
-    if isinstance(b, Tensor) and a.dtype.kind != "f" and b.dtype.kind == "f":
+    if isinstance(b, Tensor) and not D.is_floating(a.dtype) and D.is_floating(b.dtype):
         return a.to(b.dtype), b
     return _floating(a), b
 
@@ -275,7 +275,7 @@ def addcmul(input, tensor1, tensor2, *, value=1) -> Tensor:
 def addcdiv(input, tensor1, tensor2, *, value=1) -> Tensor:
     """input + value * tensor1 / tensor2 (integer tensor1 and tensor2 are refused, as in torch)."""
     x, t1, t2 = _tensor(input, "addcdiv"), _tensor(tensor1, "addcdiv"), _tensor(tensor2, "addcdiv")
-    if t1.dtype.kind != "f" and t2.dtype.kind != "f":
+    if not D.is_floating(t1.dtype) and not D.is_floating(t2.dtype):
         raise TypeError(f"addcdiv: integer division of tensor1 and tensor2 is not supported, got "
                         f"{_desc(t1, t2)}; use floating point tensors")
     quot = t1 / t2
@@ -288,7 +288,7 @@ def nan_to_num(input, nan=0.0, posinf=None, neginf=None) -> Tensor:
     """nan -> nan, +inf -> posinf, -inf -> neginf (the dtype's extremes by default);
     the gradient is 0 at the replaced elements."""
     x = _tensor(input, "nan_to_num")
-    if x.dtype.kind != "f":
+    if not D.is_floating(x.dtype):
         return _const(x._data.copy())
     xp = array_module(x._data)
     info = D.finfo(x.dtype)
@@ -377,7 +377,7 @@ fix = trunc
 def frac(input) -> Tensor:
     """input - trunc(input), keeping the sign;  d/dx = 1."""
     x = _tensor(input, "frac")
-    if x.dtype.kind != "f":
+    if not D.is_floating(x.dtype):
         raise TypeError(f"frac: expected a floating point tensor, got {_desc(x)}")
     return x - _const(array_module(x._data).trunc(x._data))
 
@@ -403,7 +403,7 @@ def absolute(input) -> Tensor:
 # -- predicates and bit operations (never differentiable) -------------------------------------
 def _flag(x: Tensor, fn) -> Tensor:
     xp = array_module(x._data)
-    if x.dtype.kind != "f":
+    if not D.is_floating(x.dtype):
         return _const(xp.zeros(x.shape, dtype=bool))
     return _const(fn(xp, x._data))
 
@@ -512,15 +512,15 @@ def copysign(input, other) -> Tensor:
 def ldexp(input, other) -> Tensor:
     """input * 2**other."""
     x, e = _tensor(input, "ldexp"), _tensor(other, "ldexp")
-    x = x if x.dtype.kind == "f" or e.dtype.kind == "f" else _floating(x)
-    return x * (2.0 ** (e if e.dtype.kind == "f" else e.to(x.dtype)))
+    x = x if D.is_floating(x.dtype) or D.is_floating(e.dtype) else _floating(x)
+    return x * (2.0 ** (e if D.is_floating(e.dtype) else e.to(x.dtype)))
 
 
 def frexp(input):
     """(mantissa, exponent) with input = mantissa * 2**exponent, |mantissa| in [0.5, 1);
     d mantissa = dy / 2**exponent."""
     x = _tensor(input, "frexp")
-    if x.dtype.kind != "f":
+    if not D.is_floating(x.dtype):
         raise TypeError(f"frexp: expected a floating point tensor, got {x.dtype}")
     xp = array_module(x._data)
     _, e = xp.frexp(x._data)

@@ -128,7 +128,7 @@ def bernoulli_fill(self: Tensor, p=0.5) -> np.ndarray:
 
 
 def _float_target(self: Tensor, op: str) -> Tensor:
-    if not isinstance(self, Tensor) or self.dtype.kind != "f":
+    if not isinstance(self, Tensor) or not D.is_floating(self.dtype):
         raise TypeError(f"{op}: expected a floating point tensor, got "
                         f"{_desc(self) if isinstance(self, Tensor) else type(self).__name__}")
     return self
@@ -186,7 +186,7 @@ def random_fill(self: Tensor, *args, **kwargs):
     low = 0 if low is None else check_int(low, None, "random_", low=None)
     dt = self.dtype
     if high is None:
-        if dt.kind == "f":
+        if D.is_floating(dt):
             top = 2 ** (np.finfo(dt).nmant + 1)
         else:
             top = D.iinfo(dt).max

@@ -20,6 +20,7 @@ from ..ops import reduction as RD
 from ..ops import scan as SC
 from ..ops.reduction import MaxMin, Norm2, _count, check_extent
 from ..tensor import Tensor, _axes, _const, _dim, _var_dim, where
+from ..dtypes import is_floating
 
 
 def sum(x, dim=None, keepdim=False, dtype=None): return _t(x).sum(dim, keepdim, dtype=dtype)
@@ -179,7 +180,7 @@ def nansum(input, dim=None, keepdim=False, *, dtype=None) -> Tensor:
     x = _tensor(input, "nansum")
     if dtype is not None:
         x = x.to(dtype)
-    if x.dtype.kind == "f":
+    if is_floating(x.dtype):
         x = where(x.detach().isnan(), 0.0, x)
     return x.sum(dim, keepdim)
 
@@ -237,12 +238,12 @@ def _median_all(op: str, x: Tensor, ignore_nan: bool) -> Tensor:
     xp = array_module(x._data)
     flat = x._data.reshape(-1)
     if flat.size == 0:
-        if x.dtype.kind != "f":
+        if not is_floating(x.dtype):
             raise ValueError(f"{op}: cannot take the median of an empty tensor ({_desc(x)})")
         # torch: nan, and a zero gradient
         return RD.EvenPick.apply(x, value=xp.asarray(xp.nan, dtype=x.dtype),
                                  mask=xp.zeros(x.shape, dtype=bool))
-    nan = xp.isnan(flat) if x.dtype.kind == "f" else xp.zeros(flat.shape, dtype=bool)
+    nan = xp.isnan(flat) if is_floating(x.dtype) else xp.zeros(flat.shape, dtype=bool)
     count = int(flat.size - nan.sum()) if ignore_nan else flat.size
     if count == 0 or (not ignore_nan and bool(nan.any())):
         value, mask = xp.asarray(xp.nan, dtype=x.dtype), nan
@@ -256,7 +257,7 @@ def _median_dim(op: str, result, x: Tensor, dim, keepdim: bool, ignore_nan: bool
     a, d = _last_axis(x, dim, op)
     xp = array_module(a)
     order = xp.argsort(a, axis=-1, kind="stable")        # nan sorts last
-    nan = xp.isnan(a) if a.dtype.kind == "f" else xp.zeros(a.shape, dtype=bool)
+    nan = xp.isnan(a) if is_floating(a.dtype) else xp.zeros(a.shape, dtype=bool)
     if ignore_nan:
         count = a.shape[-1] - nan.sum(axis=-1, keepdims=True)
         idx = _take(order, xp.maximum((count - 1) // 2, 0))

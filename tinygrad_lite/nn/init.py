@@ -14,6 +14,7 @@ import numpy as np
 from .. import random
 from ..backend import to_device
 from ..tensor import Tensor
+from ..dtypes import is_floating
 
 __all__ = ["calculate_gain", "uniform_", "normal_", "constant_", "zeros_", "ones_", "eye_",
            "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_",
@@ -31,7 +32,7 @@ def _check(tensor, op: str) -> Tensor:
         tensor = Tensor._make(tensor, False, None, None)
     if not isinstance(tensor, Tensor):
         raise TypeError(f"init.{op}: expected a Tensor, got {type(tensor).__name__}")
-    if op not in _ANY_DTYPE and tensor.dtype.kind != "f":
+    if op not in _ANY_DTYPE and not is_floating(tensor.dtype):
         # random draws would be truncated to integers without a word
         raise TypeError(f"init.{op}: expected a floating-point tensor, got "
                         f"{tuple(tensor.shape)} {tensor.dtype}")

@@ -20,6 +20,7 @@ import numpy as np
 
 from ..autograd.grad_mode import no_grad, state
 from ..tensor import Tensor
+from ..dtypes import is_floating
 
 __all__ = ["export", "is_in_onnx_export", "UnsupportedOperatorError"]
 
@@ -245,7 +246,7 @@ def _second_trace(model, nested, input_names, dynamic_axes, calls) -> dict:
         grown = []
         for a in sized:
             arr = _host(a._data)
-            if arr.dtype.kind == "f":
+            if is_floating(arr.dtype):
                 arr = rng.standard_normal(arr.shape).astype(arr.dtype) if redraw else (
                     arr * rng.uniform(0.5, 1.5, arr.shape)).astype(arr.dtype)
             elif arr.ndim:

@@ -11,6 +11,8 @@ from .pointwise import quiet
 class GetItem(Function):
     """y = x[index];  dx = zeros with dy added at index (repeated indices accumulate)"""
 
+    bf16_in_float32 = False     # moves bfloat16 as it is: views stay views
+
     def forward(self, x, index, advanced):
         self.in_shape, self.index, self.advanced = x.shape, index, advanced
         return x[index]
@@ -39,6 +41,8 @@ class IndexAdd(Function):
 class SetItem(Function):
     """y = x with y[index] = v (in place);  dx = dy with index zeroed;  dv = dy[index]"""
 
+    bf16_in_float32 = False     # moves bfloat16 as it is: views stay views
+
     def forward(self, x, v, index, advanced):
         x[index] = v
         self.index, self.advanced, self.shape = index, advanced, x.shape
@@ -58,6 +62,8 @@ class SetItem(Function):
 
 class Gather(Function):
     """y[i][j] = x[i][index[i][j]] (along dim);  dx = scatter_add of dy at index"""
+
+    bf16_in_float32 = False     # moves bfloat16 as it is: views stay views
 
     def forward(self, x, index, axis):
         self.in_shape, self.index, self.axis = x.shape, index, axis
@@ -129,6 +135,8 @@ def written_mask(xp, shape, index, axis: int):
 class Scatter(Function):
     """y = x with y[.., index[i], ..] = src[i] along axis;  dx = dy with the written places zeroed;
     dsrc = gather(dy, index) (src is cut to index's shape before it comes here)"""
+
+    bf16_in_float32 = False     # moves bfloat16 as it is: views stay views
 
     def forward(self, x, src, index, axis):
         xp = array_module(x)
@@ -265,6 +273,8 @@ class ScatterReduce(Function):
 # -- embedding --------------------------------------------------------------------------------
 class Embedding(Function):
     """y = W[idx];  dW = zeros with dy rows added at idx (repeats accumulate), padding row kept 0"""
+
+    bf16_in_float32 = False     # moves bfloat16 as it is: views stay views
 
     def forward(self, w, idx, padding_idx):
         self.w_shape, self.idx, self.padding_idx = w.shape, idx, padding_idx

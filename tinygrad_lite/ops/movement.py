@@ -12,6 +12,8 @@ from ..backend import array_module
 class Reshape(Function):
     """y = x viewed as shape;  dx = dy viewed as x's shape"""
 
+    bf16_in_float32 = False     # moves bfloat16 as it is: views stay views
+
     def forward(self, x, shape):
         self.in_shape = x.shape
         return x.reshape(shape)
@@ -22,6 +24,8 @@ class Reshape(Function):
 
 class Permute(Function):
     """y = x with axes reordered;  dx = dy with the inverse order"""
+
+    bf16_in_float32 = False     # moves bfloat16 as it is: views stay views
 
     def forward(self, x, dims):
         self.inverse = tuple(np.argsort(dims))
@@ -34,6 +38,8 @@ class Permute(Function):
 class Expand(Function):
     """y = x broadcast to shape;  dx = dy summed back (the engine's unbroadcast)"""
 
+    bf16_in_float32 = False     # moves bfloat16 as it is: views stay views
+
     def forward(self, x, shape):
         return array_module(x).broadcast_to(x, shape)
 
@@ -43,6 +49,8 @@ class Expand(Function):
 
 class Roll(Function):
     """y = x rolled by shifts;  dx = dy rolled back"""
+
+    bf16_in_float32 = False     # moves bfloat16 as it is: views stay views
 
     def forward(self, x, shifts, axes):
         self.shifts, self.axes = shifts, axes
@@ -54,6 +62,8 @@ class Roll(Function):
 
 class Flip(Function):
     """y = x reversed along axes;  dx = dy reversed"""
+
+    bf16_in_float32 = False     # moves bfloat16 as it is: views stay views
 
     def forward(self, x, axes):
         self.axes = axes
@@ -67,6 +77,8 @@ class Flip(Function):
 class Cat(Function):
     """y = concatenation along axis;  each dx = its slice of dy"""
 
+    bf16_in_float32 = False     # moves bfloat16 as it is: views stay views
+
     def forward(self, *arrays, axis):
         self.axis = axis
         self.sizes = [a.shape[axis] for a in arrays]
@@ -78,6 +90,8 @@ class Cat(Function):
 
 class PadConstant(Function):
     """y = x surrounded by value;  dx = the middle of dy"""
+
+    bf16_in_float32 = False     # moves bfloat16 as it is: views stay views
 
     def forward(self, x, widths, value):
         xp = array_module(x)
@@ -100,6 +114,8 @@ class Diagonal(Function):
     """y = the offset diagonal of x over (dim1, dim2), as a new last axis;  dx = dy put back
     on that diagonal of zeros"""
 
+    bf16_in_float32 = False     # moves bfloat16 as it is: views stay views
+
     def forward(self, x, offset, dim1, dim2):
         self.in_shape, self.offset, self.dims = x.shape, offset, (dim1, dim2)
         return array_module(x).diagonal(x, offset, dim1, dim2).copy()
@@ -112,6 +128,8 @@ class Diagonal(Function):
 class DiagonalScatter(Function):
     """y = zeros(shape) with g on the offset diagonal over (dim1, dim2);  dg = that diagonal of dy.
     Makes a matrix from a vector (diag) and is Diagonal's backward."""
+
+    bf16_in_float32 = False     # moves bfloat16 as it is: views stay views
 
     def forward(self, g, shape, offset, dim1, dim2):
         xp = array_module(g)

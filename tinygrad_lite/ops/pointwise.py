@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import math
 
+from .. import dtypes as D
 from ..autograd.function import Function
 from ..autograd.function import constant as _const
 from ..backend import array_module, to_device
@@ -153,8 +154,10 @@ class Clone(Function):
 class Cast(Function):
     """y = x as dtype;  dx = dy as x's dtype (the engine casts)"""
 
+    bf16_in_float32 = False     # a cast from bfloat16 reads it as it is
+
     def forward(self, x, dtype):
-        return x.astype(dtype)
+        return D.astype(x, dtype)
 
     def backward(self, grad):
         return grad
@@ -162,6 +165,8 @@ class Cast(Function):
 
 class ToDevice(Function):
     """y = x copied to another device;  dx = dy copied back"""
+
+    bf16_in_float32 = False
 
     def forward(self, x, device):
         self.src = "cuda" if device == "cpu" else "cpu"

@@ -15,6 +15,7 @@ from .. import backend
 from ..autograd import enable_grad
 from ..tensor import Tensor
 from ..utils.hooks import RemovableHandle
+from ..dtypes import is_floating
 
 ParamsT = Union[Iterable[Tensor], Iterable[dict]]
 
@@ -300,6 +301,6 @@ class Optimizer:
             return _state_tensor(arr)
         arr = backend.to_device(value, p.device)
         xp = backend.array_module(arr)
-        if arr.dtype.kind == "f":
+        if is_floating(arr.dtype):
             arr = arr.astype(p._data.dtype)
         return _state_tensor(xp.array(arr, copy=True))

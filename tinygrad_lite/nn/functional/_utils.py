@@ -9,6 +9,7 @@ import numpy as np
 
 from ..._checks import check_tensor, describe
 from ...tensor import Tensor, _inplace
+from ...dtypes import is_floating
 
 
 def _desc(t: Tensor) -> str:
@@ -86,7 +87,7 @@ def _tensor_args(op: str, nd: int, x, w=None, bias=None) -> bool:
     if x.ndim not in (nd + 1, nd + 2):
         raise ValueError(f"{op}: expected a {nd + 1}-D (unbatched) or {nd + 2}-D (batched) input, "
                          f"got {_shape_dtype(x)}")
-    if x.dtype.kind != "f":
+    if not is_floating(x.dtype):
         raise TypeError(f"{op}: input {_shape_dtype(x)} must be a floating-point tensor")
     others = [t for t in (w, bias) if t is not None]
     for t in others:

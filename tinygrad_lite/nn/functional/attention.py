@@ -13,6 +13,7 @@ from ..._checks import check_tensor
 from ...tensor import Tensor
 from .dropout import dropout as _dropout
 from .linear import linear
+from ...dtypes import is_floating
 
 __all__ = ["scaled_dot_product_attention", "multi_head_attention_forward"]
 
@@ -33,7 +34,7 @@ def _split_mask(mask, target: Tensor, op: str, name: str, keep_is_true: bool):
                            f"{_desc(target)}")
     if mask.dtype.kind == "b":
         return None, (mask._data if keep_is_true else ~mask._data)
-    if mask.dtype.kind != "f":
+    if not is_floating(mask.dtype):
         raise TypeError(f"{op}: {name} must be bool or floating point, got {_desc(mask)}")
     return (mask if mask.dtype == target.dtype else mask.to(target.dtype)), None
 
@@ -64,7 +65,7 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
         if t.ndim < 2:
             raise ValueError(f"{op}: {name} needs at least 2 dimensions, got {_desc(t)}")
     q, k, v = query, key, value
-    if q.dtype != k.dtype or q.dtype != v.dtype or q.dtype.kind != "f":
+    if q.dtype != k.dtype or q.dtype != v.dtype or not is_floating(q.dtype):
         raise TypeError(f"{op}: query, key and value must share one floating dtype, got "
                         f"{_desc(q)}, {_desc(k)}, {_desc(v)}")
     if q.device != k.device or q.device != v.device:

@@ -8,6 +8,7 @@ import warnings
 from ... import random
 from ...tensor import Tensor, _const
 from ._utils import _desc, _maybe_inplace, _tensor
+from ...dtypes import is_floating
 
 __all__ = ["dropout", "dropout2d", "dropout1d"]
 
@@ -33,7 +34,7 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True,
     """y = x * mask / (1 - p), mask ~ Bernoulli(1 - p), in training; y = x otherwise"""
     x = _tensor(input, "dropout")
     p = _check_p(p, "dropout")
-    if training and p > 0.0 and x.dtype.kind != "f":
+    if training and p > 0.0 and not is_floating(x.dtype):
         # the 1 / (1 - p) rescale cannot be held by an integer tensor
         raise TypeError(f"dropout: input must be floating point, got {_desc(x)}")
     if not training or p == 0.0:
@@ -52,7 +53,7 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True,
     """dropout that zeroes whole channels: one mask value per (n, c)"""
     x = _tensor(input, "dropout2d")
     p = _check_p(p, "dropout2d")
-    if training and p > 0.0 and x.dtype.kind != "f":
+    if training and p > 0.0 and not is_floating(x.dtype):
         raise TypeError(f"dropout2d: input must be floating point, got {_desc(x)}")
     if x.ndim == 2:
         # torch warns and drops element by element here (a deprecation, not yet an error)
@@ -79,6 +80,6 @@ def dropout1d(input: Tensor, p: float = 0.5, training: bool = True,
     p = _check_p(p, "dropout1d")
     if not training or p == 0.0:
         return x
-    if x.dtype.kind != "f":         # the 1 / (1 - p) rescale needs a float
+    if not is_floating(x.dtype):         # the 1 / (1 - p) rescale needs a float
         raise TypeError(f"dropout1d: input must be floating point, got {_desc(x)}")
     return _dropout_with(x, p, x.shape[:-1] + (1,), inplace, "dropout1d")

@@ -21,6 +21,7 @@ from ...tensor import Tensor, _const, where
 from ._utils import _desc, _same, _tensor
 from .activation import logsigmoid
 from .distance import pairwise_distance
+from ...dtypes import is_floating
 
 __all__ = ["cross_entropy", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
            "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div",
@@ -56,7 +57,7 @@ def _pair(input, target, op: str, broadcast_ok: bool = True):
     """Check a (prediction, target) pair of float tensors; torch warns and broadcasts on shape."""
     _tensor(input, op)
     target = _tensor(target, op, "target")
-    if input.dtype.kind != "f":
+    if not is_floating(input.dtype):
         raise TypeError(f"{op}: input must be floating point, got {_desc(input)}")
     if input.device != target.device:
         raise RuntimeError(f"{op}: input {_desc(input)} on {input.device} and target "
@@ -131,11 +132,11 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Optional[Tensor] = None
     x = _tensor(input, op)
     target = _tensor(target, op, "target")
     reduction = _reduction(reduction, op, size_average, reduce)
-    if x.dtype.kind != "f":
+    if not is_floating(x.dtype):
         raise TypeError(f"{op}: input must be floating point, got {_desc(x)}")
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"{op}: label_smoothing must be in [0, 1], got {label_smoothing}")
-    if target.dtype.kind == "f":
+    if is_floating(target.dtype):
         return _cross_entropy_probs(x, target, weight, reduction, label_smoothing)
     if target.dtype.kind not in "iu":
         raise TypeError(f"{op}: target must hold class indices (int) or probabilities (float), "
@@ -355,7 +356,7 @@ def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True, full
 
 def _float_input(x, op: str, name: str = "input") -> Tensor:
     _tensor(x, op, name)
-    if x.dtype.kind != "f":
+    if not is_floating(x.dtype):
         raise TypeError(f"{op}: {name} must be floating point, got {_desc(x)}")
     return x
 

@@ -12,6 +12,7 @@ from ...functions.indexing import _ints
 from ...ops import normalization as N
 from ...tensor import Tensor, _const
 from ._utils import _desc, _norm, _same, _tensor
+from ...dtypes import is_floating
 
 __all__ = ["batch_norm", "layer_norm", "group_norm", "rms_norm", "instance_norm", "normalize"]
 
@@ -107,7 +108,7 @@ def group_norm(input: Tensor, num_groups: int, weight: Optional[Tensor] = None,
     if x.ndim < 2 or x.shape[1] % num_groups:
         raise ValueError(f"group_norm: input {_desc(x)} needs a channel dim divisible by "
                          f"num_groups={num_groups}")
-    if x.dtype.kind != "f":
+    if not is_floating(x.dtype):
         raise TypeError(f"group_norm: input must be floating point, got {_desc(x)}")
     n, c = x.shape[0], x.shape[1]
     for name, t in (("weight", weight), ("bias", bias)):
@@ -137,7 +138,7 @@ def rms_norm(input: Tensor, normalized_shape: Union[int, Sequence[int]],
     x = _tensor(input, "rms_norm")
     ns = _ints(normalized_shape, "rms_norm", "normalized_shape")
     k = len(ns)
-    if x.dtype.kind != "f":
+    if not is_floating(x.dtype):
         raise TypeError(f"rms_norm: input must be floating point, got {_desc(x)}")
     if k == 0 or x.ndim < k or tuple(x.shape[x.ndim - k:]) != ns:
         raise ValueError(f"rms_norm: input {_desc(x)} does not end with normalized_shape {ns}")
@@ -163,7 +164,7 @@ def instance_norm(input: Tensor, running_mean: Optional[Tensor] = None,
     if x.ndim < 2:
         raise ValueError(f"instance_norm: expected input with at least 2 dims (N, C, ...), got "
                          f"{_desc(x)}")
-    if x.dtype.kind != "f":
+    if not is_floating(x.dtype):
         raise TypeError(f"instance_norm: input must be floating point, got {_desc(x)}")
     n, c = x.shape[0], x.shape[1]
     for name, t in (("weight", weight), ("bias", bias), ("running_mean", running_mean),

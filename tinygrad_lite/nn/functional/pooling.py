@@ -12,6 +12,7 @@ from ...ops import conv as K
 from ...functions.indexing import gather
 from ...tensor import Tensor, _const
 from ._utils import _IntOr, _as_2d, _from_2d, _ints, _lift, _shape_dtype, _tensor_args
+from ...dtypes import is_floating
 
 __all__ = ["max_pool2d", "max_pool1d", "avg_pool2d", "avg_pool1d", "adaptive_avg_pool2d",
            "adaptive_avg_pool1d", "adaptive_max_pool2d", "adaptive_max_pool1d"]
@@ -184,7 +185,7 @@ def _adaptive_max(op, nd, x, output_size, return_indices):
     cand = x2._data[:, :, rows[:, None, :, None], cols[None, :, None, :]]
     cand = cand.reshape(cand.shape[:4] + (lh * lw,))
     tap = cand.argmax(-1)
-    if x.dtype.kind == "f":
+    if is_floating(x.dtype):
         # torch lets the last NaN of a window win
         nan = xp.isnan(cand)
         last_nan = lh * lw - 1 - nan[..., ::-1].argmax(-1)

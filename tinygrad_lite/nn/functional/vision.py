@@ -232,7 +232,7 @@ def _plan(x, size, scale_factor, mode, align_corners, recompute_scale_factor, an
     if want is not None and want != dim:
         raise ValueError(f"{op}: mode={mode!r} needs a {want + 2}-D input, got {x.ndim}-D "
                          f"{shape}")
-    if mode not in ("nearest", "nearest-exact") and x.dtype.kind != "f":
+    if mode not in ("nearest", "nearest-exact") and not D.is_floating(x.dtype):
         raise TypeError(f"{op}: mode={mode!r} needs a floating-point input, got {shape} "
                         f"{x.dtype}")
     check_size_and_scale(op, size, scale_factor)
@@ -270,7 +270,7 @@ def interpolate(input: Tensor, size: Optional[_Size] = None,
     out, scales, align = _plan(input, size, scale_factor, mode, align_corners,
                                recompute_scale_factor, antialias)
     xp = array_module(input._data)
-    dt = input.dtype if input.dtype.kind == "f" else D.float32   # nearest on integers
+    dt = input.dtype if D.is_floating(input.dtype) else D.float32   # nearest on integers
     spatial = tuple(input.shape[2:])
     # shrinking axes first keeps the later passes small
     order = sorted(range(len(out)), key=lambda d: out[d] / spatial[d])

@@ -234,7 +234,7 @@ class Module:
                     if t is None:
                         continue
                     data = t._data
-                    if dtype is not None and data.dtype.kind == "f":
+                    if dtype is not None and D.is_floating(data.dtype):
                         data = data.astype(dtype)
                     if device is not None:
                         data = backend.to_device(data, device)
@@ -265,8 +265,10 @@ class Module:
                 backend.get_cupy()
         if dtype is not None:
             dtype = D.to_dtype(dtype)
-            if dtype.kind != "f":
+            if not D.is_floating(dtype):
                 raise TypeError(f"Module.to: only floating point dtypes are allowed, got {dtype}")
+            for p in self.parameters():
+                backend.no_bf16_on_cuda(dtype, device or p.device, "Module.to", p.shape)
         return self._move(device, dtype)
 
     def cpu(self) -> "Module":
@@ -283,6 +285,9 @@ class Module:
 
     def half(self) -> "Module":
         return self.to(D.float16)
+
+    def bfloat16(self) -> "Module":
+        return self.to(D.load_bfloat16())
 
     # -- state ----------------------------------------------------------------------------
     def state_dict(self, prefix: str = "", keep_vars: bool = False) -> "OrderedDict[str, Tensor]":
@@ -311,7 +316,8 @@ class Module:
             if k not in state_dict:
                 continue
             arr = _as_array(state_dict[k])
-            if getattr(arr, "dtype", None) is None or arr.dtype.kind not in "biuf":
+            if getattr(arr, "dtype", None) is None or not (arr.dtype.kind in "biu" or
+                                                           D.is_floating(arr.dtype)):
                 raise TypeError(f"{who}: {k!r} should be a tensor like {tuple(target.shape)} "
                                 f"{target.dtype}, got {type(state_dict[k]).__name__} "
                                 f"{getattr(arr, 'dtype', '')}")

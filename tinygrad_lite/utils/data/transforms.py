@@ -12,6 +12,7 @@ import numpy as np
 from ... import backend
 from ...tensor import Tensor
 from .dataset import as_generator
+from ...dtypes import is_floating
 
 __all__ = ["Compose", "ToTensor", "Normalize", "RandomCrop", "RandomHorizontalFlip", "Lambda"]
 
@@ -110,7 +111,7 @@ class Normalize:
         shape = (-1, 1, 1) if a.ndim == 3 else (-1, 1)
         mean = xp.asarray(self.mean).reshape(shape)
         std = xp.asarray(self.std).reshape(shape)
-        out = ((a - mean) / std).astype(a.dtype if a.dtype.kind == "f" else np.float32)
+        out = ((a - mean) / std).astype(a.dtype if is_floating(a.dtype) else np.float32)
         return _wrap(out, was_tensor)
 
     def __repr__(self) -> str:
