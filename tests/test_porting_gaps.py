@@ -300,3 +300,19 @@ def test_comparisons_outside_a_trace_still_run_on_the_arrays():
     x = tl.randn(3, requires_grad=True)
     for m in (x > 0, x == x, x.isnan(), ~(x > 0), (x > 0) & (x < 1)):
         assert m.dtype == tl.bool and not m.requires_grad and m.grad_fn is None
+
+
+def test_retain_grad_follows_an_in_place_op_as_torch():
+    """h.retain_grad(); relu_(h): h.grad is the gradient of h's new values, in both libraries."""
+    got = []
+    for lib in (torch, tl):
+        x = lib.tensor([-3.0, 5.0, 0.5], requires_grad=True)
+        w = lib.tensor([3.0, 5.0, -2.0])
+        h = x * 1.0
+        h.retain_grad()
+        lib.relu_(h)
+        (h * w).sum().backward()
+        assert h.retains_grad
+        got.append((h.grad.detach().numpy().copy(), x.grad.detach().numpy().copy()))
+    np.testing.assert_array_equal(got[0][0], got[1][0])
+    np.testing.assert_array_equal(got[0][1], got[1][1])

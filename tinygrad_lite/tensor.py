@@ -1825,8 +1825,15 @@ def _inplace(self: Tensor, compute, saves_self: bool = True) -> Tensor:
         self._data[...] = res._data
     self._version.v += 1
     if res.requires_grad:
+        old = self.grad_fn
         self.grad_fn = res.grad_fn
         self.requires_grad = True
+        kept = getattr(old, "retained", None)
+        if kept is not None and kept() is self:
+            # retain_grad() follows the tensor to its new version, as torch's does: .grad is
+            # then the gradient of the values the tensor holds after the in-place op
+            old.retained = None
+            self.grad_fn.retained = kept
     return self
 
 
