@@ -18,9 +18,11 @@ Parameters reaching this module are already checked and normalised by nn/functio
 """
 from __future__ import annotations
 
-from ..autograd.function import Function
+from ..autograd.function import Function, constant
+from ..autograd.grad_mode import state
 from ..backend import array_module, device_of, intraop
 from . import winograd as W
+from .pointwise import Mul, relu_array
 
 # The Winograd forward keeps its transformed input V for the weight gradient up to this size
 # (2.25x the input for F(4x4), 4x for F(2x2)); above it the weight gradient transforms x again.
@@ -332,8 +334,14 @@ class Conv2d(Function):
 
     def backward(self, grad):
         x, w = self.saved_tensors
-        need_x, need_w, need_b = (self.needs_input_grad + (False,))[:3]
-        dx = dw = db = None
+        need_b = (self.needs_input_grad + (False,))[2]
+        dx, dw = self.input_grads(grad, x, w)
+        return dx, dw, (grad.sum((0, 2, 3)) if need_b else None)
+
+    def input_grads(self, grad, x, w):
+        """(dx, dw) from the output's gradient, each None where no gradient is needed."""
+        need_x, need_w = self.needs_input_grad[:2]
+        dx = dw = None
         algo = getattr(self, "algo", "direct")
         # the kept columns or V go with this backward; another one (retain_graph) recomputes them,
         # and a graph kept alive after backward does not hold them
@@ -348,9 +356,7 @@ class Conv2d(Function):
         if need_w:
             dw = Conv2dWeight.apply(x, grad, w_shape=self.in_meta[1][0], **self.geom,
                                     cols=cols, algo=algo, shared=shared)
-        if need_b:
-            db = grad.sum((0, 2, 3))
-        return dx, dw, db
+        return dx, dw
 
 
 class Conv2dData(Function):
@@ -632,3 +638,134 @@ class AvgPool2dBackward(Function):
 
     def backward(self, grad):
         return AvgPool2d.apply(grad, **self.geom)
+
+
+# -- conv + bias + ReLU + 2x2 max-pool, fused --------------------------------------------------
+# Per-channel bias and ReLU are monotone, so max_pool2(relu(conv + b)) = relu(max_pool2(conv) + b)
+# exactly: rounding is monotone too, so fl(v + b) <= fl(v' + b) whenever v <= v', and the window's
+# largest biased value is the biased largest value. Bias and ReLU then touch a quarter of the
+# data, and ReLU's mask is the pooled one. The argmax is taken on the biased values, as the
+# unfused path takes it, so where adding b rounds two values of a window to one number the first
+# of them wins in both; the output, the taps and all three gradients equal the unfused path's.
+# tl.backends.cpu.fuse_conv_relu_pool: nn.Sequential runs Conv2d, ReLU, MaxPool2d(2) as this op
+_fusion = {"conv_relu_pool": True}
+
+
+def get_fuse_conv_relu_pool() -> bool:
+    return _fusion["conv_relu_pool"]
+
+
+def set_fuse_conv_relu_pool(on) -> None:
+    if not isinstance(on, bool):
+        raise TypeError(f"fuse_conv_relu_pool: expected True or False, got {on!r}")
+    _fusion["conv_relu_pool"] = on
+
+
+def _pool2_bias_relu(y, b):
+    """(out, tap, mask): relu(max_pool2(y) + b), the first tap attaining each biased window max,
+    and the ReLU mask not(z <= 0) on the pooled z. Windows are 2x2, stride 2, floor mode."""
+    xp = array_module(y)
+    p, q = y.shape[2] // 2, y.shape[3] // 2
+    view = _windows(y, (2, 2), (2, 2), (1, 1), (p, q))
+    taps = [view[:, :, i, j] for i, j in _taps((2, 2))]
+    z = xp.maximum(taps[0], taps[1])          # NaN wins, as in max_pool_taps
+    xp.maximum(z, taps[2], out=z)
+    xp.maximum(z, taps[3], out=z)
+    bb = None if b is None else b.reshape(1, -1, 1, 1)
+    if bb is not None:
+        z += bb
+    tap = xp.zeros(z.shape, dtype=xp.int8)
+    missed = xp.ones(z.shape, dtype=bool)
+    miss = xp.empty(z.shape, dtype=bool)
+    biased = xp.empty_like(z) if bb is not None else None
+    for v in taps[:-1]:
+        if bb is not None:
+            v = xp.add(v, bb, out=biased)
+        xp.not_equal(v, z, out=miss)
+        missed &= miss
+        tap += missed
+    nan = xp.isnan(z)
+    if device_of(z) == "cuda" or nan.any():       # torch keeps a window's last NaN
+        last = xp.zeros_like(tap)
+        for t, v in enumerate(taps[1:], 1):
+            xp.copyto(last, t, where=xp.isnan(v if bb is None else v + bb))
+        xp.copyto(tap, last, where=nan)
+    mask = ~(z <= 0)
+    return relu_array(z), tap, mask
+
+
+def _pool2_scatter(g, tap, y_shape, nhwc: bool):
+    """dz of max_pool2: g at each window's tap, zeros elsewhere (and in the floor mode's leftover
+    last row or column); NCHW-shaped, channels-last in memory when `nhwc`."""
+    xp = array_module(g)
+    n, c, h, w = y_shape
+    p, q = g.shape[2:]
+    make = xp.zeros if (h, w) != (2 * p, 2 * q) else xp.empty
+    dz = make((n, h, w, c), dtype=g.dtype).transpose(0, 3, 1, 2) if nhwc else \
+        make((n, c, h, w), dtype=g.dtype)
+    win = _windows(dz, (2, 2), (2, 2), (1, 1), (p, q))
+    # g * hit is one pass where `where` is two, but 0 * inf would put NaN off the argmax
+    finite = device_of(g) == "cpu" and bool(xp.isfinite(g.sum()))
+    hit = xp.empty(tap.shape, dtype=bool)
+    zero = xp.zeros((), dtype=g.dtype)
+    for k, (i, j) in enumerate(_taps((2, 2))):
+        xp.equal(tap, k, out=hit)
+        if finite:
+            xp.multiply(g, hit, out=win[:, :, i, j])
+        else:
+            win[:, :, i, j] = xp.where(hit, g, zero)
+    return dz
+
+
+class ConvBiasReluPool(Conv2d):
+    """y = max_pool2d(relu(conv2d(x, w) + b), 2) computed as relu(max_pool2d(conv2d(x, w), 2) + b)
+    (exact; see above). backward: dz = the ReLU mask times dy on the pooled grid, db = its sum,
+    the pool scatters it onto the conv's grid, and the conv's own backward takes it from there.
+
+    The conv runs as Conv2d runs (im2col or Winograd, tl.backends.cpu.conv_algorithm), without its
+    bias; a channels-last conv output keeps its layout through the pool and the scatter. With no
+    graph being built the backward works on the arrays; with create_graph it is the same sequence
+    of differentiable ops (Mul, MaxPool2dBackward, the conv's Functions). The composed reference
+    is conv_bias_relu_pool_reference.
+    """
+
+    def forward(self, x, w, b=None, *, stride, padding, dilation, groups):
+        y = Conv2d.forward(self, x, w, None, stride=stride, padding=padding, dilation=dilation,
+                           groups=groups)
+        out, tap, mask = _pool2_bias_relu(y, b)
+        # Conv2d.forward saved (x, w) for the conv's gradients; the pool's taps and the ReLU's
+        # mask join them, saved so the engine frees them once backward has run
+        need_x, need_w = self.needs_input_grad[:2]
+        self.save_for_backward(x if need_w else None, w if need_x else None, tap, mask)
+        self.y_shape = y.shape
+        self.nhwc = y.strides[1] < y.strides[3]     # Winograd's output is channels-last
+        return out
+
+    def backward(self, grad):
+        x, w, tap, mask = self.saved_tensors
+        need_b = self.needs_input_grad[2]
+        db = None
+        if not state.grad_enabled:      # no graph to build: the pool and ReLU parts on arrays
+            g = grad._data * mask._data
+            if need_b:
+                db = constant(g.sum(axis=(0, 2, 3)))
+            dz = constant(_pool2_scatter(g, tap._data, self.y_shape, self.nhwc))
+        else:
+            g = Mul.apply(grad, mask)
+            if need_b:
+                db = g.sum((0, 2, 3))
+            dz = MaxPool2dBackward.apply(g, x_shape=self.y_shape, kernel=(2, 2), stride=(2, 2),
+                                         padding=(0, 0, 0, 0), dilation=(1, 1), tap=tap._data)
+        dx, dw = self.input_grads(dz, x, w)
+        return dx, dw, db
+
+
+def conv_bias_relu_pool_reference(x, w, b, stride, padding, dilation, groups):
+    """The composed oracle for ConvBiasReluPool: conv2d with bias, ReLU, 2x2 max-pool, each its
+    own op (Tensors in, padding as (top, bottom, left, right))."""
+    y = Conv2d.apply(x, w, b, stride=stride, padding=padding, dilation=dilation, groups=groups)
+    y = y.relu()
+    taps_y, tap = max_pool_taps(y._data, (2, 2), (2, 2), (0, 0, 0, 0), (1, 1),
+                                (y.shape[2] // 2, y.shape[3] // 2))
+    return MaxPool2d.apply(y, kernel=(2, 2), stride=(2, 2), padding=(0, 0, 0, 0),
+                           dilation=(1, 1), tap=tap, y=taps_y)
