@@ -1,7 +1,7 @@
 """ConvBiasReluPool: conv2d + bias + ReLU + 2x2 max-pool as one op, and the nn.Sequential rule
 that runs Conv2d, ReLU, MaxPool2d(2) through it.
 
-The fused op pools before it adds the bias and applies the ReLU (exact: both are monotone). It is
+The fused op pools before it applies the ReLU (exact: ReLU is monotone). It is
 held to its composed reference (the three ops one by one) bit for bit in output, input and weight
 gradients, and to rounding in the bias gradient (the same terms summed in another order); to
 torch in float64 with random upstream gradients; to finite differences; and in float32 under
@@ -162,8 +162,8 @@ def test_float32_per_algorithm(switches, algo, c, k, hw):
 
 
 def test_ties_made_by_the_bias_route_as_the_unfused_path():
-    # 1 + 2^-30 and 1 + 2^-29 are distinct in float64 but round to 1.0 in float32: adding the
-    # bias ties the window, and both paths send the gradient to its first position
+    # 2^-30 and 2^-29 are distinct, but 1 + either rounds to 1.0 in float32: adding the bias
+    # ties the window, and both paths send the gradient to its first position
     x = np.zeros((1, 1, 2, 2), np.float32)
     x[0, 0] = [[2.0 ** -30, 2.0 ** -29], [0.0, -1.0]]
     w = np.ones((1, 1, 1, 1), np.float32)
@@ -307,3 +307,25 @@ def test_mixed_dtypes_and_unbatched_inputs_fall_back(monkeypatch):
         _conv_bias_relu_pool(tl.tensor(np.ones((1, 1, 6, 6), np.float64)), w)
     y = _conv_bias_relu_pool(tl.tensor(np.ones((1, 6, 6), np.float32)), w)
     assert tuple(y.shape) == (2, 2, 2) and seen == []
+
+
+@pytest.mark.parametrize("layout", ["nchw", "nhwc"])
+@pytest.mark.parametrize("hw", [(8, 8), (7, 9)])
+def test_max_pool2_fast_path_ties_and_indices_match_torch(layout, hw):
+    # integers in a small range tie often; torch takes a window's first max, as the fast path's
+    # ne0 * (1 + ne1 * (1 + ne2)) does; -inf windows and an odd edge (floor mode) too
+    rng = np.random.default_rng(9)
+    a = rng.integers(-2, 2, size=(3, 5) + hw).astype(np.float32)
+    a[0, 0, :2, :2] = -np.inf
+    x = np.ascontiguousarray(a.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2) \
+        if layout == "nhwc" else a
+    xt = tl.tensor(x, requires_grad=True)
+    y, idx = F.max_pool2d(xt, 2, return_indices=True)
+    g = rng.standard_normal(tuple(y.shape)).astype(np.float32)
+    y.backward(tl.tensor(g))
+    tt = torch.from_numpy(a).requires_grad_(True)
+    ty, tidx = TF.max_pool2d(tt, 2, return_indices=True)
+    ty.backward(torch.from_numpy(g))
+    np.testing.assert_array_equal(to_numpy(y), to_numpy(ty))
+    np.testing.assert_array_equal(to_numpy(idx), to_numpy(tidx))
+    np.testing.assert_array_equal(to_numpy(xt.grad), to_numpy(tt.grad))

@@ -8,9 +8,10 @@ Accuracy per algorithm: docs/benchmarks.md and tinygrad_lite/ops/winograd.py.
 
 `fuse_conv_relu_pool` (default True): inside an nn.Sequential, a Conv2d immediately followed by a
 ReLU and a MaxPool2d(2) (stride 2, no padding or dilation, floor mode, no indices) runs as one op,
-ops/conv.py's ConvBiasReluPool, which pools before it adds the bias and applies the ReLU. Its
-output and the input and weight gradients equal the three modules' bit for bit; the bias gradient
-sums the same terms in another order (float rounding apart, equal). It runs only on the CPU, for
+ops/conv.py's ConvBiasReluPool, which pools before the ReLU, so the ReLU and the bias gradient
+run on a quarter of the data. Its output and the input and weight gradients equal the three
+modules' bit for bit; the bias gradient sums the same terms in another order (equal but for
+float rounding). It runs only on the CPU, for
 batched float inputs, with no hooks on the three modules and no profiler, anomaly mode or ONNX
 export watching (those see the three modules). False runs the three modules one by one.
 """

@@ -480,6 +480,31 @@ def _taps(kernel):
     return [(i, j) for i in range(kernel[0]) for j in range(kernel[1])]
 
 
+def _pool2(x_shape, kernel, stride, padding, dilation, out_hw) -> bool:
+    """The usual 2x2, stride-2 pool without padding or dilation, floor mode."""
+    return (tuple(kernel) == tuple(stride) == (2, 2) and not any(padding)
+            and tuple(dilation) == (1, 1) and tuple(out_hw) == (x_shape[2] // 2, x_shape[3] // 2))
+
+
+def _max_pool2_taps(x):
+    """max_pool_taps for _pool2 windows (no NaN handling): the max as rows then columns, the
+    first tap attaining it as ne0 * (1 + ne1 * (1 + ne2)) over "tap t misses" in int8.
+
+    Measured on a channels-last (64, 64, 16, 16): 0.8 ms where the general loop takes 1.3 ms.
+    """
+    xp = array_module(x)
+    p, q = x.shape[2] // 2, x.shape[3] // 2
+    xc = x[:, :, :2 * p, :2 * q]
+    rows = xp.maximum(xc[:, :, 0::2], xc[:, :, 1::2])
+    y = xp.maximum(rows[..., 0::2], rows[..., 1::2])
+    ne = [xp.not_equal(xc[:, :, i::2, j::2], y).view(xp.int8) for i, j in ((0, 0), (0, 1), (1, 0))]
+    tap = ne[2] + xp.int8(1)
+    tap *= ne[1]
+    tap += 1
+    tap *= ne[0]
+    return y, tap
+
+
 def max_pool_taps(x, kernel, stride, padding, dilation, out_hw):
     """(y, taps): each window's max (NaN wins) and its kernel tap i*kw + j, the first on ties.
 
@@ -488,6 +513,10 @@ def max_pool_taps(x, kernel, stride, padding, dilation, out_hw):
     """
     xp = array_module(x)
     kh, kw = kernel
+    if _pool2(x.shape, kernel, stride, padding, dilation, out_hw) and device_of(x) == "cpu":
+        y, tap = _max_pool2_taps(x)
+        if x.dtype.kind != "f" or not xp.isnan(y).any():    # NaN: the general path below
+            return y, tap
     xpad = _padded(x, padding, _span(out_hw[0], kh, stride[0], dilation[0]),
                    _span(out_hw[1], kw, stride[1], dilation[1]), value=-float("inf"))
     view = _windows(xpad, kernel, stride, dilation, out_hw)
@@ -641,12 +670,11 @@ class AvgPool2dBackward(Function):
 
 
 # -- conv + bias + ReLU + 2x2 max-pool, fused --------------------------------------------------
-# Per-channel bias and ReLU are monotone, so max_pool2(relu(conv + b)) = relu(max_pool2(conv) + b)
-# exactly: rounding is monotone too, so fl(v + b) <= fl(v' + b) whenever v <= v', and the window's
-# largest biased value is the biased largest value. Bias and ReLU then touch a quarter of the
-# data, and ReLU's mask is the pooled one. The argmax is taken on the biased values, as the
-# unfused path takes it, so where adding b rounds two values of a window to one number the first
-# of them wins in both; the output, the taps and all three gradients equal the unfused path's.
+# ReLU is monotone, so max_pool2(relu(z)) = relu(max_pool2(z)) exactly, and the ReLU (forward,
+# mask and backward) and the bias gradient touch a quarter of the data. The bias rides in the
+# conv's own output pass as it does unfused, so the pool compares the same biased values and
+# picks the same taps (where a window's max is positive; where it is not, the gradient is zero
+# either way); the output and the input and weight gradients equal the unfused path's.
 # tl.backends.cpu.fuse_conv_relu_pool: nn.Sequential runs Conv2d, ReLU, MaxPool2d(2) as this op
 _fusion = {"conv_relu_pool": True}
 
@@ -659,39 +687,6 @@ def set_fuse_conv_relu_pool(on) -> None:
     if not isinstance(on, bool):
         raise TypeError(f"fuse_conv_relu_pool: expected True or False, got {on!r}")
     _fusion["conv_relu_pool"] = on
-
-
-def _pool2_bias_relu(y, b):
-    """(out, tap, mask): relu(max_pool2(y) + b), the first tap attaining each biased window max,
-    and the ReLU mask not(z <= 0) on the pooled z. Windows are 2x2, stride 2, floor mode."""
-    xp = array_module(y)
-    p, q = y.shape[2] // 2, y.shape[3] // 2
-    view = _windows(y, (2, 2), (2, 2), (1, 1), (p, q))
-    taps = [view[:, :, i, j] for i, j in _taps((2, 2))]
-    z = xp.maximum(taps[0], taps[1])          # NaN wins, as in max_pool_taps
-    xp.maximum(z, taps[2], out=z)
-    xp.maximum(z, taps[3], out=z)
-    bb = None if b is None else b.reshape(1, -1, 1, 1)
-    if bb is not None:
-        z += bb
-    tap = xp.zeros(z.shape, dtype=xp.int8)
-    missed = xp.ones(z.shape, dtype=bool)
-    miss = xp.empty(z.shape, dtype=bool)
-    biased = xp.empty_like(z) if bb is not None else None
-    for v in taps[:-1]:
-        if bb is not None:
-            v = xp.add(v, bb, out=biased)
-        xp.not_equal(v, z, out=miss)
-        missed &= miss
-        tap += missed
-    nan = xp.isnan(z)
-    if device_of(z) == "cuda" or nan.any():       # torch keeps a window's last NaN
-        last = xp.zeros_like(tap)
-        for t, v in enumerate(taps[1:], 1):
-            xp.copyto(last, t, where=xp.isnan(v if bb is None else v + bb))
-        xp.copyto(tap, last, where=nan)
-    mask = ~(z <= 0)
-    return relu_array(z), tap, mask
 
 
 def _pool2_scatter(g, tap, y_shape, nhwc: bool):
@@ -718,21 +713,23 @@ def _pool2_scatter(g, tap, y_shape, nhwc: bool):
 
 
 class ConvBiasReluPool(Conv2d):
-    """y = max_pool2d(relu(conv2d(x, w) + b), 2) computed as relu(max_pool2d(conv2d(x, w), 2) + b)
+    """y = max_pool2d(relu(conv2d(x, w, b)), 2) computed as relu(max_pool2d(conv2d(x, w, b), 2))
     (exact; see above). backward: dz = the ReLU mask times dy on the pooled grid, db = its sum,
     the pool scatters it onto the conv's grid, and the conv's own backward takes it from there.
 
-    The conv runs as Conv2d runs (im2col or Winograd, tl.backends.cpu.conv_algorithm), without its
-    bias; a channels-last conv output keeps its layout through the pool and the scatter. With no
+    The conv runs as Conv2d runs (im2col or Winograd, tl.backends.cpu.conv_algorithm); a
+    channels-last conv output keeps its layout through the pool and the scatter. With no
     graph being built the backward works on the arrays; with create_graph it is the same sequence
     of differentiable ops (Mul, MaxPool2dBackward, the conv's Functions). The composed reference
     is conv_bias_relu_pool_reference.
     """
 
     def forward(self, x, w, b=None, *, stride, padding, dilation, groups):
-        y = Conv2d.forward(self, x, w, None, stride=stride, padding=padding, dilation=dilation,
+        y = Conv2d.forward(self, x, w, b, stride=stride, padding=padding, dilation=dilation,
                            groups=groups)
-        out, tap, mask = _pool2_bias_relu(y, b)
+        z, tap = max_pool_taps(y, (2, 2), (2, 2), (0, 0, 0, 0), (1, 1),
+                               (y.shape[2] // 2, y.shape[3] // 2))
+        out, mask = relu_array(z), ~(z <= 0)
         # Conv2d.forward saved (x, w) for the conv's gradients; the pool's taps and the ReLU's
         # mask join them, saved so the engine frees them once backward has run
         need_x, need_w = self.needs_input_grad[:2]
