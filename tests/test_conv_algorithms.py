@@ -367,11 +367,14 @@ def test_direct_conv_split_over_threads_matches_one_part(algorithm, monkeypatch,
             np.testing.assert_allclose(a, to_numpy(r), rtol=1e-9, atol=1e-9)
 
 
-def test_regions_pin_the_blas_in_the_main_thread_and_run_serially_elsewhere():
+def test_regions_pin_the_blas_in_the_main_thread_and_run_serially_elsewhere(monkeypatch):
     """A split region runs with the BLAS at one thread and restores it; one entered from another
     thread runs serially and leaves the BLAS alone (its count is process-wide)."""
     threadpoolctl = pytest.importorskip("threadpoolctl")
     import threading
+    # the pool's controller knows the BLAS libraries loaded when it was made; an earlier test may
+    # have made it before another one (scipy's) was loaded, which blas_threads below also reads
+    monkeypatch.setattr(intraop, "_controller", None)
 
     def blas_threads():
         return max(p["num_threads"] for p in threadpoolctl.threadpool_info()
@@ -420,8 +423,9 @@ def test_benchmark_switches_and_the_ab_tool_run(tmp_path):
     assert [r[:2] for r in rows] == [["conv2d", "direct"], ["conv2d", "auto"]]
 
 
-def test_pinned_serial_region_runs_with_one_blas_thread():
+def test_pinned_serial_region_runs_with_one_blas_thread(monkeypatch):
     threadpoolctl = pytest.importorskip("threadpoolctl")
+    monkeypatch.setattr(intraop, "_controller", None)   # one that knows every BLAS loaded now
 
     def blas_threads(_=None):
         return max(p["num_threads"] for p in threadpoolctl.threadpool_info()

@@ -8,7 +8,6 @@ import numbers
 
 import numpy as np
 
-from ..autograd.autocast_mode import autocast_op
 from .. import dtypes as D
 from .._checks import broadcast_shape as _broadcast_shape
 from .._checks import check_int
@@ -16,6 +15,7 @@ from .._checks import check_tensor as _tensor
 from .._checks import describe as _desc
 from .._checks import need_float as _need_float
 from .._checks import tensor_or_array as _t
+from ..autograd.autocast_mode import autocast_op
 from ..backend import array_module
 from ..ops import linalg as L
 from ..ops.linalg import MatMul

@@ -8,7 +8,6 @@ from __future__ import annotations
 import builtins
 import math
 import numbers
-from ..autograd.autocast_mode import autocast_op
 from collections import namedtuple
 
 import numpy as np
@@ -20,6 +19,7 @@ from .._checks import check_tensor as _tensor
 from .._checks import describe as _desc
 from .._checks import need_float as _need_float
 from .._checks import tensor_or_array as _t
+from ..autograd.autocast_mode import autocast_op
 from ..backend import array_module
 from ..ops import movement as M
 from ..ops import scan as SC

@@ -4,7 +4,6 @@ median/nanmedian, mode, quantile/nanquantile, count_nonzero, unique, all/any."""
 from __future__ import annotations
 
 import builtins
-from ..autograd.autocast_mode import autocast_op
 from collections import namedtuple
 
 import numpy as np
@@ -15,12 +14,13 @@ from .._checks import check_tensor as _tensor
 from .._checks import describe as _desc
 from .._checks import need_float as _need_float
 from .._checks import tensor_or_array as _t
+from ..autograd.autocast_mode import autocast_op
 from ..backend import array_module
+from ..dtypes import is_floating
 from ..ops import reduction as RD
 from ..ops import scan as SC
 from ..ops.reduction import MaxMin, Norm2, _count, check_extent
 from ..tensor import Tensor, _axes, _const, _dim, _var_dim, where
-from ..dtypes import is_floating
 
 
 def sum(x, dim=None, keepdim=False, dtype=None): return _t(x).sum(dim, keepdim, dtype=dtype)

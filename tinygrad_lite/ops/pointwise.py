@@ -545,6 +545,38 @@ def _times_bits(grad, bits):
     return out.reshape(grad.shape)
 
 
+_MAX_IS_RELU = {}
+
+
+def relu_array(x):
+    """max(x, 0) with torch's -0. and NaN rules, on an array.
+
+    np.where(x < 0, 0, x) branches per element: 8 ms for 2M float32 elements of random sign, where
+    maximum(0, x) takes 0.8 ms. maximum returns its second operand on a tie, so -0. stays -0. and a
+    NaN propagates; that order is the array module's choice, so a probe checks it once per module
+    and dtype (a contiguous run long enough for the vector loop, a strided one and a tail), and
+    where() stays the answer where maximum disagrees (and on the GPU, where it does not branch).
+    """
+    xp = array_module(x)
+    key = (xp.__name__, x.dtype)
+    ok = _MAX_IS_RELU.get(key)
+    if ok is None:
+        ok = False
+        if x.dtype.kind == "f" and xp.__name__ == "numpy":
+            probe = xp.asarray([-0.0, -1.5, float("nan"), 2.0, 0.0] * 40, dtype=x.dtype)
+            ok = True
+            for v in (probe, probe[1::3], probe[:3]):
+                want = xp.where(v < 0, x.dtype.type(0), v)
+                got = xp.maximum(xp.zeros((), dtype=x.dtype), v)
+                ok = ok and bool((xp.signbit(got) == xp.signbit(want)).all()
+                                 and (xp.isnan(got) == xp.isnan(want)).all()
+                                 and ((got == want) | xp.isnan(want)).all())
+        _MAX_IS_RELU[key] = ok
+    if ok:
+        return xp.maximum(xp.zeros((), dtype=x.dtype), x)
+    return xp.where(x < 0, x.dtype.type(0), x)
+
+
 class Relu(Function):
     """y = max(x, 0);  dx = dy * not(x <= 0)   (as torch: relu(-0.) = -0., and a NaN keeps its
     place and passes the gradient on)"""
@@ -553,7 +585,7 @@ class Relu(Function):
 
     def forward(self, x):
         xp = array_module(x)
-        y = xp.where(x < 0, x.dtype.type(0), x)
+        y = relu_array(x)
         mask = ~(x <= 0)
         self.packed = mask.size >= PACK_MASK_ELEMENTS
         self.save_for_backward(xp.packbits(mask) if self.packed else mask)

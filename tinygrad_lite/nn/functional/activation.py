@@ -7,13 +7,12 @@ double backward come from the ops themselves. Inputs are checked here, at the pu
 from __future__ import annotations
 
 import math
-from ...autograd.autocast_mode import autocast_op
 from typing import Optional
 
-
+from ..._checks import check_int, check_number
+from ...autograd.autocast_mode import autocast_op
 from ...functions import pointwise as FP
 from ...tensor import Tensor, where
-from ..._checks import check_int, check_number
 from ._utils import _check_inplace, _desc, _maybe_inplace, _same, _tensor
 
 __all__ = ["relu", "relu_", "leaky_relu", "elu", "gelu", "silu", "tanh", "sigmoid", "softplus",

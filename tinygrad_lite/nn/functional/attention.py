@@ -2,18 +2,18 @@
 from __future__ import annotations
 
 import math
-from ...autograd.autocast_mode import autocast_op
 from typing import Optional
 
 import numpy as np
 
 from ... import random
-from ...ops.attention import ScaledDotProductAttention, attention_probs
 from ..._checks import check_tensor
+from ...autograd.autocast_mode import autocast_op
+from ...dtypes import is_floating
+from ...ops.attention import ScaledDotProductAttention, attention_probs
 from ...tensor import Tensor
 from .dropout import dropout as _dropout
 from .linear import linear
-from ...dtypes import is_floating
 
 __all__ = ["scaled_dot_product_attention", "multi_head_attention_forward"]
 

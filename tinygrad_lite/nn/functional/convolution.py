@@ -7,14 +7,14 @@ about either.
 """
 from __future__ import annotations
 
-from ...autograd.autocast_mode import autocast_op
 from typing import Optional, Union
 
-
-from ...ops import conv as K
 from ..._checks import check_tensor
+from ...autograd.autocast_mode import autocast_op
+from ...autograd.grad_mode import state
+from ...ops import conv as K
 from ...tensor import Tensor
-from ._utils import _IntOr, _as_2d, _from_2d, _ints, _lift, _shape_dtype, _tensor_args
+from ._utils import _as_2d, _from_2d, _IntOr, _ints, _lift, _shape_dtype, _tensor_args
 
 __all__ = ["conv2d", "conv1d", "conv_transpose2d", "conv_transpose1d", "unfold", "fold"]
 
@@ -37,7 +37,8 @@ def _conv_pads(op, padding, kernel, stride, dilation) -> tuple:
 
 
 # -- convolution -----------------------------------------------------------------------------------
-def _conv(op: str, nd: int, x, w, bias, stride, padding, dilation, groups) -> Tensor:
+def _conv(op: str, nd: int, x, w, bias, stride, padding, dilation, groups,
+          fn=K.Conv2d) -> Tensor:
     batched = _tensor_args(op, nd, x, w, bias)
     stride = _ints(stride, nd, "stride", op, 1)
     dilation = _ints(dilation, nd, "dilation", op, 1)
@@ -61,9 +62,9 @@ def _conv(op: str, nd: int, x, w, bias, stride, padding, dilation, groups) -> Te
             raise RuntimeError(f"{op}: input {_shape_dtype(x)} padded by {pads} is smaller than "
                                f"the kernel {kernel} with dilation {dilation}")
     pads = ((0, 0),) + pads if nd == 1 else pads
-    y = K.Conv2d.apply(_as_2d(x, nd, batched), w.unsqueeze(2) if nd == 1 else w, bias,
+    y = fn.apply(_as_2d(x, nd, batched), w.unsqueeze(2) if nd == 1 else w, bias,
                        stride=_lift(stride, nd, 1), padding=pads[0] + pads[1],
-                       dilation=_lift(dilation, nd, 1), groups=groups)
+                 dilation=_lift(dilation, nd, 1), groups=groups)
     return _from_2d(y, nd, batched)
 
 
@@ -72,6 +73,38 @@ def conv2d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride:
            padding: Union[_IntOr, str] = 0, dilation: _IntOr = 1, groups: int = 1) -> Tensor:
     """y[n,k] = bias[k] + sum_c weight[k,c] (star) input[n,c] (cross-correlation), NCHW."""
     return _conv("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
+
+
+def _fusable(x, w, bias, stride, padding, dilation) -> bool:
+    """Whether ConvBiasReluPool takes this conv: batched float NCHW on the CPU, one dtype, and a
+    conv output of at least 2x2 (a smaller one is max_pool2d's error to raise)."""
+    if not (isinstance(x, Tensor) and isinstance(w, Tensor) and x.ndim == 4 and w.ndim == 4
+            and x.is_floating_point() and x.dtype == w.dtype and x.device.type == "cpu"
+            and w.device.type == "cpu"):
+        return False
+    if bias is not None and not (isinstance(bias, Tensor) and bias.dtype == x.dtype
+                                 and bias.device.type == "cpu"):
+        return False
+    st = _ints(stride, 2, "stride", "conv2d", 1)
+    dil = _ints(dilation, 2, "dilation", "conv2d", 1)
+    pads = _conv_pads("conv2d", padding, tuple(w.shape[2:]), st, dil)
+    return all(K.out_size(n, k, s, lo, hi, d) >= 2 for n, k, s, (lo, hi), d in
+               zip(x.shape[2:], w.shape[2:], st, pads, dil))
+
+
+def _conv_bias_relu_pool(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None,
+                         stride: _IntOr = 1, padding: Union[_IntOr, str] = 0,
+                         dilation: _IntOr = 1, groups: int = 1) -> Tensor:
+    """max_pool2d(relu(conv2d(input, weight, bias, ...)), 2) as one op (ops/conv.py's
+    ConvBiasReluPool): the same numbers as the three calls, bias and ReLU on the pooled quarter.
+    Where _fusable says no, or inside autocast (whose lists cast the conv itself), the three
+    calls run, so errors, devices and dtypes are theirs."""
+    if state.autocast is None and _fusable(input, weight, bias, stride, padding, dilation):
+        return _conv("conv2d", 2, input, weight, bias, stride, padding, dilation, groups,
+                     fn=K.ConvBiasReluPool)
+    from .activation import relu
+    from .pooling import max_pool2d
+    return max_pool2d(relu(conv2d(input, weight, bias, stride, padding, dilation, groups)), 2)
 
 
 @autocast_op("conv1d")

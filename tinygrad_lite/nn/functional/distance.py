@@ -1,7 +1,6 @@
 """torch.nn.functional's distance functions: cosine_similarity, pairwise_distance."""
 from __future__ import annotations
 
-
 import numpy as np
 
 from ...autograd.autocast_mode import autocast_op

@@ -1,10 +1,9 @@
 """torch.nn.functional's linear functions: linear, bilinear."""
 from __future__ import annotations
 
-from ...autograd.autocast_mode import autocast_op
 from typing import Optional
 
-
+from ...autograd.autocast_mode import autocast_op
 from ...ops import linalg as N
 from ...tensor import Tensor
 from ._utils import _desc, _same, _tensor

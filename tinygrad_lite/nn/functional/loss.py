@@ -8,12 +8,13 @@ from __future__ import annotations
 import math
 import numbers
 import warnings
-from ...autograd.autocast_mode import autocast_op
 from typing import Callable, Optional, Union
 
 import numpy as np
 
+from ...autograd.autocast_mode import autocast_op
 from ...backend import array_module, check_later
+from ...dtypes import is_floating
 from ...functions.creation import arange
 from ...functions.creation import full as _full
 from ...ops import loss as N
@@ -21,7 +22,6 @@ from ...tensor import Tensor, _const, where
 from ._utils import _desc, _same, _tensor
 from .activation import logsigmoid
 from .distance import pairwise_distance
-from ...dtypes import is_floating
 
 __all__ = ["cross_entropy", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
            "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div",

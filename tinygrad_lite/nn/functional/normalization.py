@@ -2,17 +2,17 @@
 from __future__ import annotations
 
 import math
-from ...autograd.autocast_mode import autocast_op
 from typing import Optional, Sequence, Union
 
 import numpy as np
 
+from ...autograd.autocast_mode import autocast_op
 from ...backend import array_module
+from ...dtypes import is_floating
 from ...functions.indexing import _ints
 from ...ops import normalization as N
 from ...tensor import Tensor, _const
 from ._utils import _desc, _norm, _same, _tensor
-from ...dtypes import is_floating
 
 __all__ = ["batch_norm", "layer_norm", "group_norm", "rms_norm", "instance_norm", "normalize"]
 

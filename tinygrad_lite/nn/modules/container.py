@@ -22,8 +22,16 @@ class Sequential(Module):
                 self.add_module(str(i), m)
 
     def forward(self, x):
-        for m in self._modules.values():
-            x = m(x)
+        mods = list(self._modules.values())
+        i, n = 0, len(mods)
+        while i < n:
+            if i + 2 < n and type(mods[i]).__name__ == "Conv2d":
+                y = _conv_relu_pool(mods[i], mods[i + 1], mods[i + 2], x)
+                if y is not None:
+                    x, i = y, i + 3
+                    continue
+            x = mods[i](x)
+            i += 1
         return x
 
     def __getitem__(self, idx):
@@ -49,6 +57,41 @@ class Sequential(Module):
     def append(self, module):
         self.add_module(str(len(self)), module)
         return self
+
+
+def _unwatched(m) -> bool:
+    return not (m._forward_pre_hooks or m._forward_hooks or m._backward_hooks
+                or m._backward_pre_hooks or "forward" in m.__dict__)
+
+
+def _conv_relu_pool(conv, relu, pool, x):
+    """Conv2d -> ReLU -> MaxPool2d(2) as one fused op (tl.backends.cpu.fuse_conv_relu_pool), or
+    None where the rule does not apply: the exact classes, zero padding mode, a 2x2 stride-2 pool
+    without padding, dilation, ceil mode or indices, no hooks on the three, nothing observing
+    ops (profiler, anomaly mode, ONNX export), which must see the three modules, and no autocast
+    (whose lists cast the conv)."""
+    from ...autograd.grad_mode import state
+    from ...ops import conv as K
+    from ..functional import convolution as C
+    from .activation import ReLU
+    from .conv import Conv2d
+    from .pooling import MaxPool2d
+    if not (K.get_fuse_conv_relu_pool() and type(conv) is Conv2d and type(relu) is ReLU
+            and type(pool) is MaxPool2d) or state.observers or state.anomaly \
+            or state.autocast is not None:
+        return None
+    if conv.padding_mode != "zeros" or pool.return_indices or pool.ceil_mode \
+            or not (_unwatched(conv) and _unwatched(relu) and _unwatched(pool)):
+        return None
+    if not all(getattr(pool, a) in want for a, want in (
+            ("kernel_size", (2, (2, 2), [2, 2])), ("stride", (2, (2, 2), [2, 2])),
+            ("padding", (0, (0, 0), [0, 0])), ("dilation", (1, (1, 1), [1, 1])))):
+        return None
+    w, b = conv.weight, conv.bias
+    if not C._fusable(x, w, b, conv.stride, conv.padding, conv.dilation):
+        return None
+    return C._conv("conv2d", 2, x, w, b, conv.stride, conv.padding, conv.dilation, conv.groups,
+                   fn=K.ConvBiasReluPool)
 
 
 class _ListOf:
