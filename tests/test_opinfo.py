@@ -49,15 +49,6 @@ RANDOM = {"bernoulli", "cauchy", "exponential", "geometric", "log_normal", "mult
 # Entries that fail today, each with the reason. Every one of them must still fail.
 KNOWN_FAILING: dict[str, str] = {
     # wrong results or gradients
-    "pow": "gradient of the base at 0 ** 0 is NaN; torch gives 0",
-    "float_power": "gradient of the base at 0 ** 0 is NaN; torch gives 0",
-    "__rpow__": "gradient of the exponent at 0 ** y is 0; torch gives NaN where y <= 0",
-    "linalg.norm.subgradients_at_zero": "gradient of a norm at zero is NaN; torch gives 0",
-    "special.xlog1py": "gradient of y where x == 0 is 0; torch gives x / (1 + y) there",
-    "special.entr": "gradient at x < 0 is 0; torch gives NaN",
-    "cdist": "p=0 output is cut from the graph; torch gives it a zero gradient",
-    "linalg.matrix_power": "n=0 output is cut from the graph; torch gives it a zero gradient",
-    "nextafter": "output is cut from the graph; torch passes the gradient to input",
     # crashes on valid input
     "nn.functional.unfold": "zero-size batch",
     "nn.functional.batch_norm": "1-d zero-size input",
@@ -66,10 +57,6 @@ KNOWN_FAILING: dict[str, str] = {
     "scatter_reduce.amax": "index smaller than src along the other dims",
     "scatter_reduce.amin": "index smaller than src along the other dims",
     "scatter_reduce.prod": "index smaller than src along the other dims",
-    "norm": "p=0 and negative p are refused",
-    "norm.inf": "p=-inf is refused",
-    "norm.nuc": "p='nuc' is refused",
-    "nn.functional.normalize": "negative p is refused",
     # keywords and options torch takes
     "sort": "stable=",
     "argsort": "stable=",

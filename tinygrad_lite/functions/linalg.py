@@ -17,8 +17,9 @@ from .._checks import need_float as _need_float
 from .._checks import tensor_or_array as _t
 from ..backend import array_module
 from ..ops import linalg as L
+from ..ops.reduction import NormP
 from ..ops.linalg import MatMul
-from ..tensor import Tensor, _axes, _const, _dim
+from ..tensor import Tensor, _axes, _const, _dim, where
 from .other import cross, tensordot
 
 
@@ -124,8 +125,10 @@ def matrix_power(input, n) -> Tensor:
     x = _square(input, "matrix_power")
     n = check_int(n, None, "matrix_power", low=None)
     if n == 0:
-        eye = array_module(x._data).eye(x.shape[-1], dtype=x.dtype)
-        return _const(array_module(x._data).broadcast_to(eye, x.shape).copy())
+        xp = array_module(x._data)
+        eye = xp.broadcast_to(xp.eye(x.shape[-1], dtype=x.dtype), x.shape).copy()
+        # the identity, still in x's graph with a zero gradient (as torch's)
+        return where(_const(xp.ones(x.shape, dtype=bool)), _const(eye), x)
     if n < 0:
         x, n = inverse(x), -n
     result = None
@@ -257,7 +260,7 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None) -> Tensor:
         return a.sign().sum(axes, keepdim)      # sign stays in the graph: gradient 0, as torch
     if p == 1:
         return a.sum(axes, keepdim)
-    return (a ** p).sum(axes, keepdim) ** (1.0 / p)
+    return NormP.apply(x, p=p, axes=axes, keepdim=keepdim)
 
 
 def svdvals(A) -> Tensor:

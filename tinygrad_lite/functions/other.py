@@ -307,7 +307,7 @@ def cdist(x1, x2, p=2.0, compute_mode=None) -> Tensor:
     if p == 2:
         return d.norm(2, dim=-1)
     if p == 0:
-        return _const((d._data != 0).sum(axis=-1).astype(d.dtype))
+        return d.norm(0, dim=-1)        # the count of nonzeros; gradient 0, as torch
     if p == 1 or p == float("inf"):
         return d.norm(p, dim=-1)
     s = (d.abs() ** p).sum(-1)

@@ -529,8 +529,12 @@ def frexp(input):
 
 
 def nextafter(input, other) -> Tensor:
-    """The next floating point value after input towards other (no gradient)."""
-    return _nondiff_binary(_tensor(input, "nextafter"), other, "nextafter")
+    """The next floating point value after input towards other (gradient: 1 to input, 0 to
+    other, as torch's)."""
+    x = _tensor(input, "nextafter")
+    if x.dtype.kind != "f":
+        return _nondiff_binary(x, other, "nextafter")
+    return _apply_pair("nextafter", X.NextAfter, x, other)
 
 
 def hardshrink(input, lambd=0.5) -> Tensor:

@@ -1,0 +1,88 @@
+"""What torch's OpInfo samples found (tests/test_opinfo.py runs them on the CPU), held to torch
+on every device: forward, dtype and the gradient of <out, g> for a random g, in float64."""
+import numpy as np
+import pytest
+import torch
+
+import tinygrad_lite as tl
+from helpers import check_hvp_vs_torch, check_vs_torch
+from helpers import functional_of as _F
+from helpers import lib_of as _lib
+
+pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")   # 0 ** -1, log of negatives
+
+_EDGES = np.array([0.0, -0.0, -1.0, 1.0, -2.5, 2.0, 0.5, 0.0])
+
+
+def _edge(device, values=_EDGES, requires_grad=True):
+    return tl.tensor(values, device=device).requires_grad_(requires_grad)
+
+
+def test_pow_gradients_at_zero_and_negative_bases(device):
+    # 0 ** 0 gives d/da = 0; a negative base gives d/db = NaN; 0 ** b >= 0 gives d/db = 0
+    expo = np.array([0.0, 0.0, 0.5, -1.0, 2.0, 0.0, -1.5, 3.0])
+    check_vs_torch(lambda a, b: a ** b, inputs=[_edge(device), _edge(device, expo)])
+    check_vs_torch(lambda a, b: _lib(a).float_power(a, b),
+                   inputs=[_edge(device), _edge(device, expo)])
+    for number in (0.0, -2.0, 3.0):
+        check_vs_torch(lambda b: number ** b, inputs=[_edge(device)])
+
+
+def test_pow_second_derivative(device):
+    check_hvp_vs_torch(lambda a, b: a ** b, shapes=[(3, 4), (3, 4)], low=0.5, high=2.0,
+                       device=device)
+
+
+def test_entr_and_xlog1py_gradients(device):
+    check_vs_torch(lambda x: _lib(x).special.entr(x), inputs=[_edge(device)])
+    y = _edge(device, np.array([-0.5, 0.25, -1.0, 3.0, 0.0, -2.0, 1.0, np.nan]))
+    check_vs_torch(lambda a, b: _lib(a).special.xlog1py(a, b), inputs=[_edge(device), y])
+    check_vs_torch(lambda a: _lib(a).special.xlog1py(a, 2.0), inputs=[_edge(device)])
+
+
+@pytest.mark.parametrize("p", [0, 0.5, -1.0, -2.5, 1.5, 3, float("inf"), -float("inf"), "nuc"])
+def test_norm_orders(device, p):
+    check_vs_torch(lambda x: x.norm(p), shapes=[(3, 4)], device=device, away_from=[0.0])
+    if p != "nuc":
+        check_vs_torch(lambda x: _lib(x).norm(x, p, 1, True), shapes=[(3, 4)], device=device,
+                       away_from=[0.0])
+        check_vs_torch(lambda x: _lib(x).linalg.vector_norm(x, p, dim=0), shapes=[(3, 4)],
+                       device=device, away_from=[0.0])
+    else:
+        check_vs_torch(lambda x: _lib(x).norm(x, p, (0, 2), True), shapes=[(3, 2, 4)],
+                       device=device)
+
+
+@pytest.mark.parametrize("p", [0.5, -1.0, 1.5, 3.0])
+def test_norm_at_zero_and_second_derivative(device, p):
+    zeros = tl.zeros(5, dtype=tl.float64, device=device).requires_grad_(True)
+    check_vs_torch(lambda x: _lib(x).linalg.vector_norm(x, p), inputs=[zeros])
+    check_vs_torch(lambda x: x.norm(p, 0), inputs=[_edge(device)])
+    check_hvp_vs_torch(lambda x: x.norm(p, 1), shapes=[(3, 4)], device=device,
+                       away_from=[0.0])
+
+
+@pytest.mark.parametrize("p", [-1.0, 0, 0.5])
+def test_normalize_and_pairwise_distance_any_p(device, p):
+    check_vs_torch(lambda x: _F(x).normalize(x, p=p, dim=1), shapes=[(3, 4)], device=device,
+                   away_from=[0.0])
+    check_vs_torch(lambda a, b: _F(a).pairwise_distance(a, b, p=p), shapes=[(3, 4), (3, 4)],
+                   device=device)
+
+
+def test_zero_gradient_outputs_stay_in_the_graph(device):
+    # cdist(p=0) and matrix_power(n=0): torch gives zeros; nextafter passes dy to its input
+    check_vs_torch(lambda a, b: _lib(a).cdist(a, b, p=0), shapes=[(2, 3, 4), (2, 5, 4)],
+                   device=device)
+    check_vs_torch(lambda a: _lib(a).linalg.matrix_power(a, 0), shapes=[(2, 3, 3)],
+                   device=device)
+    out = check_vs_torch(lambda a, b: _lib(a).nextafter(a, b), shapes=[(3, 4), (4,)],
+                         device=device)
+    assert out.requires_grad
+
+
+def test_nextafter_values_step_one_ulp(device):
+    a = tl.tensor([1.0, 0.0, -1.0], device=device)
+    b = tl.tensor([2.0, -1.0, -1.0], device=device)
+    want = torch.nextafter(torch.tensor([1.0, 0.0, -1.0]), torch.tensor([2.0, -1.0, -1.0]))
+    np.testing.assert_array_equal(np.asarray(tl.nextafter(a, b).cpu().numpy()), want.numpy())
