@@ -121,6 +121,10 @@ from .linalg import (
                        outer,
                        vdot,
 )
+from .linalg import logdet, pinverse, slogdet  # noqa: E402
+from .linalg import torch_cholesky as cholesky  # noqa: E402
+from .linalg import torch_qr as qr  # noqa: E402
+from .linalg import torch_svd as svd  # noqa: E402
 from .other import (
                        are_deterministic_algorithms_enabled,
                        atleast_1d,
@@ -362,4 +366,5 @@ __all__ = ["Generator", "abs", "absolute", "acos", "acosh", "add", "addcdiv", "a
            "tanh", "tensor", "tensor_split", "tensordot", "tile", "topk", "trace", "transpose",
            "tril", "tril_indices", "triu", "triu_indices", "true_divide", "trunc", "unbind",
            "unflatten", "unique", "unravel_index", "unsqueeze", "use_deterministic_algorithms",
-           "var", "var_mean", "vdot", "vsplit", "vstack", "where", "xlogy", "zeros", "zeros_like"]
+           "var", "var_mean", "vdot", "vsplit", "vstack", "where", "xlogy", "zeros", "zeros_like",
+           "cholesky", "logdet", "pinverse", "qr", "slogdet", "svd"]
