@@ -86,3 +86,40 @@ def test_nextafter_values_step_one_ulp(device):
     b = tl.tensor([2.0, -1.0, -1.0], device=device)
     want = torch.nextafter(torch.tensor([1.0, 0.0, -1.0]), torch.tensor([2.0, -1.0, -1.0]))
     np.testing.assert_array_equal(np.asarray(tl.nextafter(a, b).cpu().numpy()), want.numpy())
+
+
+def test_cat_skips_legacy_empty_tensors(device):
+    empty = tl.zeros(0, dtype=tl.float64, device=device)
+    check_vs_torch(lambda e, x: _lib(x).cat([e, x, e], 1), inputs=[empty, _edge(device).reshape(
+        2, 4).detach().requires_grad_(True)])
+    check_vs_torch(lambda e: _lib(e).cat([e, e]), inputs=[empty])
+
+
+@pytest.mark.parametrize("reduce", ["sum", "prod", "mean", "amax", "amin"])
+@pytest.mark.parametrize("include_self", [True, False])
+def test_scatter_reduce_index_smaller_than_input(device, reduce, include_self):
+    rng = np.random.default_rng(0)
+    index = rng.integers(0, 5, size=(3, 4))
+
+    def fn(x, s):
+        idx = (tl.tensor(index, device=x.device) if isinstance(x, tl.Tensor)
+               else torch.from_numpy(index))
+        return x.scatter_reduce(1, idx, s, reduce, include_self=include_self)
+    check_vs_torch(fn, shapes=[(6, 5), (3, 4)], device=device)
+
+
+def test_unfold_zero_size_batch(device):
+    out = check_vs_torch(lambda x: _F(x).unfold(x, 2, padding=1), shapes=[(0, 2, 5, 5)],
+                         device=device)
+    assert out.shape == (0, 8, 36)
+
+
+def test_function_forms_take_stable_and_dtype(device):
+    x = tl.tensor([3, 1, 2, 1], device=device)
+    assert to_list(tl.argsort(x, stable=True)) == [1, 3, 2, 0]
+    assert to_list(tl.sort(x, 0, True, stable=True).indices) == [0, 2, 1, 3]
+    assert tl.cumsum(x, 0, dtype=tl.float64).dtype == tl.float64
+
+
+def to_list(t):
+    return np.asarray(t.cpu().numpy()).tolist()

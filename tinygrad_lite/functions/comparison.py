@@ -33,10 +33,12 @@ def isinf(x): return _t(x).isinf()
 def isfinite(x): return _t(x).isfinite()
 
 
-def sort(x, dim=-1, descending=False): return _t(x).sort(dim, descending)
+def sort(x, dim=-1, descending=False, stable=False):
+    return _t(x).sort(dim, descending, stable)
 
 
-def argsort(x, dim=-1, descending=False): return _t(x).argsort(dim, descending)
+def argsort(x, dim=-1, descending=False, stable=False):
+    return _t(x).argsort(dim, descending, stable)
 
 
 def topk(x, k, dim=-1, largest=True, sorted=True): return _t(x).topk(k, dim, largest, sorted)

@@ -40,7 +40,7 @@ from .indexing import (
 from .pointwise import _second
 
 
-def cumsum(x, dim): return _t(x).cumsum(dim)
+def cumsum(x, dim, *, dtype=None): return _t(x).cumsum(dim, dtype=dtype)
 
 
 def flatten(x, start_dim=0, end_dim=-1): return _t(x).flatten(start_dim, end_dim)
