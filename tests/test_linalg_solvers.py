@@ -159,3 +159,45 @@ def test_lstsq(device, driver, a_shape, b_shape):
     check_vs_torch(fn, inputs=[_general(a_shape, device), _general(b_shape, device, 1)])
     gradcheck(lambda a, b: tl.linalg.lstsq(a, b).solution,
               [_general(a_shape, device), _general(b_shape, device, 1)])
+
+
+@pytest.mark.parametrize("upper", [False, True])
+@pytest.mark.parametrize("left", [True, False])
+@pytest.mark.parametrize("unit", [False, True])
+def test_solve_triangular(device, upper, left, unit):
+    b_shape = (2, 3, 2) if left else (2, 2, 3)
+    check_vs_torch(lambda a, b: _lib(a).linalg.solve_triangular(
+        a, b, upper=upper, left=left, unitriangular=unit),
+        inputs=[_general((2, 3, 3), device), _general(b_shape, device, 1)])
+
+
+@pytest.mark.parametrize("upper", [False, True])
+def test_cholesky_solve_and_inverse(device, upper):
+    def factor(x):
+        return _lib(x).linalg.cholesky(x, upper=upper).detach()
+    f = tl.tensor(to_numpy(factor(_spd((2, 3, 3), device))), device=device).requires_grad_(True)
+    check_vs_torch(lambda b, l_: _lib(b).cholesky_solve(b, l_, upper), inputs=[
+        _general((2, 3, 2), device, 1), f])
+    f = tl.tensor(to_numpy(f), device=device).requires_grad_(True)
+    check_vs_torch(lambda l_: _lib(l_).cholesky_inverse(l_, upper), inputs=[f[0].detach()
+                                                                             .requires_grad_()])
+
+
+def test_multi_dot_vecdot_matrix_rank_solve_ex(device):
+    shapes = [(3,), (3, 4), (4, 2), (2,)]
+    check_vs_torch(lambda *ts: _lib(ts[0]).linalg.multi_dot(list(ts)),
+                   inputs=[_general(s, device, i) for i, s in enumerate(shapes)])
+    check_vs_torch(lambda x, y: _lib(x).linalg.vecdot(x, y, dim=0),
+                   inputs=[_general((3, 4), device), _general((3, 1), device, 1)])
+    low_rank = tl.tensor(np.outer([1.0, 2, 3], [1.0, 0, 1]) + np.outer([0, 1.0, 0], [2.0, 1, 0]),
+                         device=device)
+    for kw in ({}, {"hermitian": True}, {"atol": 1.0}):
+        a = low_rank @ low_rank.mT if "hermitian" in kw else low_rank
+        want = torch.linalg.matrix_rank(torch.from_numpy(to_numpy(a)), **kw)
+        got = tl.linalg.matrix_rank(a, **kw)
+        assert to_numpy(got).tolist() == want.tolist() and str(got.dtype) == "int64"
+    check_vs_torch(lambda a, b: tuple(_lib(a).linalg.solve_ex(a, b)),
+                   inputs=[_general((3, 3), device), _general((3, 2), device, 1)])
+    res = tl.linalg.solve_ex(tl.zeros(2, 2, dtype=tl.float64, device=device),
+                             tl.ones(2, dtype=tl.float64, device=device))
+    assert to_numpy(res[1]).tolist() == 1 and np.isnan(to_numpy(res[0])).all()

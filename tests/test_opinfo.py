@@ -90,11 +90,15 @@ def _lookup(path: str):
 
 
 def _from_lambda(fn):
-    """op_db's lambdas call `torch.X` and tensor methods: the same code with `torch` bound to
-    this package runs ours."""
+    """op_db's lambdas (and gradcheck wrappers) call `torch.X` and tensor methods: the same
+    code with `torch` bound to this package runs ours."""
+    if not isinstance(fn, types.FunctionType):
+        return fn
     g = dict(fn.__globals__)
     g["torch"] = tl
-    return types.FunctionType(fn.__code__, g, fn.__name__, fn.__defaults__, fn.__closure__)
+    out = types.FunctionType(fn.__code__, g, fn.__name__, fn.__defaults__, fn.__closure__)
+    out.__kwdefaults__ = fn.__kwdefaults__
+    return out
 
 
 def _reached(code):
@@ -283,7 +287,8 @@ def check_sample(info, fn, sample, key):
             return "shapes differ"
         return None
     if key in GAUGE:        # compared as op_db's own tests do: with the signs taken out
-        ours, theirs = sample.output_process_fn_grad(ours), sample.output_process_fn_grad(theirs)
+        ours, theirs = _from_lambda(sample.output_process_fn_grad)(ours), \
+            sample.output_process_fn_grad(theirs)
     msg = compare(ours, theirs)
     if msg or not info.supports_autograd:
         return msg
@@ -301,10 +306,10 @@ def check_grad(info, fn, sample):
     args = to_ours(args_t, memo)
     kwargs = to_ours(sample.kwargs, memo)
     inputs = [memo[id(t)] for t in inputs_t]
-    wrap = info.gradcheck_wrapper
-    out_t = sample.output_process_fn_grad(wrap(info.op, *args_t, **sample.kwargs))
+    wrap, process = info.gradcheck_wrapper, sample.output_process_fn_grad
+    out_t = process(wrap(info.op, *args_t, **sample.kwargs))
     try:
-        out = sample.output_process_fn_grad(wrap(fn, *args, **kwargs))
+        out = _from_lambda(process)(_from_lambda(wrap)(fn, *args, **kwargs))
     except Exception as err:  # noqa: BLE001
         return f"forward for the gradient raised {type(err).__name__}: {str(err)[:200]}"
     outs_t, outs = _tensors(out_t), _tensors(out)

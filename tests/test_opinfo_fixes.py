@@ -123,3 +123,13 @@ def test_function_forms_take_stable_and_dtype(device):
 
 def to_list(t):
     return np.asarray(t.cpu().numpy()).tolist()
+
+
+def test_small_torch_functions(device):
+    check_vs_torch(lambda x, y: _lib(x).dist(x, y, 3), shapes=[(3, 4), (4,)], device=device)
+    check_vs_torch(lambda x: _lib(x).msort(x), shapes=[(4, 3)], device=device)
+    check_vs_torch(lambda x: _lib(x).positive(x), shapes=[(4, 3)], device=device)
+    check_vs_torch(lambda x, y: _lib(x).rsub(x, y, alpha=2), shapes=[(4, 3), (3,)],
+                   device=device)
+    check_vs_torch(lambda x: _lib(x).rsub(x, 1.5), shapes=[(4, 3)], device=device)
+    check_vs_torch(lambda x: _lib(x).diagflat(x, -1), shapes=[(2, 2)], device=device)

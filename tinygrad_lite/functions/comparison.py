@@ -171,3 +171,8 @@ def isin(elements, test_elements, *, assume_unique=False, invert=False) -> Tenso
         raise RuntimeError(f"isin: expected one device, got {e.device} and {t.device}")
     xp = array_module(e._data)
     return _const(xp.isin(e._data, t._data.ravel(), assume_unique=assume_unique, invert=invert))
+
+
+def msort(input):
+    """input sorted along its first dim (ascending)."""
+    return _t(input).sort(0).values

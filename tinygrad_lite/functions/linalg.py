@@ -623,6 +623,91 @@ def torch_cholesky(input, upper=False) -> Tensor:
     return cholesky(input, upper=upper)
 
 
+def solve_ex(A, B, *, left=True, check_errors=False) -> tuple:
+    """(solve(A, B), info): info is 1 for a singular matrix (the result then NaN) unless
+    check_errors."""
+    a = _matrix(A, "linalg.solve_ex", square=True)
+    info = inv_ex(a).info
+    if bool((info._data == 0).all()):
+        return (solve(a, B, left=left), info)
+    if check_errors:
+        raise RuntimeError(f"linalg.solve_ex: the matrix (batch of shape {tuple(a.shape)}) is "
+                           "singular")
+    xp = array_module(a._data)
+    out = solve(a.detach() + _const(xp.eye(a.shape[-1], dtype=a.dtype)), B, left=left)
+    return (_const(xp.full(out.shape, xp.nan, dtype=out.dtype)), info)
+
+
+def _triangle(a: Tensor, upper: bool, unitriangular=False) -> Tensor:
+    t = a.triu() if upper else a.tril()
+    if unitriangular:
+        xp = array_module(a._data)
+        t = t - t.diagonal(0, -2, -1).diag_embed() + _const(xp.eye(a.shape[-1], dtype=a.dtype))
+    return t
+
+
+def solve_triangular(A, B, *, upper, left=True, unitriangular=False) -> Tensor:
+    """X with A X = B for a triangular A (only its upper or lower triangle is read; the
+    gradient lands there)."""
+    a = _matrix(A, "linalg.solve_triangular", square=True)
+    return solve(_triangle(a, upper, unitriangular), B, left=left)
+
+
+def _as_factor(L_: Tensor, upper: bool) -> Tensor:
+    """L's triangle as the value, with the whole of L differentiated (torch's rule)."""
+    return L_ + (_triangle(L_, upper) - L_).detach()
+
+
+def cholesky_solve(B, L, upper=False) -> Tensor:
+    """X with (L L^T) X = B (U^T U when upper), from a Cholesky factor."""
+    f = _as_factor(_matrix(L, "cholesky_solve", square=True), upper)
+    return solve(f.mT @ f if upper else f @ f.mT, B)
+
+
+def cholesky_inverse(L, upper=False) -> Tensor:
+    """(L L^T)^-1 (U^T U when upper) from a Cholesky factor."""
+    f = _as_factor(_matrix(L, "cholesky_inverse", square=True), upper)
+    return inverse(f.mT @ f if upper else f @ f.mT)
+
+
+def multi_dot(tensors) -> Tensor:
+    """The product of a chain of matrices; a 1-D first (last) one is a row (column) vector."""
+    ts = [_tensor(t, "linalg.multi_dot") for t in tensors]
+    if len(ts) < 2:
+        raise ValueError(f"linalg.multi_dot: expected at least 2 tensors, got {len(ts)}")
+    if any(t.ndim != 2 for t in ts[1:-1]) or ts[0].ndim not in (1, 2) or ts[-1].ndim not in (
+            1, 2):
+        raise ValueError(f"linalg.multi_dot: expected 2-D tensors (1-D at the ends), got "
+                         f"{[tuple(t.shape) for t in ts]}")
+    out = ts[0]
+    for t in ts[1:]:
+        out = out @ t
+    return out
+
+
+def vecdot(x, y, *, dim=-1) -> Tensor:
+    """sum(x * y) along dim (real tensors: no conjugation)."""
+    return (_tensor(x, "linalg.vecdot") * _tensor(y, "linalg.vecdot")).sum(dim)
+
+
+def matrix_rank(A, *, atol=None, rtol=None, hermitian=False) -> Tensor:
+    """The count of singular values above max(atol, rtol * s_max) (int64)."""
+    a = _matrix(A, "linalg.matrix_rank")
+    if rtol is None:
+        rtol = max(a.shape[-2:]) * float(np.finfo(a.dtype).eps) if atol is None else 0.0
+    xp = array_module(a._data)
+    s = xp.abs(xp.linalg.eigvalsh(a._data)) if hermitian else \
+        xp.linalg.svd(a._data, compute_uv=False)
+    smax = s.max(axis=-1, keepdims=True) if s.shape[-1] else s[..., :1]
+    cut = xp.maximum(0.0 if atol is None else atol, rtol * smax)
+    return _const((s > cut).sum(axis=-1).astype(np.int64))
+
+
+def linalg_diagonal(A, *, offset=0, dim1=-2, dim2=-1) -> Tensor:
+    """torch.linalg.diagonal: the diagonal over the last two dims by default."""
+    return _tensor(A, "linalg.diagonal").diagonal(offset, dim1, dim2)
+
+
 class _LinalgSolvers(_LinalgNorms):
     """tl.linalg: torch.linalg's names (products, norms, solvers and decompositions)."""
 
@@ -637,6 +722,12 @@ class _LinalgSolvers(_LinalgNorms):
     pinv = staticmethod(pinv)
     lstsq = staticmethod(lstsq)
     qr = staticmethod(qr)
+    solve_ex = staticmethod(solve_ex)
+    solve_triangular = staticmethod(solve_triangular)
+    multi_dot = staticmethod(multi_dot)
+    vecdot = staticmethod(vecdot)
+    matrix_rank = staticmethod(matrix_rank)
+    diagonal = staticmethod(linalg_diagonal)
 
 
 linalg = _LinalgSolvers()

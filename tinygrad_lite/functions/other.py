@@ -810,3 +810,8 @@ def tril(t, diagonal=0) -> Tensor:
     if not isinstance(t, Tensor):
         raise TypeError(f"tril: expected a Tensor, got {type(t).__name__}")
     return t.tril(diagonal)
+
+
+def diagflat(input, offset=0) -> Tensor:
+    """A 2-D tensor with the flattened input on diagonal offset."""
+    return diag(_t(input).flatten(), offset)

@@ -419,3 +419,8 @@ def aminmax(input, *, dim=None, keepdim=False):
         axes = tuple(range(x.ndim))
         return _AminMax(x.amin(axes, True), x.amax(axes, True))
     return _AminMax(x.amin(dim, keepdim), x.amax(dim, keepdim))
+
+
+def dist(input, other, p=2) -> Tensor:
+    """The p-norm of input - other (broadcast)."""
+    return (_tensor(input, "dist") - _tensor(other, "dist")).norm(p)
