@@ -133,3 +133,27 @@ def test_small_torch_functions(device):
                    device=device)
     check_vs_torch(lambda x: _lib(x).rsub(x, 1.5), shapes=[(4, 3)], device=device)
     check_vs_torch(lambda x: _lib(x).diagflat(x, -1), shapes=[(2, 2)], device=device)
+
+
+@pytest.mark.parametrize("case", ["plain", "range", "edges", "weight", "density", "empty",
+                                  "single"])
+def test_histogram(device, case):
+    rng = np.random.default_rng(0)
+    data = {"empty": np.zeros(0), "single": np.ones(3)}.get(case, rng.standard_normal(20))
+    kw = {"range": dict(range=(-1.0, 0.5)), "weight": dict(weight=rng.random(20)),
+          "density": dict(density=True)}.get(case, {})
+    bins = np.array([-2.0, -0.5, 0.0, 0.1, 3.0]) if case == "edges" else 5
+    for lib, x in ((tl, tl.tensor(data, device=device)), (torch, torch.from_numpy(data))):
+        args = dict(kw)
+        if "weight" in args:
+            args["weight"] = (tl.tensor(args["weight"], device=device) if lib is tl
+                              else torch.from_numpy(args["weight"]))
+        b = bins if isinstance(bins, int) else (tl.tensor(bins, device=device) if lib is tl
+                                                else torch.from_numpy(bins))
+        out = lib.histogram(x, b, **args)
+        if lib is tl:
+            ours = out
+        else:
+            for o, t in zip(ours, out):
+                np.testing.assert_allclose(to_list(o), t.numpy().tolist(), rtol=1e-12)
+                assert str(o.dtype) == str(t.dtype).replace("torch.", "")

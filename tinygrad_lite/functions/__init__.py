@@ -123,7 +123,7 @@ from .linalg import (
 )
 from .linalg import cholesky_inverse, cholesky_solve, logdet, pinverse, slogdet  # noqa: E402
 from .comparison import msort  # noqa: E402
-from .other import diagflat  # noqa: E402
+from .other import diagflat, histogram  # noqa: E402
 from .pointwise import positive, rsub  # noqa: E402
 from .reduction import dist  # noqa: E402
 from .linalg import torch_cholesky as cholesky  # noqa: E402
@@ -372,4 +372,4 @@ __all__ = ["Generator", "abs", "absolute", "acos", "acosh", "add", "addcdiv", "a
            "unflatten", "unique", "unravel_index", "unsqueeze", "use_deterministic_algorithms",
            "var", "var_mean", "vdot", "vsplit", "vstack", "where", "xlogy", "zeros", "zeros_like",
            "cholesky", "logdet", "pinverse", "qr", "slogdet", "svd", "cholesky_solve",
-           "cholesky_inverse", "diagflat", "dist", "msort", "positive", "rsub"]
+           "cholesky_inverse", "diagflat", "dist", "msort", "positive", "rsub", "histogram"]
