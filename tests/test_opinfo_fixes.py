@@ -157,3 +157,20 @@ def test_histogram(device, case):
             for o, t in zip(ours, out):
                 np.testing.assert_allclose(to_list(o), t.numpy().tolist(), rtol=1e-12)
                 assert str(o.dtype) == str(t.dtype).replace("torch.", "")
+
+
+@pytest.mark.parametrize("shape", [(2, 5, 4), (2, 6, 3, 4), (1, 4, 2, 3, 2)])
+@pytest.mark.parametrize("size", [1, 2, 3])
+def test_local_response_norm(device, shape, size):
+    check_vs_torch(lambda x: _F(x).local_response_norm(x, size, alpha=0.3, beta=0.6, k=1.5),
+                   shapes=[shape], device=device)
+    m = tl.nn.LocalResponseNorm(size, 0.3, 0.6, 1.5)
+    assert repr(m) == repr(torch.nn.LocalResponseNorm(size, 0.3, 0.6, 1.5))
+
+
+@pytest.mark.filterwarnings("ignore:.*is deprecated")
+def test_upsample_aliases(device):
+    check_vs_torch(lambda x: _F(x).upsample_nearest(x, scale_factor=2), shapes=[(1, 2, 3, 3)],
+                   device=device)
+    check_vs_torch(lambda x: _F(x).upsample_bilinear(x, size=(5, 4)), shapes=[(1, 2, 3, 3)],
+                   device=device)

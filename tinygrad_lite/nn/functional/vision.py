@@ -28,7 +28,8 @@ from ...functions.indexing import pad as _pad
 from ...tensor import Tensor, _const, where
 from ._utils import _desc, _tensor
 
-__all__ = ["interpolate", "pad", "pixel_shuffle", "pixel_unshuffle", "affine_grid", "grid_sample"]
+__all__ = ["interpolate", "pad", "pixel_shuffle", "pixel_unshuffle", "affine_grid", "grid_sample",
+           "upsample_nearest", "upsample_bilinear"]
 
 # spatial dims each mode accepts (None: any of 1, 2, 3)
 _MODES = {"nearest": None, "nearest-exact": None, "area": None, "linear": 1, "bilinear": 2,
@@ -470,3 +471,13 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear",
         term = where(inside, vals, 0.0) * weight.unsqueeze(1)
         out = term if out is None else out + term
     return out
+
+
+def upsample_nearest(input: Tensor, size=None, scale_factor=None) -> Tensor:
+    """torch's deprecated alias: interpolate(mode='nearest')."""
+    return interpolate(input, size, scale_factor, mode="nearest")
+
+
+def upsample_bilinear(input: Tensor, size=None, scale_factor=None) -> Tensor:
+    """torch's deprecated alias: interpolate(mode='bilinear', align_corners=True)."""
+    return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
