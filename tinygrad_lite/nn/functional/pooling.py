@@ -292,8 +292,12 @@ def avg_pool3d(input: Tensor, kernel_size: _IntOr, stride: Optional[_IntOr] = No
         total = None
         for planes, (n, c, d_out) in _depth_taps(t, kernel, stride, padding, (1, 1, 1), 0.0,
                                                  op, ceil_mode):
-            y = avg_pool2d(planes, kernel[1:], stride[1:], padding[1:], ceil_mode,
-                           divisor_override=1)
+            if ceil_mode:       # the last windows are clipped: sum them as they are
+                y = avg_pool2d(planes, kernel[1:], stride[1:], padding[1:], True,
+                               divisor_override=1)
+            else:               # the plain form (which ONNX export knows) times the window
+                y = avg_pool2d(planes, kernel[1:], stride[1:], padding[1:]) * (
+                    kernel[1] * kernel[2])
             y = y.reshape(n, c, d_out, *y.shape[2:])
             total = y if total is None else total + y
         return total
