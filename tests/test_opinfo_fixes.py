@@ -35,6 +35,8 @@ def test_pow_second_derivative(device):
 
 def test_entr_and_xlog1py_gradients(device):
     check_vs_torch(lambda x: _lib(x).special.entr(x), inputs=[_edge(device)])
+    check_vs_torch(lambda x: _lib(x).special.entr(x), inputs=[_edge(
+        device, np.array([np.nan, np.inf, -np.inf, 0.5]), requires_grad=False)])
     y = _edge(device, np.array([-0.5, 0.25, -1.0, 3.0, 0.0, -2.0, 1.0, np.nan]))
     check_vs_torch(lambda a, b: _lib(a).special.xlog1py(a, b), inputs=[_edge(device), y])
     check_vs_torch(lambda a: _lib(a).special.xlog1py(a, 2.0), inputs=[_edge(device)])

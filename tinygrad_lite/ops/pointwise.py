@@ -1094,7 +1094,8 @@ class Entr(Function):
         self.save_for_backward(x)
         with quiet(xp):
             out = xp.where(x > 0, -x * xp.log(xp.where(x > 0, x, 1)), 0)
-            return xp.where(x < 0, -xp.inf, out).astype(x.dtype, copy=False)
+            out = xp.where(x < 0, -xp.inf, out)
+            return xp.where(xp.isnan(x), x, out).astype(x.dtype, copy=False)     # NaN stays
 
     def backward(self, grad):
         (x,) = self.saved_tensors
