@@ -113,7 +113,8 @@ def test_the_graph_is_read():
 
 def test_no_file_is_named_after_when_it_was_added():
     bad = [str(p.relative_to(PACKAGE.parent)) for p in PACKAGE.rglob("*.py")
-           if any(word in p.stem for word in ("extra", "misc", "basic")) or p.stem.startswith("fn_")]
+           if any(word in p.stem for word in ("extra", "misc", "basic"))
+           or p.stem.startswith("fn_")]
     assert bad == []
 
 

@@ -225,6 +225,11 @@ LAYERS = {
                              [_r(5), lambda b: tl.randint(-1, 5, (b, 5))]),
     "MultiLabelSoftMarginLoss": (nn.MultiLabelSoftMarginLoss, [_r(5), _unit(5)]),
     "GaussianNLLLoss": (nn.GaussianNLLLoss, [_r(5), _r(5), _unit(5)]),
+    "Conv3d": (lambda: nn.Conv3d(2, 3, 2), [_r(2, 3, 4, 3)]),
+    "MaxPool3d": (lambda: nn.MaxPool3d(2), [_r(2, 4, 4, 4)]),
+    "AvgPool3d": (lambda: nn.AvgPool3d(2), [_r(2, 4, 4, 4)]),
+    "LocalResponseNorm": (lambda: nn.LocalResponseNorm(2), [_r(4, 3, 3)]),
+    "EmbeddingBag": (lambda: nn.EmbeddingBag(10, 3), [lambda b: tl.randint(0, 10, (b, 4))]),
 }
 
 # Layers the exporter refuses today, and why. Comparisons (x > 0, y == 0) run outside
@@ -239,6 +244,8 @@ REFUSED = {
     "PairwiseDistance": "Norm2", "BCELoss": "BinaryCrossEntropy",
     "BCEWithLogitsLoss": "BCEWithLogits",
     "TripletMarginLoss": "Norm2", "TripletMarginWithDistanceLoss": "Norm2",
+    "MaxPool3d": "Gather",            # the max over the depth taps picks by traced indices
+    "EmbeddingBag": "GetItem",        # the bag ids are host arrays made from the indices
 }
 
 

@@ -121,6 +121,14 @@ from .linalg import (
                        outer,
                        vdot,
 )
+from .linalg import cholesky_inverse, cholesky_solve, logdet, pinverse, slogdet  # noqa: E402
+from .comparison import msort  # noqa: E402
+from .other import diagflat, histogram  # noqa: E402
+from .pointwise import positive, rsub  # noqa: E402
+from .reduction import dist  # noqa: E402
+from .linalg import torch_cholesky as cholesky  # noqa: E402
+from .linalg import torch_qr as qr  # noqa: E402
+from .linalg import torch_svd as svd  # noqa: E402
 from .other import (
                        are_deterministic_algorithms_enabled,
                        atleast_1d,
@@ -362,4 +370,6 @@ __all__ = ["Generator", "abs", "absolute", "acos", "acosh", "add", "addcdiv", "a
            "tanh", "tensor", "tensor_split", "tensordot", "tile", "topk", "trace", "transpose",
            "tril", "tril_indices", "triu", "triu_indices", "true_divide", "trunc", "unbind",
            "unflatten", "unique", "unravel_index", "unsqueeze", "use_deterministic_algorithms",
-           "var", "var_mean", "vdot", "vsplit", "vstack", "where", "xlogy", "zeros", "zeros_like"]
+           "var", "var_mean", "vdot", "vsplit", "vstack", "where", "xlogy", "zeros", "zeros_like",
+           "cholesky", "logdet", "pinverse", "qr", "slogdet", "svd", "cholesky_solve",
+           "cholesky_inverse", "diagflat", "dist", "msort", "positive", "rsub", "histogram"]

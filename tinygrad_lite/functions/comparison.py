@@ -33,10 +33,12 @@ def isinf(x): return _t(x).isinf()
 def isfinite(x): return _t(x).isfinite()
 
 
-def sort(x, dim=-1, descending=False): return _t(x).sort(dim, descending)
+def sort(x, dim=-1, descending=False, stable=False):
+    return _t(x).sort(dim, descending, stable)
 
 
-def argsort(x, dim=-1, descending=False): return _t(x).argsort(dim, descending)
+def argsort(x, dim=-1, descending=False, stable=False):
+    return _t(x).argsort(dim, descending, stable)
 
 
 def topk(x, k, dim=-1, largest=True, sorted=True): return _t(x).topk(k, dim, largest, sorted)
@@ -169,3 +171,8 @@ def isin(elements, test_elements, *, assume_unique=False, invert=False) -> Tenso
         raise RuntimeError(f"isin: expected one device, got {e.device} and {t.device}")
     xp = array_module(e._data)
     return _const(xp.isin(e._data, t._data.ravel(), assume_unique=assume_unique, invert=invert))
+
+
+def msort(input):
+    """input sorted along its first dim (ascending)."""
+    return _t(input).sort(0).values

@@ -825,12 +825,16 @@ def cat(tensors, dim=0):
     if not tensors:
         raise ValueError("cat: expected a non-empty list of tensors")
     ref = tensors[0]
-    d = _dim(dim, max(ref.ndim, 1), "cat")
     dt = ref.dtype
     for t in tensors[1:]:
         if t.dtype != dt:
             from ..dtypes import promote
             dt = promote(dt, t.dtype)
+    # torch skips the legacy empty tensors of shape (0,) beside others (after dtype promotion)
+    kept = [t for t in tensors if tuple(t.shape) != (0,)]
+    if kept and len(kept) < len(tensors):
+        tensors, ref = kept, kept[0]
+    d = _dim(dim, max(ref.ndim, 1), "cat")
     for t in tensors:
         if t.ndim != ref.ndim or any(a != b for i, (a, b) in enumerate(zip(t.shape, ref.shape))
                                      if i != d):

@@ -41,7 +41,7 @@ from .indexing import (
 from .pointwise import _second
 
 
-def cumsum(x, dim): return _t(x).cumsum(dim)
+def cumsum(x, dim, *, dtype=None): return _t(x).cumsum(dim, dtype=dtype)
 
 
 def flatten(x, start_dim=0, end_dim=-1): return _t(x).flatten(start_dim, end_dim)
@@ -311,7 +311,7 @@ def cdist(x1, x2, p=2.0, compute_mode=None) -> Tensor:
     if p == 2:
         return d.norm(2, dim=-1)
     if p == 0:
-        return _const((d._data != 0).sum(axis=-1).astype(d.dtype))
+        return d.norm(0, dim=-1)        # the count of nonzeros; gradient 0, as torch
     if p == 1 or p == float("inf"):
         return d.norm(p, dim=-1)
     s = (d.abs() ** p).sum(-1)
@@ -814,3 +814,48 @@ def tril(t, diagonal=0) -> Tensor:
     if not isinstance(t, Tensor):
         raise TypeError(f"tril: expected a Tensor, got {type(t).__name__}")
     return t.tril(diagonal)
+
+
+def diagflat(input, offset=0) -> Tensor:
+    """A 2-D tensor with the flattened input on diagonal offset."""
+    return diag(_t(input).flatten(), offset)
+
+
+HistogramResult = namedtuple("histogram", ["hist", "bin_edges"])
+
+
+def histogram(input, bins=100, *, range=None, weight=None, density=False) -> tuple:
+    """(hist, bin_edges): counts (or weight sums, or a density) of input in bins, an int count
+    of equal bins over range (the data's when None) or a 1-D tensor of edges; the last bin
+    holds its right edge. No gradient, as torch's."""
+    op = "histogram"
+    x = _tensor(input, op)
+    if x.dtype.kind != "f":
+        raise TypeError(f"{op}: expected a floating point tensor, got {_desc(x)}")
+    xp = array_module(x._data)
+    flat = x._data.reshape(-1)
+    w = None
+    if weight is not None:
+        w = _tensor(weight, op)
+        if tuple(w.shape) != tuple(x.shape):
+            raise ValueError(f"{op}: weight {_desc(w)} must have input's shape {_desc(x)}")
+        w = w._data.reshape(-1)
+    if isinstance(bins, Tensor):
+        edges = bins._data.astype(x.dtype)
+    else:
+        n = check_int(bins, None, op, low=None)
+        if n <= 0:
+            raise ValueError(f"{op}: bins must be positive, got {n}")
+        if range is not None:
+            lo, hi = float(range[0]), float(range[1])
+        elif flat.size:
+            lo, hi = float(flat.min()), float(flat.max())
+        else:
+            lo, hi = 0.0, 1.0             # torch's range for no data
+        if lo > hi:
+            raise ValueError(f"{op}: range min ({lo}) must not exceed max ({hi})")
+        if lo == hi:                      # torch widens a single value by 0.5 each side
+            lo, hi = lo - 0.5, hi + 0.5
+        edges = xp.linspace(lo, hi, n + 1).astype(x.dtype)
+    hist, _ = xp.histogram(flat, bins=edges, weights=w, density=bool(density))
+    return HistogramResult(_const(hist.astype(x.dtype)), _const(edges))

@@ -529,8 +529,12 @@ def frexp(input):
 
 
 def nextafter(input, other) -> Tensor:
-    """The next floating point value after input towards other (no gradient)."""
-    return _nondiff_binary(_tensor(input, "nextafter"), other, "nextafter")
+    """The next floating point value after input towards other (gradient: 1 to input, 0 to
+    other, as torch's)."""
+    x = _tensor(input, "nextafter")
+    if x.dtype.kind != "f":
+        return _nondiff_binary(x, other, "nextafter")
+    return _apply_pair("nextafter", X.NextAfter, x, other)
 
 
 def hardshrink(input, lambd=0.5) -> Tensor:
@@ -575,3 +579,18 @@ def logical_xor(input, other) -> Tensor:
 
 def reciprocal(input) -> Tensor:
     return _tensor(input, "reciprocal").reciprocal()
+
+
+def positive(input) -> Tensor:
+    """input itself (torch returns the same tensor); bool tensors are refused, as torch's."""
+    x = _tensor(input, "positive")
+    if x.dtype.kind == "b":
+        raise TypeError("positive: bool tensors are not supported, got a bool tensor of shape "
+                        f"{tuple(x.shape)}")
+    return x
+
+
+def rsub(input, other, *, alpha=1) -> Tensor:
+    """other - alpha * input."""
+    x = _tensor(input, "rsub")
+    return x.__rsub__(other) if alpha == 1 else (x * alpha).__rsub__(other)

@@ -17,9 +17,10 @@ from .._checks import tensor_or_array as _t
 from ..autograd.autocast_mode import autocast_op
 from ..backend import array_module
 from ..dtypes import is_floating
+from ..ops import linalg as LA
 from ..ops import reduction as RD
 from ..ops import scan as SC
-from ..ops.reduction import MaxMin, Norm2, _count, check_extent
+from ..ops.reduction import MaxMin, Norm2, NormP, _count, check_extent
 from ..tensor import Tensor, _axes, _const, _dim, _var_dim, where
 
 
@@ -117,9 +118,29 @@ def _norm(x, p, dim, keepdim):
         return x.abs().amax(dim=axes, keepdim=keepdim)
     if p in (1, 1.0):
         return x.abs().sum(dim=axes, keepdim=keepdim)
-    if isinstance(p, (int, float)) and p > 0:
-        return (x.abs() ** p).sum(dim=axes, keepdim=keepdim) ** (1.0 / p)
-    raise ValueError(f"norm: unsupported p={p!r} (use 'fro', a positive number, or inf)")
+    if p in (float("-inf"), "-inf"):
+        return x.abs().amin(dim=axes, keepdim=keepdim)
+    if p == 0:
+        return x.abs().sign().sum(dim=axes, keepdim=keepdim)   # gradient 0, as torch
+    if p == "nuc":
+        return _nuclear(x, dim, keepdim)
+    if isinstance(p, (int, float, np.number)) and not isinstance(p, bool):
+        return NormP.apply(x, p=float(p), axes=axes, keepdim=keepdim)
+    raise ValueError(f"norm: unsupported p={p!r} (use 'fro', 'nuc', a number, or +-inf)")
+
+
+def _nuclear(x, dim, keepdim):
+    """torch.norm(p='nuc'): the sum of singular values over two dims (a 2-D input's both)."""
+    if dim is None:
+        if x.ndim != 2:
+            raise ValueError(f"norm: p='nuc' without dim needs a 2-D input, got shape "
+                             f"{tuple(x.shape)}")
+        dim = (0, 1)
+    r, c = (_dim(d, x.ndim, "norm") for d in dim)
+    out = LA.Svdvals.apply(x.movedim((r, c), (-2, -1))).sum(-1)
+    for d in sorted((r, c)) if keepdim else ():
+        out = out.unsqueeze(d)
+    return out
 
 
 
@@ -401,3 +422,8 @@ def aminmax(input, *, dim=None, keepdim=False):
         axes = tuple(range(x.ndim))
         return _AminMax(x.amin(axes, True), x.amax(axes, True))
     return _AminMax(x.amin(dim, keepdim), x.amax(dim, keepdim))
+
+
+def dist(input, other, p=2) -> Tensor:
+    """The p-norm of input - other (broadcast)."""
+    return (_tensor(input, "dist") - _tensor(other, "dist")).norm(p)

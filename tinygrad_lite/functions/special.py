@@ -9,8 +9,9 @@ import math
 from .. import dtypes as D
 from .._checks import check_tensor as _tensor
 from ..ops import pointwise as X
-from ..tensor import Tensor, _dim, _like, where
+from ..tensor import Tensor, _dim
 from .pointwise import _float, digamma, erf, erfc, erfinv, i0, logit, polygamma, sinc, xlogy
+from .pointwise import _apply_pair
 from .pointwise import lgamma as gammaln
 from .pointwise import mvlgamma as multigammaln
 
@@ -51,17 +52,12 @@ def bessel(kind: str):
 
 def entr(input) -> Tensor:
     """-x log x for x > 0, 0 at 0, -inf below."""
-    x = _float(input, "special.entr")
-    safe = where(x > 0, x, 1.0)
-    return where(x > 0, -x * safe.log(), where(x == 0, 0.0, _like(-math.inf, x)))
+    return X.Entr.apply(_float(input, "special.entr"))
 
 
 def xlog1py(input, other) -> Tensor:
     """x * log1p(y), 0 where x == 0 (unless y is NaN)."""
-    x = _float(input, "special.xlog1py")
-    y = other if isinstance(other, Tensor) else _like(float(other), x)
-    out = x * y.log1p()
-    return where((x == 0).logical_and(y.isnan().logical_not()), 0.0, out)
+    return _apply_pair("special.xlog1py", X.Xlog1py, _float(input, "special.xlog1py"), other)
 
 
 def softmax(input, dim, *, dtype=None) -> Tensor:

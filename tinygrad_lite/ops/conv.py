@@ -455,7 +455,8 @@ class Unfold(Function):
         xpad = _padded(x, padding, _span(p, kernel[0], stride[0], dilation[0]),
                        _span(q, kernel[1], stride[1], dilation[1]))
         view = _windows(xpad, kernel, stride, dilation, (p, q))
-        return array_module(x).ascontiguousarray(view).reshape(x.shape[0], -1, p * q)
+        crs = x.shape[1] * kernel[0] * kernel[1]      # (not -1: a zero-size batch is fine)
+        return array_module(x).ascontiguousarray(view).reshape(x.shape[0], crs, p * q)
 
     def backward(self, grad):
         return Fold.apply(grad, out_hw=self.out_hw, x_hw=self.x_hw, **self.geom)

@@ -217,13 +217,13 @@ class ScatterReduce(Function):
         elif need and reduce in ("amax", "amin"):
             # torch counts x's ties even when include_self=False leaves x out (then x gets 0)
             win_x = x == out
-            win_src = src == xp.take_along_axis(out, index, axis)
+            win_src = src == out[full]      # (index may be smaller than x off axis)
             ties = win_x.astype(x.dtype)
             if not include_self:
                 win_x = win_x & ~mask
             xp.add.at(ties, full, win_src.astype(x.dtype))
             ties = xp.maximum(ties, 1)
-            self.save_for_backward(win_x / ties, win_src / xp.take_along_axis(ties, index, axis))
+            self.save_for_backward(win_x / ties, win_src / ties[full])
         elif need and reduce == "prod":
             self.save_for_backward(*self._prod_factors(xp, x, src, out, mask, full, include_self))
         elif need and not include_self:
@@ -246,8 +246,7 @@ class ScatterReduce(Function):
         fx = factor(x, out, nonzero, zeros)
         if not include_self:
             fx = xp.where(mask, 0, fx).astype(x.dtype)
-        take = lambda a: xp.take_along_axis(a, self.index, self.axis)  # noqa: E731
-        return fx, factor(src, take(out), take(nonzero), take(zeros))
+        return fx, factor(src, out[full], nonzero[full], zeros[full])
 
     def backward(self, grad):
         gx = gsrc = None

@@ -3,10 +3,14 @@ from __future__ import annotations
 
 import string
 
+import numpy as np
+
 from ..autograd.function import Function
 from ..autograd.function import constant as _const
 from ..autograd.grad_mode import state
 from ..backend import array_module
+from .movement import Cat
+from .pointwise import quiet
 
 
 class MatMul(Function):
@@ -269,3 +273,215 @@ def parse(equation: str, shapes):
                 fail(f"output subscript {c!r} does not appear in any operand")
             out += part
     return terms, out, sizes
+
+
+# -- solvers and decompositions ------------------------------------------------------------------
+# Backward formulas are torch's (FunctionsManual.cpp), written with Tensor ops so they
+# differentiate again. Several outputs (eigh, svd, qr) travel packed in one array along the last
+# axis, (..., sum of part sizes), and functions/linalg.py slices them apart: a Function here has
+# one output, and the slices' gradients come back packed the same way.
+def _eye_like(t):
+    xp = array_module(t._data)
+    return _const(xp.eye(t.shape[-1], dtype=t.dtype))
+
+
+def pack(xp, batch, *parts):
+    flat = [p.reshape(batch + (int(np.prod(p.shape[len(batch):])),)) for p in parts]
+    return xp.concatenate(flat, axis=-1)
+
+
+def unpack(t, batch, *shapes):
+    """The parts of a packed tensor, each reshaped to batch + its shape."""
+    out, start = [], 0
+    for shape in shapes:
+        size = 1
+        for n in shape:
+            size *= n
+        out.append(t[..., start:start + size].reshape(batch + tuple(shape)))
+        start += size
+    return out
+
+
+class Solve(Function):
+    """x = a^-1 b (b a batch of matrices);  db = a^-T dy;  da = -db x^T"""
+
+    def forward(self, a, b):
+        xp = array_module(a, b)
+        try:
+            x = xp.linalg.solve(a, b)
+        except xp.linalg.LinAlgError:
+            raise RuntimeError(f"linalg.solve: the matrix (batch of shape {tuple(a.shape)}, "
+                               f"{a.dtype}) is singular") from None
+        self.save_for_backward(a, x)
+        return x
+
+    def backward(self, grad):
+        a, x = self.saved_tensors
+        gb = Solve.apply(a.mT, grad)
+        return (-(gb @ x.mT) if self.needs_input_grad[0] else None), gb
+
+
+class Cholesky(Function):
+    """l = cholesky(a), lower;  da = l^-T Phi(l^T dl) l^-1 with Phi the lower triangle plus
+    its transpose, halved on the diagonal (torch's)"""
+
+    def forward(self, a):
+        xp = array_module(a)
+        try:
+            l_ = xp.linalg.cholesky(a)
+        except xp.linalg.LinAlgError:
+            raise RuntimeError(f"linalg.cholesky: the input (batch of shape {tuple(a.shape)}, "
+                               f"{a.dtype}) is not positive-definite") from None
+        self.save_for_backward(l_)
+        return l_
+
+    def backward(self, grad):
+        (l_,) = self.saved_tensors
+        g = (l_.mT @ grad).tril()
+        g = (g + g.tril(-1).mT) * 0.5
+        l_inv = Inverse.apply(l_)
+        return l_inv.mT @ g @ l_inv
+
+
+class LogAbsDet(Function):
+    """y = log |det a|;  da = dy * a^-T"""
+
+    def forward(self, a):
+        xp = array_module(a)
+        _, y = xp.linalg.slogdet(a)
+        y = xp.asarray(y).astype(a.dtype, copy=False)
+        self.save_for_backward(a)
+        return y
+
+    def backward(self, grad):
+        (a,) = self.saved_tensors
+        return grad.unsqueeze(-1).unsqueeze(-1) * Inverse.apply(a).mT
+
+
+class Eigh(Function):
+    """(v, w) = eigh(a), packed as (..., n*n + n);
+    da = v (skew(v^T dv) / (w_j - w_i) + diag(dw)) v^T  (torch's)"""
+
+    def forward(self, a, uplo):
+        xp = array_module(a)
+        w, v = xp.linalg.eigh(a, UPLO=uplo)
+        out = pack(xp, a.shape[:-2], v, w)
+        self.save_for_backward(out)
+        self.batch, self.n = a.shape[:-2], a.shape[-1]
+        return out
+
+    def backward(self, grad):
+        (out,) = self.saved_tensors
+        n = self.n
+        v, w = unpack(out, self.batch, (n, n), (n,))
+        gv, gw = unpack(grad, self.batch, (n, n), (n,))
+        vg = v.mT @ gv
+        e = w.unsqueeze(-2) - w.unsqueeze(-1)
+        eye = _eye_like(v)
+        e = e + eye                                    # the diagonal is 1 (masked below)
+        inner = ((vg - vg.mT) * 0.5 / e) * (1.0 - eye) + gw.diag_embed()
+        return v @ inner @ v.mT
+
+
+class Svd(Function):
+    """(u, s, vh) = svd(a, full_matrices=False), packed as (..., m*k + k + k*n); the gradient
+    is torch's svd_backward (exact where the singular values are distinct and nonzero)"""
+
+    def forward(self, a):
+        xp = array_module(a)
+        u, s, vh = xp.linalg.svd(a, full_matrices=False)
+        s = s.astype(a.dtype, copy=False)
+        out = pack(xp, a.shape[:-2], u, s, vh)
+        self.save_for_backward(out)
+        self.batch, (self.m, self.n) = a.shape[:-2], a.shape[-2:]
+        return out
+
+    def backward(self, grad):
+        (out,) = self.saved_tensors
+        m, n = self.m, self.n
+        k = min(m, n)
+        shapes = ((m, k), (k,), (k, n))
+        u, s, vh = unpack(out, self.batch, *shapes)
+        gu, gs, gvh = unpack(grad, self.batch, *shapes)
+        v, gv = vh.mT, gvh.mT
+        eye = _eye_like(s.unsqueeze(-1) * vh[..., :k])
+        s2 = s * s
+        e = s2.unsqueeze(-2) - s2.unsqueeze(-1) + eye
+        uhgu = u.mT @ gu
+        vhgv = v.mT @ gv
+        g = ((uhgu - uhgu.mT) * s.unsqueeze(-2) + s.unsqueeze(-1) * (vhgv - vhgv.mT)) / e
+        g = g * (1.0 - eye) + gs.diag_embed()
+        if m > n:
+            gu_s = gu / s.unsqueeze(-2)
+            return (u @ g + gu_s - u @ (u.mT @ gu_s)) @ vh
+        if m < n:
+            gv_s = gv / s.unsqueeze(-2)
+            return u @ (g @ vh + gv_s.mT - (gv_s.mT @ v) @ vh)
+        return u @ g @ vh
+
+
+class Qr(Function):
+    """(q, r) = qr(a) (reduced), packed as (..., m*k + k*n); the gradient is torch's for
+    m >= n: da = (dq + q copyltu(r dr^T - dq^T q)) r^-T"""
+
+    def forward(self, a, mode):
+        xp = array_module(a)
+        q, r = xp.linalg.qr(a, mode=mode)
+        out = pack(xp, a.shape[:-2], q, r)
+        self.save_for_backward(out)
+        self.batch, (self.m, self.n), self.k = a.shape[:-2], a.shape[-2:], q.shape[-1]
+        return out
+
+    def backward(self, grad):
+        (out,) = self.saved_tensors
+        m, n, k = self.m, self.n, self.k
+        if k != min(m, n):
+            raise NotImplementedError(
+                f"linalg.qr: the gradient of mode='complete' is implemented for m <= n only, "
+                f"got shape {(m, n)}")
+        shapes = ((m, k), (k, n))
+        q, r = unpack(out, self.batch, *shapes)
+        gq, gr = unpack(grad, self.batch, *shapes)
+        if m >= n:
+            return _qr_backward(q, r, gq, gr)
+        # A = Q [U V]: the square part X = Q U as above with dQ + Y dV^T, and dY = Q dV
+        u, v = r[..., :m], r[..., m:]
+        gu, gv = gr[..., :m], gr[..., m:]
+        gx = _qr_backward(q, u, gq + (q @ v) @ gv.mT, gu)
+        return Cat.apply(gx, q @ gv, axis=-1)
+
+
+def _qr_backward(q, r, gq, gr):
+    """torch's QR gradient for m >= n: (dQ + Q copyltu(M)) R^-T with M = R dR^T - dQ^T Q."""
+    b = (gr @ r.mT - q.mT @ gq).triu()
+    sym = b + b.mT
+    sym = sym - sym.diagonal(0, -2, -1).diag_embed() * 0.5
+    return Solve.apply(r, (q @ sym + gq).mT).mT              # g R^-T
+
+
+class Pinv(Function):
+    """y = pinv(a) by the SVD, singular values at most max(atol, rtol * s_max) dropped;
+    the gradient is torch's pinv_backward"""
+
+    def forward(self, a, atol, rtol):
+        xp = array_module(a)
+        u, s, vh = xp.linalg.svd(a, full_matrices=False)
+        smax = s.max(axis=-1, keepdims=True) if s.shape[-1] else s[..., :1]
+        cut = xp.maximum(atol, rtol * smax)
+        with quiet(xp):
+            s_inv = xp.where(s > cut, 1.0 / s, 0.0).astype(a.dtype, copy=False)
+        y = (vh.swapaxes(-1, -2) * s_inv[..., None, :]) @ u.swapaxes(-1, -2)
+        self.save_for_backward(a, y)
+        return y
+
+    def backward(self, grad):
+        a, p = self.saved_tensors
+        m, n = a.shape[-2:]
+        ph, gh = p.mT, grad.mT
+        if m <= n:
+            k = gh @ p
+            kph = k @ ph
+            return -(p @ k).mT + kph - (a @ p) @ kph + (ph @ p) @ (gh - k @ a)
+        k = p @ gh
+        phk = ph @ k
+        return -(k @ p).mT + (gh - a @ k) @ p @ ph + phk - phk @ p @ a

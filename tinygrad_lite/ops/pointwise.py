@@ -90,22 +90,23 @@ class Pow(Function):
         return y
 
     def backward(self, grad):
+        # torch's conventions: da is 0 where b == 0 (also at 0 ** 0); db is y * log(a), NaN for
+        # a < 0, and 0 at 0 ** b for b >= 0
         a, b, y = self.saved_tensors
         ga = gb = None
-        if self.needs_input_grad[0]:
-            ga = grad * b * a ** (b - 1)
-        if self.needs_input_grad[1]:
-            if not isinstance(a, (int, float)):
-                ad = a.detach()
-                safe_log = a.where(ad > 0, 1.0).log()
-                # 0 ** b: torch's 0 for b >= 0, and y * log(0) = -inf below
-                safe_log = safe_log.where(~((ad == 0) & (b < 0)), -math.inf)
-            else:                   # a number base: 2 ** x
-                safe_log = math.log(a) if a > 0 else 0.0
-                if a == 0:
-                    xp = array_module(b._data)
-                    safe_log = _const(xp.where(b._data < 0, -math.inf, 0.0).astype(b.dtype))
-            gb = grad * y * safe_log
+        bd = b.detach()
+        with quiet(array_module(bd._data)):
+            if self.needs_input_grad[0]:
+                ga = grad * (b * a ** (b - 1)).where(bd != 0, 0.0)
+            if self.needs_input_grad[1]:
+                if isinstance(a, (int, float)):          # a number base: 2 ** x
+                    log_a = math.log(a) if a > 0 else (-math.inf if a == 0 else math.nan)
+                    at_zero = (bd >= 0) if a == 0 else None
+                else:
+                    log_a = a.log()
+                    at_zero = (a.detach() == 0) & (bd >= 0)
+                gb = y * log_a
+                gb = grad * (gb if at_zero is None else gb.where(~at_zero, 0.0))
         return ga, gb
 
 
@@ -1127,3 +1128,53 @@ class Detach(Function):
 
     def forward(self, x):
         return x
+
+
+class Xlog1py(Function):
+    """y = x * log1p(z) (0 where x == 0 and z is not nan);
+    dx = dy * log1p(z) (0 where x == 0 and z <= -1);  dz = dy * x / (1 + z)  (torch's rules)"""
+
+    def forward(self, x, z):
+        xp = array_module(x)
+        self.save_for_backward(x, z)
+        with quiet(xp):
+            out = x * xp.log1p(z)
+            return xp.where((x == 0) & ~xp.isnan(z), 0, out).astype(out.dtype, copy=False)
+
+    def backward(self, grad):
+        x, z = self.saved_tensors
+        gx = gz = None
+        if self.needs_input_grad[0]:
+            masked = (x.detach() == 0) & (z.detach() <= -1)
+            gx = grad * z.where(~masked, 0.0).log1p()
+        if self.needs_input_grad[1]:
+            gz = grad * x / (z + 1.0)
+        return gx, gz
+
+
+class Entr(Function):
+    """y = -x log x for x > 0, 0 at 0, -inf below;  dx = -dy (1 + log x)  (NaN below 0, as
+    torch's)"""
+
+    def forward(self, x):
+        xp = array_module(x)
+        self.save_for_backward(x)
+        with quiet(xp):
+            out = xp.where(x > 0, -x * xp.log(xp.where(x > 0, x, 1)), 0)
+            out = xp.where(x < 0, -xp.inf, out)
+            return xp.where(xp.isnan(x), x, out).astype(x.dtype, copy=False)     # NaN stays
+
+    def backward(self, grad):
+        (x,) = self.saved_tensors
+        with quiet(array_module(x.detach()._data)):
+            return grad * -(x.log() + 1.0)
+
+
+class NextAfter(Function):
+    """y = the next float after a towards b;  da = dy, db = 0  (torch's rule)"""
+
+    def forward(self, a, b):
+        return array_module(a, b).nextafter(a, b)
+
+    def backward(self, grad):
+        return grad, grad * 0.0

@@ -177,6 +177,31 @@ class Norm2(Function):
         return (grad * x / safe).where(~at_zero, 0.0)
 
 
+class NormP(Function):
+    """y = (sum |x|^p)^(1/p) for p other than 0, 1, 2 and +-inf (negative p included);
+    dx = dy * sign(x) |x|^(p-1) / y^(p-1), with torch's zeros: where y == 0 (p >= 1) and
+    where x == 0 (p < 1)"""
+
+    def forward(self, x, p, axes, keepdim):
+        xp = array_module(x)
+        with quiet(xp):                     # 0 ** negative p is inf, and the norm then 0
+            y = (xp.abs(x) ** p).sum(axis=axes, keepdims=keepdim) ** (1.0 / p)
+        self.p, self.in_shape, self.axes, self.keepdim = p, x.shape, axes, keepdim
+        self.save_for_backward(x, y)
+        return y
+
+    def backward(self, grad):
+        x, y = self.saved_tensors
+        grad, y = _with_kept_dims(self, grad, y)
+        p = self.p
+        with quiet(array_module(x.detach()._data)):
+            if p < 1:
+                scaled = (x.sign() * x.abs() ** (p - 1)).where(x.detach() != 0, 0.0)
+                return scaled * grad * y ** (1 - p)
+            scaled = x.sign() * x.abs() ** (p - 1) if p < 2 else x * x.abs() ** (p - 2)
+            return scaled * (grad / y ** (p - 1)).where(y.detach() != 0, 0.0)
+
+
 def _stable_max(x, axes):
     """Max over axes, with rows that are all -inf mapped to 0 so x - max stays finite."""
     xp = array_module(x)

@@ -42,10 +42,9 @@ def _maybe_inplace(x: Tensor, inplace: bool, fn, op: str):
 
 
 def _norm(x: Tensor, p, dim, keepdim: bool, op: str) -> Tensor:
-    """The p-norm along dim, for p > 0, inf and -inf (what torch's vector norm takes, less 0)."""
-    if isinstance(p, bool) or not isinstance(p, numbers.Real) or math.isnan(p) or (
-            p <= 0 and p != -math.inf):
-        raise ValueError(f"{op}: p must be a positive number, inf or -inf, got {p!r}")
+    """The p-norm along dim, for any real p (0 counts the nonzeros), as torch's vector norm."""
+    if isinstance(p, bool) or not isinstance(p, numbers.Real):
+        raise ValueError(f"{op}: p must be a real number, got {p!r}")
     if not -max(x.ndim, 1) <= dim < max(x.ndim, 1):
         raise IndexError(f"{op}: dim {dim} is out of range for input {_desc(x)}")
     if p == -math.inf:

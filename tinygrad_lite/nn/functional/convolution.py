@@ -16,7 +16,8 @@ from ...ops import conv as K
 from ...tensor import Tensor
 from ._utils import _as_2d, _from_2d, _IntOr, _ints, _lift, _shape_dtype, _tensor_args
 
-__all__ = ["conv2d", "conv1d", "conv_transpose2d", "conv_transpose1d", "unfold", "fold"]
+__all__ = ["conv2d", "conv1d", "conv_transpose2d", "conv_transpose1d", "unfold", "fold",
+           "conv3d"]
 
 
 def _conv_pads(op, padding, kernel, stride, dilation) -> tuple:
@@ -210,3 +211,43 @@ def fold(input: Tensor, output_size: _IntOr, kernel_size: _IntOr, dilation: _Int
     y = K.Fold.apply(x, kernel=kernel, stride=stride, padding=pads, dilation=dilation,
                      out_hw=pq, x_hw=out)
     return y if input.ndim == 3 else y.squeeze(0)
+
+
+# -- 3-d convolution, composed -------------------------------------------------------------------
+def _depth_slices(x: Tensor, i: int, n_out: int, stride: int, dilation: int) -> Tensor:
+    """The depth planes kernel tap i reads for each output plane, folded into the batch:
+    (N, C, D, H, W) -> (N * n_out, C, H, W)."""
+    start = i * dilation
+    planes = x[:, :, start:start + stride * (n_out - 1) + 1:stride]
+    return planes.movedim(2, 1).reshape(x.shape[0] * n_out, x.shape[1], *x.shape[3:])
+
+
+def conv3d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride: _IntOr = 1,
+           padding: Union[_IntOr, str] = 0, dilation: _IntOr = 1, groups: int = 1) -> Tensor:
+    """y[n,k] = bias[k] + sum_c weight[k,c] (star) input[n,c] over (N, C, D, H, W): one conv2d
+    per depth tap of the kernel, the output planes folded into the batch."""
+    from .vision import pad       # noqa: PLC0415  (vision imports the functions below it)
+    op = "conv3d"
+    batched = _tensor_args(op, 3, input, weight, bias)
+    x = input if batched else input.unsqueeze(0)
+    stride = _ints(stride, 3, "stride", op, 1)
+    dilation = _ints(dilation, 3, "dilation", op, 1)
+    kernel = tuple(weight.shape[2:])
+    pads = _conv_pads(op, padding, kernel, stride, dilation)
+    if any(lo or hi for lo, hi in pads):
+        x = pad(x, [p for lo_hi in reversed(pads) for p in lo_hi])
+    n_out = (x.shape[2] - dilation[0] * (kernel[0] - 1) - 1) // stride[0] + 1
+    if n_out < 1 or x.shape[1] != weight.shape[1] * groups:
+        # the 2-d call below names the channel mismatch; depth is checked here
+        if n_out < 1:
+            raise RuntimeError(f"{op}: input {_shape_dtype(input)} padded by {pads} is smaller "
+                               f"than the kernel {kernel} with dilation {dilation}")
+    out = None
+    for i in range(kernel[0]):
+        y = conv2d(_depth_slices(x, i, n_out, stride[0], dilation[0]), weight[:, :, i], None,
+                   stride[1:], 0, dilation[1:], groups)
+        out = y if out is None else out + y
+    out = out.reshape(x.shape[0], n_out, *out.shape[1:]).movedim(1, 2)
+    if bias is not None:
+        out = out + bias.reshape(1, -1, 1, 1, 1)
+    return out if batched else out.squeeze(0)

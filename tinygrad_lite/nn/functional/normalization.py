@@ -14,7 +14,8 @@ from ...ops import normalization as N
 from ...tensor import Tensor, _const
 from ._utils import _desc, _norm, _same, _tensor
 
-__all__ = ["batch_norm", "layer_norm", "group_norm", "rms_norm", "instance_norm", "normalize"]
+__all__ = ["batch_norm", "layer_norm", "group_norm", "rms_norm", "instance_norm", "normalize",
+           "local_response_norm"]
 
 
 @autocast_op("batch_norm")
@@ -203,3 +204,27 @@ def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12,
     if out is not None:
         raise TypeError("normalize: out= is not supported; use the returned tensor")
     return x / _norm(x, p, dim, True, "normalize").clamp(min=eps)
+
+
+def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75,
+                        k: float = 1.0) -> Tensor:
+    """y = x / (k + alpha * mean of x^2 over the `size` neighbouring channels)^beta (torch's
+    window: size // 2 before, (size - 1) // 2 after, zeros past the ends)."""
+    from .pooling import avg_pool2d, avg_pool3d      # noqa: PLC0415
+    from .vision import pad                          # noqa: PLC0415
+    x = _tensor(input, "local_response_norm")
+    if x.ndim < 3:
+        raise ValueError(f"local_response_norm: expected 3 or more dimensions (N, C, ...), got "
+                         f"{_desc(x)}")
+    if x.numel() == 0:
+        return x
+    sq = (x * x).unsqueeze(1)
+    before, after = size // 2, (size - 1) // 2
+    if x.ndim == 3:
+        div = avg_pool2d(pad(sq, [0, 0, before, after]), (size, 1), stride=1).squeeze(1)
+    else:
+        n, c = x.shape[:2]
+        sq = sq.reshape(n, 1, c, x.shape[2], -1)
+        div = avg_pool3d(pad(sq, [0, 0, 0, 0, before, after]), (size, 1, 1), stride=1)
+        div = div.squeeze(1).reshape(tuple(x.shape))
+    return x / (div * alpha + k) ** beta

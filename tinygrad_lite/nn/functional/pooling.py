@@ -6,16 +6,19 @@ from __future__ import annotations
 
 from typing import Optional
 
+import numpy as np
+
 
 from ...backend import array_module
 from ...ops import conv as K
-from ...functions.indexing import gather
+from ...functions.indexing import gather, stack
 from ...tensor import Tensor, _const
-from ._utils import _IntOr, _as_2d, _from_2d, _ints, _lift, _shape_dtype, _tensor_args
+from ._utils import _IntOr, _as_2d, _from_2d, _ints, _lift, _shape_dtype, _tensor, _tensor_args
 from ...dtypes import is_floating
 
 __all__ = ["max_pool2d", "max_pool1d", "avg_pool2d", "avg_pool1d", "adaptive_avg_pool2d",
-           "adaptive_avg_pool1d", "adaptive_max_pool2d", "adaptive_max_pool1d"]
+           "adaptive_avg_pool1d", "adaptive_max_pool2d", "adaptive_max_pool1d", "max_pool3d",
+           "avg_pool3d"]
 
 
 # -- pooling ---------------------------------------------------------------------------------------
@@ -208,3 +211,108 @@ def adaptive_max_pool2d(input: Tensor, output_size, return_indices: bool = False
 def adaptive_max_pool1d(input: Tensor, output_size, return_indices: bool = False):
     """adaptive_max_pool2d over (N, C, L)."""
     return _adaptive_max("adaptive_max_pool1d", 1, input, output_size, return_indices)
+
+
+# -- 3-d pooling, composed from the 2-d pools over the depth taps ---------------------------------
+def _pool3d_args(op, input, kernel_size, stride, padding, dilation, ceil_mode):
+    x = _tensor(input, op)
+    if x.ndim not in (4, 5):
+        raise ValueError(f"{op}: expected (N, C, D, H, W) or (C, D, H, W), got {_shape_dtype(x)}")
+    kernel = _ints(kernel_size, 3, "kernel_size", op, 1)
+    stride = kernel if stride is None or stride == [] else _ints(stride, 3, "stride", op, 1)
+    padding = _ints(padding, 3, "padding", op, 0)
+    dilation = _ints(dilation, 3, "dilation", op, 1)
+    if any(2 * p > k for p, k in zip(padding, kernel)):
+        raise ValueError(f"{op}: padding {padding} must be at most half the kernel {kernel}")
+    x5 = x if x.ndim == 5 else x.unsqueeze(0)
+    return x, x5, kernel, stride, padding, dilation
+
+
+def _depth_taps(x5, kernel, stride, padding, dilation, fill, op, ceil_mode=False):
+    """For each depth tap of the kernel: the planes it reads for every output plane, as
+    (N, C * D_out, H, W), with depth padded by fill (and past the end for ceil_mode)."""
+    from .vision import pad       # noqa: PLC0415
+    d_in, p, k, s, dl = x5.shape[2], padding[0], kernel[0], stride[0], dilation[0]
+    span = d_in + 2 * p - dl * (k - 1) - 1
+    d_out = (-(-span // s) if ceil_mode else span // s) + 1
+    if ceil_mode and (d_out - 1) * s >= d_in + p:     # the last window must start inside
+        d_out -= 1
+    extra = max(0, (d_out - 1) * s + dl * (k - 1) + 1 - (d_in + 2 * p))
+    if p or extra:
+        x5 = pad(x5, [0, 0, 0, 0, p, p + extra], value=fill)
+    n, c = x5.shape[:2]
+    if d_out < 1:
+        raise RuntimeError(f"{op}: input depth {d_in} (padded) is smaller than the kernel "
+                           f"{kernel} with dilation {dilation}")
+    for i in range(kernel[0]):
+        start = i * dilation[0]
+        planes = x5[:, :, start:start + stride[0] * (d_out - 1) + 1:stride[0]]
+        yield planes.reshape(n, c * d_out, *x5.shape[3:]), (n, c, d_out)
+
+
+def max_pool3d(input: Tensor, kernel_size: _IntOr, stride: Optional[_IntOr] = None,
+               padding: _IntOr = 0, dilation: _IntOr = 1, ceil_mode: bool = False,
+               return_indices: bool = False) -> Tensor:
+    """y[n,c,d,p,q] = max of the (dilated) 3-d window; padding counts as -inf. The max is
+    separable: a 2-d max per depth tap, then the max over the taps (the first one wins a tie,
+    as torch's scan order)."""
+    op = "max_pool3d"
+    x, x5, kernel, stride, padding, dilation = _pool3d_args(op, input, kernel_size, stride,
+                                                            padding, dilation, ceil_mode)
+    taps, where_hw = [], []
+    for planes, (n, c, d_out) in _depth_taps(x5, kernel, stride, padding, dilation,
+                                             -float("inf"), op, ceil_mode):
+        y, idx = max_pool2d(planes, kernel[1:], stride[1:], padding[1:], dilation[1:],
+                            ceil_mode, return_indices=True)
+        taps.append(y.reshape(n, c, d_out, *y.shape[2:]))
+        where_hw.append(idx._data.reshape(taps[-1].shape))
+    best = stack(taps, -1).max(-1)
+    out = best.values if x.ndim == 5 else best.values.squeeze(0)
+    if not return_indices:
+        return out
+    # the flat (d, h, w) index of each winner: its tap's depth plane and that tap's (h, w)
+    xp = array_module(x5._data)
+    which = best.indices._data
+    hw = xp.take_along_axis(xp.stack(where_hw, -1), which[..., None], -1)[..., 0]
+    depth = (xp.arange(which.shape[2]) * stride[0] - padding[0]).reshape(1, 1, -1, 1, 1) + \
+        which * dilation[0]
+    flat = _const((depth * (x5.shape[3] * x5.shape[4]) + hw).astype(np.int64))
+    return out, (flat if x.ndim == 5 else flat.squeeze(0))
+
+
+def avg_pool3d(input: Tensor, kernel_size: _IntOr, stride: Optional[_IntOr] = None,
+               padding: _IntOr = 0, ceil_mode: bool = False, count_include_pad: bool = True,
+               divisor_override: Optional[int] = None) -> Tensor:
+    """y[n,c,d,p,q] = sum of the 3-d window / (its size, or the count of real entries when
+    count_include_pad=False, or divisor_override)."""
+    op = "avg_pool3d"
+    x, x5, kernel, stride, padding, _ = _pool3d_args(op, input, kernel_size, stride, padding,
+                                                     1, ceil_mode)
+
+    def window_sums(t):
+        total = None
+        for planes, (n, c, d_out) in _depth_taps(t, kernel, stride, padding, (1, 1, 1), 0.0,
+                                                 op, ceil_mode):
+            if ceil_mode:       # the last windows are clipped: sum them as they are
+                y = avg_pool2d(planes, kernel[1:], stride[1:], padding[1:], True,
+                               divisor_override=1)
+            else:               # the plain form (which ONNX export knows) times the window
+                y = avg_pool2d(planes, kernel[1:], stride[1:], padding[1:]) * (
+                    kernel[1] * kernel[2])
+            y = y.reshape(n, c, d_out, *y.shape[2:])
+            total = y if total is None else total + y
+        return total
+    sums = window_sums(x5)
+    if divisor_override is not None:
+        out = sums / divisor_override
+    elif count_include_pad:      # the window clipped to the padded input (ceil_mode's last)
+        counts = 1
+        for axis, (size, k, st, p) in enumerate(zip(x5.shape[2:], kernel, stride, padding)):
+            starts = np.arange(sums.shape[2 + axis]) * st - p
+            n_in = np.minimum(starts + k, size + p) - starts
+            counts = np.multiply.outer(counts, n_in) if axis else n_in
+        out = sums / _const(array_module(x5._data).asarray(counts.astype(x5.dtype)))
+    else:
+        ones = _const(array_module(x5._data).ones((1, 1) + tuple(x5.shape[2:]), x5.dtype))
+        out = sums / window_sums(ones)
+    return out if x.ndim == 5 else out.squeeze(0)

@@ -18,15 +18,18 @@ import math
 import numbers
 from typing import Optional, Sequence, Union
 
+import numpy as np
+
 
 from ... import dtypes as D
 from ...autograd.function import Function
 from ...backend import array_module
 from ...functions.indexing import pad as _pad
-from ...tensor import Tensor
+from ...tensor import Tensor, _const, where
 from ._utils import _desc, _tensor
 
-__all__ = ["interpolate", "pad", "pixel_shuffle", "pixel_unshuffle"]
+__all__ = ["interpolate", "pad", "pixel_shuffle", "pixel_unshuffle", "affine_grid", "grid_sample",
+           "upsample_nearest", "upsample_bilinear"]
 
 # spatial dims each mode accepts (None: any of 1, 2, 3)
 _MODES = {"nearest": None, "nearest-exact": None, "area": None, "linear": 1, "bilinear": 2,
@@ -327,3 +330,154 @@ def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
     y = x.reshape(*lead, c, h // r, r, w // r, r).permute(*range(k), k, k + 2, k + 4, k + 1,
                                                            k + 3)
     return y.reshape(*lead, c * r * r, h // r, w // r)
+
+
+# -- spatial transformers: affine_grid and grid_sample ---------------------------------------------
+# Composed from Tensor ops (gather, floor, clamp, where), so the gradients to the input and to
+# the grid, and their derivatives, follow from those ops; the formulas are torch's
+# GridSampler.h: unnormalise, pad (clip or reflect), then gather the corner taps.
+def _base_coords(xp, dt, n: int, align: bool):
+    if align:
+        return xp.linspace(-1.0, 1.0, n, dtype=dt) if n > 1 else xp.zeros(n, dtype=dt)
+    return ((xp.arange(n, dtype=dt) * 2 + 1) / n - 1).astype(dt)
+
+
+def affine_grid(theta: Tensor, size: Sequence[int], align_corners: Optional[bool] = None
+                ) -> Tensor:
+    """The sampling grid (N, H, W, 2) (or (N, D, H, W, 3)) of the affine maps theta (N, 2, 3)
+    (or (N, 3, 4)) over the output size (N, C, H, W) (or (N, C, D, H, W)), in [-1, 1]."""
+    op = "affine_grid"
+    theta = _tensor(theta, op)
+    size = tuple(int(n) for n in size)
+    spatial = len(size) - 2
+    if spatial not in (2, 3) or theta.dtype.kind != "f" or tuple(theta.shape) != (
+            size[0], spatial, spatial + 1):
+        raise ValueError(f"{op}: expected theta (N, {spatial}, {spatial + 1}) floating for size "
+                         f"{size} (N, C, H, W) or (N, C, D, H, W), got {_desc(theta)}")
+    if min(size[2:]) <= 0:
+        raise ValueError(f"{op}: expected a non-empty spatial size, got {size}")
+    xp = array_module(theta._data)
+    align = bool(align_corners)
+    axes = [_base_coords(xp, theta.dtype, n, align) for n in reversed(size[2:])]   # x, y, (z)
+    mesh = xp.meshgrid(*reversed(axes), indexing="ij")                      # (z), y, x
+    base = xp.stack([*reversed(mesh), xp.ones_like(mesh[0])], axis=-1)     # (.., x, y, (z), 1)
+    base = _const(base.reshape(-1, spatial + 1).astype(theta.dtype))
+    grid = base @ theta.mT                                        # (N, prod(spatial), spatial)
+    return grid.reshape(size[0], *size[2:], spatial)
+
+
+def _unnormalize(g: Tensor, n: int, align: bool) -> Tensor:
+    return (g + 1) * ((n - 1) / 2) if align else ((g + 1) * n - 1) / 2
+
+
+def _reflect(x: Tensor, low: float, high: float) -> Tensor:
+    """x reflected into [low, high] (torch's reflect_coordinates, twice-span low/high)."""
+    if low == high:
+        return x * 0
+    span = (high - low) / 2
+    x = (x - low / 2).abs()
+    flips = (x.detach() / span).floor()
+    extra = x - flips * span
+    return where((flips % 2) == 0, extra + low / 2, span - extra + low / 2)
+
+
+def _source_coords(g: Tensor, n: int, padding_mode: str, align: bool) -> Tensor:
+    return _padded_coords(_unnormalize(g, n, align), n, padding_mode, align)
+
+
+def _padded_coords(x: Tensor, n: int, padding_mode: str, align: bool) -> Tensor:
+    if padding_mode == "border":
+        x = x.clamp(0, n - 1)
+    elif padding_mode == "reflection":
+        x = _reflect(x, 0, 2 * (n - 1)) if align else _reflect(x, -1, 2 * n - 1)
+        x = x.clamp(0, n - 1)
+    return x
+
+
+def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear",
+                padding_mode: str = "zeros", align_corners: Optional[bool] = None) -> Tensor:
+    """out[n, c, h, w] = input[n, c] sampled at grid[n, h, w] = (x, y) in [-1, 1] (bilinear,
+    nearest or bicubic; zeros, border or reflection padding); 5-d inputs take (x, y, z) grids."""
+    op = "grid_sample"
+    x, g = _tensor(input, op), _tensor(grid, op)
+    spatial = x.ndim - 2
+    if spatial not in (2, 3) or g.ndim != x.ndim or g.shape[-1] != spatial or \
+            g.shape[0] != x.shape[0]:
+        raise ValueError(f"{op}: expected input (N, C, H, W) with grid (N, H', W', 2) or "
+                         f"input (N, C, D, H, W) with grid (N, D', H', W', 3), got "
+                         f"input {_desc(x)} and grid {_desc(g)}")
+    if mode not in ("bilinear", "nearest", "bicubic") or (mode == "bicubic" and spatial != 2):
+        raise ValueError(f"{op}: mode must be 'bilinear', 'nearest' or (4-d input) 'bicubic', "
+                         f"got {mode!r} for {_desc(x)}")
+    if padding_mode not in ("zeros", "border", "reflection"):
+        raise ValueError(f"{op}: padding_mode must be 'zeros', 'border' or 'reflection', got "
+                         f"{padding_mode!r}")
+    if x.dtype != g.dtype or x.dtype.kind != "f":
+        raise TypeError(f"{op}: expected floating input and grid of one dtype, got "
+                        f"input {_desc(x)} and grid {_desc(g)}")
+    align = bool(align_corners)
+    n, c = x.shape[:2]
+    sizes = tuple(x.shape[2:])                     # (D), H, W
+    out_sp = tuple(g.shape[1:-1])
+    flat = x.reshape(n, c, -1)
+    xp = array_module(x._data)
+    if mode == "bicubic":       # taps at floor - 1 .. floor + 2, each padded on its own
+        raw = [_unnormalize(g[..., i], sizes[spatial - 1 - i], align)
+               for i in range(spatial)][::-1]
+    else:
+        raw = [_source_coords(g[..., i], sizes[spatial - 1 - i], padding_mode, align)
+               for i in range(spatial)][::-1]     # (z), y, x: matching sizes
+    coords = raw
+
+    def tap(corner):
+        """The input at integer positions corner (one per dim), 0 outside; (N, C, out...)."""
+        inside = None
+        idx = None
+        for pos, size in zip(corner, sizes):
+            ok = (pos >= 0) & (pos <= size - 1)
+            inside = ok if inside is None else inside & ok
+            p = pos.clip(0, size - 1).astype(np.int64)
+            idx = p if idx is None else idx * size + p
+        idx = xp.broadcast_to(idx.reshape(n, 1, -1), (n, c, idx[0].size))
+        vals = flat.gather(2, _const(xp.ascontiguousarray(idx)))
+        vals = vals.reshape(n, c, *out_sp)
+        return vals, _const(inside.reshape(n, 1, *out_sp))
+
+    if mode == "bicubic":
+        lows = [t.detach().floor() for t in coords]
+        weights = [_cubic_weights(t - lo) for t, lo in zip(coords, lows)]
+        out = None
+        for ky, kx in np.ndindex(4, 4):
+            corner = [_padded_coords(_const(lo._data + k - 1), size, padding_mode, align)._data
+                      for lo, k, size in zip(lows, (ky, kx), sizes)]
+            vals, inside = tap(corner)
+            term = where(inside, vals, 0.0) * (weights[0][ky] * weights[1][kx]).unsqueeze(1)
+            out = term if out is None else out + term
+        return out
+    if mode == "nearest":
+        pos = [xp.rint(t._data) for t in coords]
+        vals, inside = tap(pos)
+        return where(inside, vals, 0.0)
+    lows = [t.detach().floor() for t in coords]
+    out = None
+    for bits in np.ndindex(*(2,) * spatial):
+        weight = None
+        corner = []
+        for b, t, lo in zip(bits, coords, lows):
+            w = (t - lo) if b else (lo + 1 - t)
+            weight = w if weight is None else weight * w
+            corner.append(lo._data + b)
+        vals, inside = tap(corner)
+        term = where(inside, vals, 0.0) * weight.unsqueeze(1)
+        out = term if out is None else out + term
+    return out
+
+
+def upsample_nearest(input: Tensor, size=None, scale_factor=None) -> Tensor:
+    """torch's deprecated alias: interpolate(mode='nearest')."""
+    return interpolate(input, size, scale_factor, mode="nearest")
+
+
+def upsample_bilinear(input: Tensor, size=None, scale_factor=None) -> Tensor:
+    """torch's deprecated alias: interpolate(mode='bilinear', align_corners=True)."""
+    return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)

@@ -11,7 +11,7 @@ from .. import functional as F
 from ..._checks import check_int, check_ints
 from .module import Module, Parameter
 
-__all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]
+__all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d", "Conv3d"]
 
 _PAD_MODES = ("zeros", "reflect", "replicate", "circular")
 
@@ -199,3 +199,12 @@ class ConvTranspose1d(_ConvTransposeNd):
 
     def forward(self, input: Tensor, output_size: Optional[tuple] = None) -> Tensor:
         return self._transpose_forward(input, output_size, F.conv_transpose1d)
+
+
+class Conv3d(_ConvNd):
+    """y = conv3d(x, weight, bias): (N, C_in, D, H, W) -> (N, C_out, D_out, H_out, W_out)."""
+
+    _nd = 3     # _ConvNd's __init__ takes Conv3d's arguments in torch's order
+
+    def forward(self, input: Tensor) -> Tensor:
+        return self._conv_forward(input, F.conv3d)
