@@ -146,9 +146,11 @@ def test_charlm_on_a_text_file(tmp_path):
 def test_ctrl_c_stops_cleanly_keeping_the_last_checkpoint(tmp_path):
     import signal
     ckpt = tmp_path / "int.ckpt"
-    env = dict(os.environ, PYTHONPATH=str(ROOT), OPENBLAS_NUM_THREADS="1")
+    # unbuffered, and more epochs than a starved parent could miss: the run must still be going
+    # when the signal arrives, however loaded the machine
+    env = dict(os.environ, PYTHONPATH=str(ROOT), OPENBLAS_NUM_THREADS="1", PYTHONUNBUFFERED="1")
     proc = subprocess.Popen([sys.executable, "-m", "tinygrad_lite", "train", "mlp", "--epochs",
-                             "500", "--save", str(ckpt)], cwd=ROOT, env=env, text=True,
+                             "100000", "--save", str(ckpt)], cwd=ROOT, env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         for line in proc.stdout:
