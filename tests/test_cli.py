@@ -151,6 +151,9 @@ def test_ctrl_c_stops_cleanly_keeping_the_last_checkpoint(tmp_path):
     env = dict(os.environ, PYTHONPATH=str(ROOT), OPENBLAS_NUM_THREADS="1", PYTHONUNBUFFERED="1")
     proc = subprocess.Popen([sys.executable, "-m", "tinygrad_lite", "train", "mlp", "--epochs",
                              "100000", "--save", str(ckpt)], cwd=ROOT, env=env, text=True,
+                            # a shell's background job ignores SIGINT and its children inherit
+                            # that; the command under test must get Ctrl-C's default
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         for line in proc.stdout:
