@@ -77,8 +77,11 @@ def conv2d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride:
 
 
 def _fusable(x, w, bias, stride, padding, dilation) -> bool:
-    """Whether ConvBiasReluPool takes this conv: batched float NCHW on the CPU, one dtype, and a
-    conv output of at least 2x2 (a smaller one is max_pool2d's error to raise)."""
+    """Whether ConvBiasReluPool takes this conv: outside autocast (whose lists cast the conv
+    itself), batched float NCHW on the CPU, one dtype, and a conv output of at least 2x2 (a
+    smaller one is max_pool2d's error to raise)."""
+    if state.autocast is not None:
+        return False
     if not (isinstance(x, Tensor) and isinstance(w, Tensor) and x.ndim == 4 and w.ndim == 4
             and x.is_floating_point() and x.dtype == w.dtype and x.device.type == "cpu"
             and w.device.type == "cpu"):
@@ -98,9 +101,8 @@ def _conv_bias_relu_pool(input: Tensor, weight: Tensor, bias: Optional[Tensor] =
                          dilation: _IntOr = 1, groups: int = 1) -> Tensor:
     """max_pool2d(relu(conv2d(input, weight, bias, ...)), 2) as one op (ops/conv.py's
     ConvBiasReluPool): the same numbers as the three calls, bias and ReLU on the pooled quarter.
-    Where _fusable says no, or inside autocast (whose lists cast the conv itself), the three
-    calls run, so errors, devices and dtypes are theirs."""
-    if state.autocast is None and _fusable(input, weight, bias, stride, padding, dilation):
+    Where _fusable says no, the three calls run, so errors, devices and dtypes are theirs."""
+    if _fusable(input, weight, bias, stride, padding, dilation):
         return _conv("conv2d", 2, input, weight, bias, stride, padding, dilation, groups,
                      fn=K.ConvBiasReluPool)
     from .activation import relu

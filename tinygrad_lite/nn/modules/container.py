@@ -68,8 +68,8 @@ def _conv_relu_pool(conv, relu, pool, x):
     """Conv2d -> ReLU -> MaxPool2d(2) as one fused op (tl.backends.cpu.fuse_conv_relu_pool), or
     None where the rule does not apply: the exact classes, zero padding mode, a 2x2 stride-2 pool
     without padding, dilation, ceil mode or indices, no hooks on the three, nothing observing
-    ops (profiler, anomaly mode, ONNX export), which must see the three modules, and no autocast
-    (whose lists cast the conv)."""
+    ops (profiler, anomaly mode, ONNX export), which must see the three modules, and what
+    convolution._fusable asks of the tensors (autocast included)."""
     from ...autograd.grad_mode import state
     from ...ops import conv as K
     from ..functional import convolution as C
@@ -77,8 +77,7 @@ def _conv_relu_pool(conv, relu, pool, x):
     from .conv import Conv2d
     from .pooling import MaxPool2d
     if not (K.get_fuse_conv_relu_pool() and type(conv) is Conv2d and type(relu) is ReLU
-            and type(pool) is MaxPool2d) or state.observers or state.anomaly \
-            or state.autocast is not None:
+            and type(pool) is MaxPool2d) or state.observers or state.anomaly:
         return None
     if conv.padding_mode != "zeros" or pool.return_indices or pool.ceil_mode \
             or not (_unwatched(conv) and _unwatched(relu) and _unwatched(pool)):

@@ -120,9 +120,8 @@ class DistributedDataParallel(Module):
         named = [(n, p) for n, p in module.named_parameters() if p.requires_grad]
         self._names = [n for n, _ in named]
         self._params = [p for _, p in named]
-        state = [p for _, p in module.named_parameters()] + self._buffers_to_sync()
-        if pg.size > 1 and state:
-            _coalesced_broadcast(state, pg)
+        if pg.size > 1:
+            _coalesced_broadcast(self._model_state(), pg)
         self._buckets = self._make_buckets(bucket_cap_mb * 1024 * 1024)
         self._bucket_of = {}
         for b, bucket in enumerate(self._buckets):
@@ -137,6 +136,11 @@ class DistributedDataParallel(Module):
     # -- setup ----------------------------------------------------------------------------
     def _buffers_to_sync(self) -> List[Tensor]:
         return [b for _, b in self.module.named_buffers() if b is not None]
+
+    def _model_state(self) -> List[Tensor]:
+        """Every parameter (trainable or not) and buffer: what rank 0 hands out at construction
+        and the last rank to finish hands out on leaving join()."""
+        return [p for _, p in self.module.named_parameters()] + self._buffers_to_sync()
 
     def _make_buckets(self, cap_bytes: float) -> List[_Bucket]:
         buckets, current, size, key = [], [], 0, None
@@ -336,8 +340,7 @@ class DistributedDataParallel(Module):
         while True:
             n_active, n_sync, src = self._count_ranks(False, False)
             if n_active == 0:       # all done: the last to finish hands every rank its model
-                state = [p for _, p in self.module.named_parameters()] + self._buffers_to_sync()
-                _coalesced_broadcast(state, self._pg, src)
+                _coalesced_broadcast(self._model_state(), self._pg, src)
                 return
             self._sync_buffers(src)
             if not n_sync:
